@@ -1,0 +1,123 @@
+import { expect } from 'chai';
+import { CallError, type GenServer, call, cast, noreply, replyTo, startLink, type From } from '../../lib/otp/gen_server';
+import { Process, send } from '../../lib/otp/process';
+import { getState, whereis } from '../../lib/otp/sys';
+import { eventually } from '../support/eventually';
+import { type ProbeState, startProbe } from '../support/probe';
+import { useSystem } from '../support/system';
+
+describe('gen_server', () => {
+  const system = useSystem();
+
+  it('runs init, then handles calls, casts and info in the order they were sent', async () => {
+    const journal: string[] = [];
+    const ref = await startProbe(system.link('p'), { id: 'p', journal });
+    cast(ref, { type: 'note', text: 'one' });
+    cast(ref, { type: 'note', text: 'two' });
+    expect(await call(ref, { type: 'seen' })).to.deep.equal(['one', 'two']);
+    expect(journal).to.deep.equal(['init:p']);
+  });
+
+  it('queues what is sent while an async init runs, and handles it after', async () => {
+    let finishInit!: () => void;
+    const journal: string[] = [];
+    const starting = startProbe(system.link('slow'), {
+      id: 'slow',
+      journal,
+      onInit: () => new Promise<void>((resolve) => (finishInit = resolve)),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    send(whereis(system.ref, '/slow')!.self, { type: 'early' });
+    finishInit();
+    await starting;
+    await eventually(() => expect(journal).to.deep.equal(['init:slow', 'info:slow:early']));
+  });
+
+  it('fails startLink with the init error and leaves no process behind', async () => {
+    const exits: unknown[] = [];
+    const starting = startProbe(system.link('bad', (reason) => exits.push(reason)), {
+      id: 'bad',
+      journal: [],
+      failInit: { times: 1 },
+    });
+    await expectRejection(starting, /bad refuses to start/);
+    expect(exits, 'the link is not told of a failed start').to.be.empty;
+  });
+
+  it('names the server and the request type when a call times out', async () => {
+    const ref = await startProbe(system.link('sleepy'), { id: 'sleepy', journal: [] });
+    const error = await expectRejection(call(ref, { type: 'never' }, 50), /timeout after 50 ms/);
+    expect(error).to.be.instanceOf(CallError);
+    expect(error.message).to.include('/sleepy').and.include('request: never');
+  });
+
+  it('fails a call to a process that does not exist with noproc', async () => {
+    const ref = await startProbe(system.link('gone'), { id: 'gone', journal: [] });
+    await Process.of(ref)!.shutdown('shutdown');
+    await expectRejection(call(ref, { type: 'seen' }), /\/gone \(request: seen\) failed: noproc/);
+  });
+
+  it('fails a call at once when the server crashes on it, and the calls queued behind it', async () => {
+    const ref = await startProbe(system.link('fragile'), { id: 'fragile', journal: [] });
+    const started = Date.now();
+    const crashing = call(ref, { type: 'crash' }, 5_000);
+    const queued = call(ref, { type: 'seen' }, 5_000);
+    await expectRejection(crashing, /the server exited: Error: fragile crashed in a call/);
+    await expectRejection(queued, /the server exited/);
+    expect(Date.now() - started).to.be.below(4_000);
+  });
+
+  it('answers a call left with noreply later through replyTo', async () => {
+    const deferred: GenServer<void, From<string>[], 'wait' | 'release', never, string> = {
+      behaviour: 'deferred',
+      init: () => [],
+      handleCall(request, from, waiting) {
+        if (request === 'wait') return noreply([...waiting, from]);
+        for (const caller of waiting) replyTo(caller, 'released');
+        return { kind: 'reply', reply: 'ok', state: [] };
+      },
+    };
+    const ref = await startLink(system.link('deferred'), deferred, undefined);
+    const waiting = call(ref, 'wait');
+    expect(await call(ref, 'release')).to.equal('ok');
+    expect(await waiting).to.equal('released');
+  });
+
+  it('runs terminate with the reason when a callback returns stop, then the process is gone', async () => {
+    const journal: string[] = [];
+    const exits: unknown[] = [];
+    const ref = await startProbe(system.link('done', (reason) => exits.push(reason)), { id: 'done', journal });
+    cast(ref, { type: 'stop', reason: 'normal' });
+    await eventually(() => expect(exits).to.deep.equal(['normal']));
+    expect(journal).to.deep.equal(['init:done', 'terminate:done:normal']);
+    expect(Process.of(ref)).to.equal(undefined);
+  });
+
+  it('runs terminate with the error when a callback throws', async () => {
+    const journal: string[] = [];
+    const exits: unknown[] = [];
+    const ref = await startProbe(system.link('oops', (reason) => exits.push(reason)), { id: 'oops', journal });
+    cast(ref, { type: 'crash' });
+    await eventually(() => expect(exits).to.have.length(1));
+    expect(String(exits[0])).to.include('oops crashed on purpose');
+    expect(journal).to.deep.equal(['init:oops', 'terminate:oops:Error: oops crashed on purpose']);
+  });
+
+  it('exposes its state to sys and counts the messages it handled', async () => {
+    const ref = await startProbe(system.link('count'), { id: 'count', journal: [] });
+    cast(ref, { type: 'note', text: 'a' });
+    await call(ref, { type: 'seen' });
+    expect(getState<ProbeState>(ref)!.seen).to.deep.equal(['a']);
+    expect(Process.of(ref)!.processed).to.equal(2);
+  });
+});
+
+async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    expect((error as Error).message).to.match(pattern);
+    return error as Error;
+  }
+  throw new Error(`expected a rejection matching ${pattern}`);
+}
