@@ -1,0 +1,134 @@
+// What a valid configuration is. The default values live in
+// config/default.json; this file says what each setting may be and why the
+// limits have the defaults they have.
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+import { isRoomName, ROOM_NAME_RULE } from '../protocol/fields';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(min: number, max: number) {
+  const error = `expected an integer from ${min} to ${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+
+/**
+ * A string that passes `test`, with one message for every way it can fail.
+ * A failure aborts, so the checks across settings below never run on a value
+ * already refused (no "token required" for an admin host that is no host).
+ */
+function text(expected: string, test: (value: string) => boolean) {
+  const error = `expected ${expected}`;
+  return z.string({ error }).refine(test, { error, abort: true });
+}
+
+/** A group of settings; a key it does not know is an error (reported as "unknown setting"). */
+function group<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  return z.strictObject(shape, { error: 'expected an object' });
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const host = text('an IP address or a host name', (value) => isIP(value) !== 0 || HOST_NAME.test(value));
+const port = integer(0, 65535).describe('0 picks a free port');
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8, ::1 (also written out or IPv4-mapped) or localhost. */
+export function isLoopback(address: string): boolean {
+  if (address.toLowerCase() === 'localhost') return true;
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function isAmqpUrl(value: string): boolean {
+  return URL.canParse(value) && ['amqp:', 'amqps:'].includes(new URL(value).protocol);
+}
+
+const MIB = 1024 * 1024;
+
+const IDLE_TIMEOUT = 'expected 0 or an integer from 8 to 960';
+
+export const ConfigSchema = group({
+  port,
+  host,
+  admin: group({
+    port,
+    host,
+    // Sent as `Authorization: Bearer <token>`, so visible ASCII only.
+    token: text('a token of visible ASCII characters', (value) => /^[\x21-\x7e]+$/.test(value)).optional(),
+  }),
+  logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }),
+  defaultRoom: text(`a room name (${ROOM_NAME_RULE})`, isRoomName),
+  nodeId: text('1 to 64 of A-Z a-z 0-9 _ . - starting with a letter or digit', (value) => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(value))
+    .optional()
+    .describe('names this process in `welcome`, /debug/tree and metrics; generated at start when absent'),
+  publishTimeoutMs: integer(100, 60_000).describe('PROTOCOL.md: a say the broker has not confirmed within 5 s gets `unavailable`'),
+  shutdownTimeoutMs: integer(0, 600_000).describe(
+    'longest drain on SIGTERM before the remaining sockets are closed; production stays under the 30 s a container orchestrator usually grants',
+  ),
+  limits: group({
+    maxPayloadBytes: integer(1024, 16 * MIB).describe(
+      'larger frames close with 1009; 64 KiB holds the largest valid say with room to spare and bounds what one frame costs to parse',
+    ),
+    maxTextChars: integer(1, 100_000).describe('PROTOCOL.md: text is 1-4000 characters, and clients may rely on it'),
+    maxRooms: integer(1, 10_000).describe("PROTOCOL.md: 32 rooms per connection, the connect room included; bounds one socket's share of the relay"),
+    rate: group({ perSecond: integer(1, 100_000), burst: integer(1, 1_000_000) }).describe(
+      'PROTOCOL.md: 50 frames/s sustained, bursts of 200: far above a person typing, far below a flood',
+    ),
+    ratePolicy: group({ maxDropped: integer(1, 1_000_000), windowMs: integer(1000, 3_600_000) }).describe(
+      'PROTOCOL.md: over 100 frames dropped within 10 s closes with 1008: the client ignores rate_limited',
+    ),
+    maxBufferedBytes: integer(64 * 1024, 1024 * MIB).describe(
+      'unsent bytes before a client that stopped reading is closed with 1013; 1 MiB is thousands of chat messages, so only a stuck client reaches it',
+    ),
+    idleTimeoutSeconds: z
+      .int({ error: IDLE_TIMEOUT })
+      .refine((value) => value === 0 || (value >= 8 && value <= 960), { error: IDLE_TIMEOUT })
+      .describe('uWebSockets.js closes a socket silent this long (0: never); any other value aborts the process in its C++ code'),
+  }),
+  broker: group({
+    url: z
+      .array(text('an amqp:// or amqps:// URL', isAmqpUrl), { error: 'expected a list of amqp:// or amqps:// URLs' })
+      .min(1, { error: 'expected at least one URL' })
+      .optional()
+      .describe('several URLs for failover; absent: the in-process broker'),
+    prefetch: integer(1, 65_535).describe(
+      'unacknowledged deliveries in flight to this node: keeps the relay busy without letting one slow node hoard messages',
+    ),
+    queue: group({
+      expiresMs: integer(1000, 86_400_000).describe("this node's queue outlives its last consumer this long, so a brief connection drop loses nothing"),
+      maxLength: integer(1, 10_000_000).describe('bounds what the queue of a dead or stuck node can hold on the broker until it expires'),
+    }),
+    reconnect: group({ minMs: integer(10, 600_000), maxMs: integer(10, 600_000) }).describe(
+      'backoff between connection attempts, doubling from minMs up to maxMs',
+    ),
+    startupTimeoutMs: integer(0, 600_000).describe(
+      'how long start keeps trying to reach RabbitMQ before it exits non-zero naming AMQP_URL: a node that never reached its broker is misconfigured, while a later outage is ridden out',
+    ),
+  }),
+}).superRefine((config, ctx) => {
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (config.admin.token === undefined && !isLoopback(config.admin.host)) {
+    issue(['admin', 'token'], `required because admin.host ${JSON.stringify(config.admin.host)} is not loopback (127.0.0.0/8, ::1, localhost)`);
+  }
+  if (config.broker.reconnect.minMs > config.broker.reconnect.maxMs) {
+    issue(['broker', 'reconnect', 'minMs'], 'must not exceed broker.reconnect.maxMs');
+  }
+  // A say of astral characters each written as a \uXXXX\uXXXX escape takes 12
+  // bytes per character, plus under 1 KiB for id, room and keys. Such a frame
+  // must reach the codec (and get too_large if too long), not be closed with 1009.
+  const largestSay = 12 * config.limits.maxTextChars + 1024;
+  if (config.limits.maxPayloadBytes < largestSay) {
+    issue(['limits', 'maxPayloadBytes'], `must be at least 12 × limits.maxTextChars + 1024 = ${largestSay}, the largest valid say`);
+  }
+});
+
+type DeepReadonly<T> = T extends readonly (infer Item)[]
+  ? readonly DeepReadonly<Item>[]
+  : T extends object
+    ? { readonly [Key in keyof T]: DeepReadonly<T[Key]> }
+    : T;
+
+export type Config = DeepReadonly<z.output<typeof ConfigSchema>>;

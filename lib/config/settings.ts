@@ -1,0 +1,35 @@
+// The settings that environment variables and command-line flags can set,
+// as PROTOCOL.md "Starting the daemon" lists them; the help text is built
+// from this table. The other settings are in the config files only.
+import { LOG_LEVELS } from './schema';
+
+export interface Setting {
+  /** Where the value goes in Config, dotted. */
+  readonly path: string;
+  readonly env: string;
+  readonly flag?: string;
+  /** How the text of a variable or flag becomes a value. */
+  readonly kind: 'integer' | 'string' | 'list';
+  readonly meaning: string;
+  /** Never echoed in an error or the help text: it may hold a password. */
+  readonly secret?: boolean;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { path: 'port', env: 'PORT', flag: '--port', kind: 'integer', meaning: 'public port (websocket, chat page, health); 0 picks a free port' },
+  { path: 'host', env: 'HOST', flag: '--host', kind: 'string', meaning: 'public bind address' },
+  { path: 'admin.port', env: 'ADMIN_PORT', flag: '--admin-port', kind: 'integer', meaning: 'admin port (debug, metrics); 0 picks a free port' },
+  { path: 'admin.host', env: 'ADMIN_HOST', flag: '--admin-host', kind: 'string', meaning: 'admin bind address' },
+  // No flag: a command line is visible to every user of the machine.
+  { path: 'admin.token', env: 'ADMIN_TOKEN', kind: 'string', secret: true, meaning: 'admin bearer token; required when ADMIN_HOST is not loopback' },
+  {
+    path: 'broker.url', env: 'AMQP_URL', flag: '--amqp-url', kind: 'list', secret: true,
+    meaning: 'RabbitMQ URL (amqp:// or amqps://), or several separated by commas for failover; none: the in-process broker',
+  },
+  { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', kind: 'string', meaning: `pino level: ${LOG_LEVELS.join(', ')}` },
+  {
+    path: 'shutdownTimeoutMs', env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', kind: 'integer',
+    meaning: 'longest drain on SIGTERM/SIGINT, in ms, before the remaining sockets are closed',
+  },
+];
+

@@ -1,0 +1,107 @@
+// Client to server (PROTOCOL.md): decodes one text frame into a command, or
+// into the error frame that answers it.
+//
+// Unknown extra fields are ignored, so that a newer client can add a field
+// without breaking an older daemon (forward compatibility).
+import type { ErrorCode } from './errors';
+import { hasMoreCodePointsThan, isClientId, isRoomName, MAX_ID_CHARS, ROOM_NAME_RULE } from './fields';
+import type { ErrorFrame } from './server_frames';
+
+export interface SayFrame {
+  readonly type: 'say';
+  readonly text: string;
+  /** undefined: the default room (the room given at connect, or `lobby`). */
+  readonly room?: string;
+  readonly id?: string;
+  /** The plain-text shortcut: no `id`, the default room, answered by no `ack` (errors still are). */
+  readonly shortcut: boolean;
+}
+
+export interface JoinFrame { readonly type: 'join'; readonly room: string; readonly id?: string }
+export interface LeaveFrame { readonly type: 'leave'; readonly room: string; readonly id?: string }
+export interface PingFrame { readonly type: 'ping'; readonly id?: string }
+
+export type ClientFrame = SayFrame | JoinFrame | LeaveFrame | PingFrame;
+
+/** A dropped frame, as the `error` frame that answers it: `id` is the frame's, when it carried a valid one. */
+export type FrameError = ErrorFrame;
+
+export interface FrameLimits { readonly maxTextChars: number }
+
+type Command = { readonly type: string; readonly [field: string]: unknown };
+
+export function decodeClientFrame(text: string, limits: FrameLimits): ClientFrame | FrameError {
+  const command = parseCommand(text);
+  return command === undefined ? decodeShortcut(text, limits) : decodeCommand(command, limits);
+}
+
+// Only text whose first non-blank character is `{` can be a JSON object, so
+// ordinary chat text sent as the shortcut never pays for a throwing JSON.parse,
+// and text that passes and parses is an object.
+const OPENS_OBJECT = /^[ \t\n\r]*\{/;
+
+function parseCommand(text: string): Command | undefined {
+  if (!OPENS_OBJECT.test(text)) return undefined;
+  let object: { readonly [field: string]: unknown };
+  try {
+    object = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof object['type'] === 'string' ? (object as Command) : undefined;
+}
+
+function decodeShortcut(text: string, limits: FrameLimits): SayFrame | FrameError {
+  return checkText(text, limits, undefined) ?? { type: 'say', text, room: undefined, id: undefined, shortcut: true };
+}
+
+function decodeCommand(command: Command, limits: FrameLimits): ClientFrame | FrameError {
+  // The id is checked first: an invalid one is not echoed, a valid one is,
+  // whatever else is wrong with the frame.
+  const id = command['id'];
+  if (id !== undefined && !isClientId(id)) return fieldError('id', id, `a string of 1 to ${MAX_ID_CHARS} characters`, undefined);
+  switch (command.type) {
+    case 'say':
+      return decodeSay(command, id, limits);
+    case 'join':
+    case 'leave': {
+      const room = command['room'];
+      if (typeof room !== 'string' || !isRoomName(room)) return roomError(room, id);
+      return { type: command.type, room, id };
+    }
+    case 'ping':
+      return { type: 'ping', id };
+    default:
+      return frameError('bad_request', 'type: expected say, join, leave or ping', id);
+  }
+}
+
+function decodeSay(command: Command, id: string | undefined, limits: FrameLimits): SayFrame | FrameError {
+  const text = command['text'];
+  if (typeof text !== 'string') return fieldError('text', text, 'a string', id);
+  const textError = checkText(text, limits, id);
+  if (textError) return textError;
+  const room = command['room'];
+  if (room !== undefined && (typeof room !== 'string' || !isRoomName(room))) return roomError(room, id);
+  return { type: 'say', text, room, id, shortcut: false };
+}
+
+function checkText(text: string, limits: FrameLimits, id: string | undefined): FrameError | undefined {
+  const max = limits.maxTextChars;
+  if (text.length === 0) return frameError('bad_request', `text: expected 1 to ${max} characters, got none`, id);
+  if (hasMoreCodePointsThan(text, max)) return frameError('too_large', `text: longer than ${max} characters`, id);
+  return undefined;
+}
+
+function roomError(room: unknown, id: string | undefined): FrameError {
+  return fieldError('room', room, `a room name (${ROOM_NAME_RULE})`, id);
+}
+
+// The offending value is not echoed: it may be large, and the client has it.
+function fieldError(field: string, value: unknown, expected: string, id: string | undefined): FrameError {
+  return frameError('bad_request', value === undefined ? `${field}: missing` : `${field}: expected ${expected}`, id);
+}
+
+function frameError(code: ErrorCode, message: string, id: string | undefined): FrameError {
+  return { type: 'error', code, message, id };
+}

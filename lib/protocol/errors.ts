@@ -1,0 +1,34 @@
+// The one catalogue of protocol codes (PROTOCOL.md "Errors" and "Closing"),
+// as Fastify keeps its errors in one errors.js: every error frame and every
+// close the daemon sends takes its code from here.
+
+/** The `code` of an `error` frame, with the message sent when no more specific one is given. */
+export const ERROR_MESSAGES = {
+  bad_request: 'bad request: unknown type, missing or mistyped field, or bad room name',
+  too_large: 'text is too long',
+  not_joined: 'join the room before saying something in it',
+  too_many_rooms: 'too many rooms joined: leave one first',
+  rate_limited: 'too many frames: slow down',
+  unavailable: 'the message was not delivered (broker unavailable): send it again',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_MESSAGES;
+
+/**
+ * Why the daemon closes a websocket, with the code and reason it sends.
+ * A close reason must fit in 123 bytes of UTF-8 (RFC 6455 5.5: a control
+ * frame payload is at most 125 bytes, 2 of them the code); keep them short.
+ */
+export const CLOSE = {
+  normal: { code: 1000, reason: 'bye' },
+  shutdown: { code: 1001, reason: 'server shutting down' },
+  binaryFrame: { code: 1003, reason: 'binary frames are not accepted' },
+  rateLimit: { code: 1008, reason: 'rate limit exceeded' },
+  tooBig: { code: 1009, reason: 'frame too large' },
+  // Standard code for "the server hit an unexpected condition": sent when a
+  // connection actor crashes and its socket cannot be kept.
+  internalError: { code: 1011, reason: 'internal error' },
+  slowClient: { code: 1013, reason: 'client too slow: send buffer full' },
+} as const satisfies Record<string, { code: number; reason: string }>;
+
+export type CloseReason = keyof typeof CLOSE;

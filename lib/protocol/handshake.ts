@@ -1,0 +1,33 @@
+// The upgrade URL (PROTOCOL.md "Connecting"): `?name=NAME&room=ROOM`, checked
+// before the upgrade; a refusal becomes an HTTP 400 with the one-line reason.
+import { randomBytes } from 'node:crypto';
+import { hasMoreCodePointsThan, isRoomName, ROOM_NAME_RULE } from './fields';
+
+export const MAX_NAME_CHARS = 32;
+
+export type Handshake = { readonly name: string; readonly room: string } | { readonly error: string };
+
+// Unicode general category Cc: C0 controls, DEL and C1 controls.
+const CONTROL_CHARACTERS = /\p{Cc}/gu;
+
+/**
+ * `query` is the raw query string without `?`. When a parameter is given more
+ * than once the first one counts. Percent-decoding is URLSearchParams', which
+ * never throws: a malformed sequence stays as written, and bytes that are not
+ * UTF-8 become U+FFFD.
+ */
+export function parseHandshake(query: string, options: { readonly defaultRoom: string }): Handshake {
+  const params = new URLSearchParams(query);
+  // Control characters go first, so white space they hid is trimmed too.
+  const name = (params.get('name') ?? '').replace(CONTROL_CHARACTERS, '').trim();
+  if (hasMoreCodePointsThan(name, MAX_NAME_CHARS)) return { error: `name: longer than ${MAX_NAME_CHARS} characters` };
+  // `room=` with nothing after it counts as no room, as an empty name counts as no name.
+  const room = params.get('room') || options.defaultRoom;
+  if (!isRoomName(room)) return { error: `room: expected a room name (${ROOM_NAME_RULE})` };
+  return { name: name || anonymousName(), room };
+}
+
+/** `anon-` and 4 random hex digits. */
+function anonymousName(): string {
+  return `anon-${randomBytes(2).toString('hex')}`;
+}

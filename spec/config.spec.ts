@@ -1,0 +1,261 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, helpRequested, helpText, loadConfig, type Config } from '../lib/config';
+import { SETTINGS } from '../lib/config/settings';
+
+const CONFIG_DIR = join(__dirname, '..', 'config');
+type Env = Record<string, string | undefined>;
+
+const load = (env: Env = {}, argv: string[] = [], configDir = CONFIG_DIR) => loadConfig({ env, argv, configDir });
+
+function loadError(env: Env, argv: string[] = [], configDir = CONFIG_DIR): string {
+  try {
+    load(env, argv, configDir);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  return expect.fail('expected a ConfigError');
+}
+
+// Config folders written for one test, named `config` like the real one.
+const tempDirs: string[] = [];
+function configDir(files: Record<string, unknown>): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'warren-config-')), 'config');
+  mkdirSync(dir);
+  tempDirs.push(dir);
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
+  }
+  return dir;
+}
+
+const realDefaults = () => JSON.parse(readFileSync(join(CONFIG_DIR, 'default.json'), 'utf8'));
+/** The real defaults with one file's worth of changes in config/production.json. */
+const withProduction = (production: unknown) => configDir({ 'default.json': realDefaults(), 'production.json': production });
+
+describe('config', () => {
+  after(() => tempDirs.forEach((dir) => rmSync(join(dir, '..'), { recursive: true, force: true })));
+
+  describe('defaults', () => {
+    it('are those of PROTOCOL.md', () => {
+      const config = load();
+      expect(config).to.deep.include({ port: 8081, host: '0.0.0.0', admin: { port: 8082, host: '127.0.0.1' }, logLevel: 'info', defaultRoom: 'lobby', publishTimeoutMs: 5000 });
+      expect(config.limits).to.deep.include({
+        maxPayloadBytes: 65536, maxTextChars: 4000, maxRooms: 32, maxBufferedBytes: 1024 * 1024,
+        rate: { perSecond: 50, burst: 200 }, ratePolicy: { maxDropped: 100, windowMs: 10_000 },
+      });
+      expect(config.broker.url).to.equal(undefined);
+      expect(config.admin.token).to.equal(undefined);
+      expect(config.nodeId).to.equal(undefined);
+    });
+
+    it('load for every NODE_ENV, with a file of its own or without', () => {
+      for (const NODE_ENV of ['test', 'production', 'development', 'staging']) expect(() => load({ NODE_ENV }), NODE_ENV).to.not.throw();
+      expect(load({ NODE_ENV: 'test' }).logLevel).to.equal('warn');
+      expect(load({ NODE_ENV: 'production' }).shutdownTimeoutMs).to.equal(25_000);
+    });
+
+    it('are frozen, deeply', () => {
+      const config = load({ AMQP_URL: 'amqp://a' });
+      for (const value of [config, config.admin, config.limits, config.limits.rate, config.broker, config.broker.url]) {
+        expect(Object.isFrozen(value)).to.equal(true);
+      }
+      expect(() => { (config as { port: number }).port = 1; }).to.throw(TypeError);
+    });
+  });
+
+  describe('sources', () => {
+    const dir = () => configDir({ 'default.json': { ...realDefaults(), port: 1 }, 'staging.json': { port: 2 } });
+
+    it('override in the order default.json < $NODE_ENV.json < variables < flags', () => {
+      const d = dir();
+      expect(load({}, [], d).port, 'default.json').to.equal(1);
+      expect(load({ NODE_ENV: 'staging' }, [], d).port, 'staging.json').to.equal(2);
+      expect(load({ NODE_ENV: 'staging', PORT: '3' }, [], d).port, 'PORT').to.equal(3);
+      expect(load({ NODE_ENV: 'staging', PORT: '3' }, ['--port', '4'], d).port, '--port').to.equal(4);
+      expect(load({ NODE_ENV: 'staging', PORT: '3' }, ['--port=5'], d).port, '--port=').to.equal(5);
+      expect(load({ PORT: '3' }, ['--port=5', '--port', '6'], d).port, 'last flag').to.equal(6);
+    });
+
+    it('reads NODE_ENV unset as development', () => {
+      const d = configDir({ 'default.json': realDefaults(), 'development.json': { logLevel: 'debug' } });
+      expect(load({}, [], d).logLevel).to.equal('debug');
+      expect(load({ NODE_ENV: '' }, [], d).logLevel).to.equal('debug');
+      expect(load({ NODE_ENV: 'production' }, [], d).logLevel).to.equal('info');
+    });
+
+    it('merges objects key by key and replaces lists whole', () => {
+      const d = configDir({
+        'default.json': { ...realDefaults(), broker: { ...realDefaults().broker, url: ['amqp://a', 'amqp://b'] } },
+        'production.json': { limits: { rate: { burst: 500 } }, broker: { url: ['amqp://c'] } },
+      });
+      const config = load({ NODE_ENV: 'production' }, [], d);
+      expect(config.limits.rate).to.deep.equal({ perSecond: 50, burst: 500 });
+      expect(config.limits.maxRooms).to.equal(32);
+      expect(config.broker.url).to.deep.equal(['amqp://c']);
+    });
+
+    it('sets each setting from its variable and its flag', () => {
+      const values: Record<string, [string, unknown]> = {
+        PORT: ['9001', 9001], HOST: ['::', '::'], ADMIN_PORT: ['0', 0], ADMIN_HOST: ['localhost', 'localhost'],
+        AMQP_URL: ['amqp://a:5672, amqps://b/vhost', ['amqp://a:5672', 'amqps://b/vhost']],
+        LOG_LEVEL: ['debug', 'debug'], SHUTDOWN_TIMEOUT_MS: ['2500', 2500], ADMIN_TOKEN: ['s3cr3t', 's3cr3t'],
+      };
+      expect(Object.keys(values)).to.have.members(SETTINGS.map((s) => s.env));
+      const at = (config: Config, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+      for (const setting of SETTINGS) {
+        const [text, value] = values[setting.env]!;
+        expect(at(load({ [setting.env]: text }), setting.path), setting.env).to.deep.equal(value);
+        if (setting.flag !== undefined) expect(at(load({}, [setting.flag, text]), setting.path), setting.flag).to.deep.equal(value);
+      }
+    });
+
+    it('takes an empty variable as unset', () => {
+      expect(load({ PORT: '', AMQP_URL: '', ADMIN_TOKEN: '' })).to.deep.equal(load());
+    });
+  });
+
+  describe('a bad value', () => {
+    it('is refused with the setting, where it came from and what was given', () => {
+      const cases: Array<[Env, string[], string]> = [
+        [{ PORT: 'abc' }, [], 'port (PORT): expected an integer from 0 to 65535, got "abc"'],
+        [{ PORT: '65536' }, [], 'port (PORT): expected an integer from 0 to 65535, got "65536"'],
+        [{ PORT: '-1' }, [], 'port (PORT): expected an integer from 0 to 65535, got "-1"'],
+        [{ PORT: '80.5' }, [], 'port (PORT): expected an integer from 0 to 65535, got "80.5"'],
+        [{}, ['--port', 'x'], 'port (--port): expected an integer from 0 to 65535, got "x"'],
+        [{ ADMIN_PORT: '1e3' }, [], 'admin.port (ADMIN_PORT): expected an integer from 0 to 65535, got "1e3"'],
+        [{ HOST: 'my host' }, [], 'host (HOST): expected an IP address or a host name, got "my host"'],
+        [{}, ['--admin-host=-x'], 'admin.host (--admin-host): expected an IP address or a host name, got "-x"'],
+        [{ LOG_LEVEL: 'verbose' }, [], 'logLevel (LOG_LEVEL): expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
+        [{ SHUTDOWN_TIMEOUT_MS: 'soon' }, [], 'shutdownTimeoutMs (SHUTDOWN_TIMEOUT_MS): expected an integer from 0 to 600000, got "soon"'],
+      ];
+      for (const [env, argv, message] of cases) expect(loadError(env, argv), JSON.stringify([env, argv])).to.equal(message);
+    });
+
+    it('in a config file is reported against that file', () => {
+      // A string is the file's text as is.
+      const cases: Array<[unknown, string]> = [
+        [{ limits: { idleTimeoutSeconds: 7 } }, 'limits.idleTimeoutSeconds (config/production.json): expected 0 or an integer from 8 to 960, got 7'],
+        [{ limits: { idleTimeoutSeconds: 961 } }, 'limits.idleTimeoutSeconds (config/production.json): expected 0 or an integer from 8 to 960, got 961'],
+        [{ limits: { idleTimeoutSeconds: '60' } }, 'limits.idleTimeoutSeconds (config/production.json): expected 0 or an integer from 8 to 960, got "60"'],
+        [{ limits: { maxRooms: 0 } }, 'limits.maxRooms (config/production.json): expected an integer from 1 to 10000, got 0'],
+        [{ limits: { rate: { perSecond: 2.5 } } }, 'limits.rate.perSecond (config/production.json): expected an integer from 1 to 100000, got 2.5'],
+        [{ limits: { maxRoom: 5 } }, 'limits.maxRoom (config/production.json): unknown setting'],
+        [{ limits: { extra: { deep: 1 } } }, 'limits.extra (config/production.json): unknown setting'],
+        ['{"__proto__": {"port": 1}}', '__proto__ (config/production.json): unknown setting'],
+        [{ limits: 5 }, 'limits (config/production.json): expected an object, got 5'],
+        [{ defaultRoom: 'the lobby' }, 'defaultRoom (config/production.json): expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit), got "the lobby"'],
+        [{ nodeId: 'node 1' }, 'nodeId (config/production.json): expected 1 to 64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got "node 1"'],
+        [{ broker: { reconnect: { minMs: 5000, maxMs: 1000 } } }, 'broker.reconnect.minMs (config/production.json): must not exceed broker.reconnect.maxMs, got 5000'],
+        [{ limits: { maxPayloadBytes: 40_000 } }, 'limits.maxPayloadBytes (config/production.json): must be at least 12 × limits.maxTextChars + 1024 = 49024, the largest valid say, got 40000'],
+        [{ broker: { url: [] } }, 'broker.url (config/production.json): expected at least one URL'],
+        [{ broker: { url: 'amqp://a' } }, 'broker.url (config/production.json): expected a list of amqp:// or amqps:// URLs'],
+      ];
+      for (const [production, message] of cases) {
+        expect(loadError({ NODE_ENV: 'production' }, [], withProduction(production)), JSON.stringify(production)).to.equal(message);
+      }
+    });
+
+    it('says when a required setting is not set at all', () => {
+      const { limits, ...withoutLimits } = realDefaults();
+      const { maxRooms, ...withoutMaxRooms } = limits;
+      expect(loadError({}, [], configDir({ 'default.json': { ...withoutLimits, limits: withoutMaxRooms } }))).to.equal(
+        'limits.maxRooms: expected an integer from 1 to 10000, not set',
+      );
+      expect(loadError({}, [], configDir({ 'default.json': withoutLimits }))).to.equal('limits: expected an object, not set');
+    });
+
+    it('lists every problem, one per line', () => {
+      expect(loadError({ PORT: 'abc', LOG_LEVEL: 'loud' }).split('\n')).to.deep.equal([
+        'port (PORT): expected an integer from 0 to 65535, got "abc"',
+        'logLevel (LOG_LEVEL): expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      ]);
+      expect(loadError({}, ['--port', '1e300'])).to.not.include('\n');
+    });
+
+    it('in AMQP_URL is refused without echoing it, since a URL may hold a password', () => {
+      for (const url of ['http://user:hunter2@host', 'amqp://user:hunter2@host,', 'hunter2', 'amqp://user:hunter2@host,ftp://x']) {
+        const message = loadError({ AMQP_URL: url });
+        expect(message, url).to.match(/^broker\.url\.\d \(AMQP_URL\): expected an amqp:\/\/ or amqps:\/\/ URL$/);
+        expect(message).to.not.include('hunter2');
+      }
+    });
+
+    it('accepts any port number and refuses anything else, naming PORT', () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.integer({ min: -10, max: 70_000 }).map(String), fc.string()), (text) => {
+          const valid = /^\d+$/.test(text) && Number(text) <= 65535;
+          if (valid) expect(load({ PORT: text }).port).to.equal(Number(text));
+          else if (text !== '') expect(loadError({ PORT: text })).to.equal(`port (PORT): expected an integer from 0 to 65535, got ${JSON.stringify(text)}`);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  describe('ADMIN_TOKEN', () => {
+    it('is not needed when the admin port is bound to loopback', () => {
+      for (const host of ['127.0.0.1', '127.8.9.10', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LocalHost']) {
+        expect(load({ ADMIN_HOST: host }).admin.host, host).to.equal(host);
+      }
+    });
+
+    it('is required when it is bound anywhere else', () => {
+      for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::2', 'admin.example.com']) {
+        expect(loadError({ ADMIN_HOST: host }), host).to.equal(
+          `admin.token (ADMIN_TOKEN): required because admin.host ${JSON.stringify(host)} is not loopback (127.0.0.0/8, ::1, localhost)`,
+        );
+        expect(load({ ADMIN_HOST: host, ADMIN_TOKEN: 'tok' }).admin.token).to.equal('tok');
+      }
+      expect(loadError({}, ['--admin-host', '0.0.0.0'])).to.match(/^admin\.token \(ADMIN_TOKEN\): required/);
+    });
+
+    it('must be usable in an Authorization header, and is never echoed', () => {
+      expect(loadError({ ADMIN_TOKEN: 'two words' })).to.equal('admin.token (ADMIN_TOKEN): expected a token of visible ASCII characters');
+    });
+  });
+
+  describe('files and flags that cannot be used', () => {
+    it('are refused with a message naming them', () => {
+      expect(loadError({}, ['--prot', '1'])).to.equal('--prot: unknown argument (see --help)');
+      expect(loadError({}, ['8081'])).to.equal('8081: unknown argument (see --help)');
+      expect(loadError({}, ['--admin-token', 'x'])).to.equal('--admin-token: unknown argument (see --help)');
+      expect(loadError({}, ['--port'])).to.equal('--port: missing value');
+      expect(loadError({ NODE_ENV: '../etc' })).to.equal('NODE_ENV: expected a name of letters, digits, _ and -, got "../etc"');
+      expect(loadError({ NODE_ENV: 'production' }, [], withProduction('{"port": 1,}'))).to.match(/^config\/production\.json: not valid JSON \(/);
+      expect(loadError({ NODE_ENV: 'production' }, [], withProduction([1]))).to.equal('config/production.json: expected a JSON object');
+      expect(loadError({}, [], configDir({}))).to.match(/^config\/default\.json: cannot be read \(/);
+    });
+  });
+
+  describe('--help', () => {
+    it('is recognised, and ignored by loadConfig', () => {
+      expect(helpRequested(['--port', '1', '--help'])).to.equal(true);
+      expect(helpRequested(['-h'])).to.equal(true);
+      expect(helpRequested(['--port', '1'])).to.equal(false);
+      expect(load({}, ['--help']).port).to.equal(8081);
+    });
+
+    it('lists every variable and flag with its default from config/default.json', () => {
+      const text = helpText(CONFIG_DIR);
+      const lineOf = (name: string) => text.split('\n').find((line) => line.trimStart().startsWith(name)) ?? expect.fail(`no line for ${name}`);
+      const expected: Record<string, string> = {
+        PORT: '8081', HOST: '0.0.0.0', ADMIN_PORT: '8082', ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: 'none', AMQP_URL: 'none', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '10000',
+      };
+      for (const setting of SETTINGS) {
+        const line = lineOf(setting.flag ?? setting.env);
+        expect(line).to.include(setting.env).and.match(new RegExp(`default ${expected[setting.env]}$`));
+      }
+      expect(text).to.include('--help').and.include('NODE_ENV');
+    });
+
+    it('shows the defaults of the folder it is given', () => {
+      const d = configDir({ 'default.json': { ...realDefaults(), port: 7000, broker: { ...realDefaults().broker, url: ['amqp://x:pw@h'] } } });
+      expect(helpText(d)).to.match(/--port, PORT +default 7000\n/).and.not.include('pw@h');
+    });
+  });
+});

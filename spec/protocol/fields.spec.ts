@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { hasMoreCodePointsThan, isClientId, isRoomName } from '../../lib/protocol/fields';
+import { utf16Text } from './arbitraries';
+
+// Code points as the protocol counts them; a lone surrogate is one.
+const codePoints = (text: string) => [...text].length;
+
+describe('protocol/fields', () => {
+  describe('hasMoreCodePointsThan', () => {
+    it('counts an astral character (two UTF-16 units) as one', () => {
+      expect(hasMoreCodePointsThan('😀'.repeat(4000), 4000)).to.equal(false);
+      expect(hasMoreCodePointsThan('😀'.repeat(4001), 4000)).to.equal(true);
+      expect(hasMoreCodePointsThan('a😀'.repeat(2000) + 'b', 4000)).to.equal(true);
+      expect(hasMoreCodePointsThan('\ud800'.repeat(3) + '\udc00', 3)).to.equal(false); // high, high, then a pair
+      expect(hasMoreCodePointsThan('\udc00\ud800', 1)).to.equal(true); // reversed: two lone surrogates
+    });
+
+    it('agrees with counting every code point, for any string and limit', () => {
+      fc.assert(
+        fc.property(utf16Text({ maxLength: 80 }), fc.integer({ min: 0, max: 90 }), (text, limit) => {
+          expect(hasMoreCodePointsThan(text, limit)).to.equal(codePoints(text) > limit);
+        }),
+        { numRuns: 2000 },
+      );
+    });
+  });
+
+  describe('isRoomName', () => {
+    it('accepts 1 to 64 characters of the room alphabet, starting with a letter or digit', () => {
+      for (const room of ['a', 'Z', '0', 'lobby', 'dev.team:eu-1_b', 'a' + '_.:-'.repeat(15) + 'xyz', 'x'.repeat(64)]) {
+        expect(isRoomName(room), room).to.equal(true);
+      }
+    });
+
+    it('refuses an empty name, a longer one, a bad first character or a character outside the alphabet', () => {
+      for (const room of ['', 'x'.repeat(65), '_a', '.a', ':a', '-a', 'a b', 'a/b', 'é', 'lobby\n', 'a😀']) {
+        expect(isRoomName(room), JSON.stringify(room)).to.equal(false);
+      }
+    });
+  });
+
+  describe('isClientId', () => {
+    it('accepts a string of 1 to 64 characters, counted in code points', () => {
+      for (const id of ['c', 'x'.repeat(64), '😀'.repeat(64), ' ']) expect(isClientId(id), id).to.equal(true);
+    });
+
+    it('refuses anything else', () => {
+      for (const id of ['', 'x'.repeat(65), '😀'.repeat(65), 1, null, true, ['c1'], { id: 'c1' }]) {
+        expect(isClientId(id), JSON.stringify(id)).to.equal(false);
+      }
+    });
+  });
+});
