@@ -1,0 +1,362 @@
+// Component spec of the observer page (web/debug.html + observer*.js) in
+// headless Chromium. A tiny node:http server stands in for the daemon's
+// admin port: it serves web/ and answers GET /debug/tree with fixture trees
+// shaped exactly as PROTOCOL.md says, and POST /debug/kill by recording the
+// path. The end-to-end spec against the real daemon lives elsewhere.
+import { expect } from 'chai';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Page } from 'playwright-core';
+import { launchBrowser, saveScreenshot, serveWeb, type LaunchedBrowser, type WebServer } from '../support/browser';
+
+// The callbacks given to page.evaluate run in the browser. This project
+// compiles without the DOM lib, so the few browser globals they use are named
+// here, in this module's scope only.
+declare const window: any;
+declare const document: any;
+declare const sessionStorage: any;
+declare const PerformanceObserver: any;
+
+// ---- fixture: a realistic warren tree -------------------------------------------
+
+interface Actor {
+  name: string;
+  path: string;
+  kind: 'supervisor' | 'worker';
+  behaviour: string;
+  strategy?: 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
+  mailbox: number;
+  processed: number;
+  restarts: number;
+  info: Record<string, unknown>;
+  children: Actor[];
+}
+
+const NODE = 'warren@test-7f3a';
+const STARTED_AT = new Date(Date.now() - 3_723_000).toISOString();
+const path = (...parts: string[]): string => `warren://${['warren_sup', ...parts].join('/')}`;
+const connPath = (n: number): string => path('connection_sup', `connection-${n}`);
+const consumerPath = (n: number): string => path('connection_sup', `connection-${n}`, `consumer-${n}`);
+
+class Fixture {
+  connections: number[] = [];
+  restarts = new Map<string, number>();
+  uws: 'native' | 'fallback' = 'native';
+  token: string | null = null;
+  names = new Map<number, string>();
+  tick = 0;
+  treeRequests = 0;
+  authHeaders: Array<string | undefined> = [];
+  kills: Array<{ path: string; rawQuery: string; auth: string | undefined }> = [];
+
+  reset(connections: number): void {
+    this.connections = Array.from({ length: connections }, (_, i) => i + 1);
+    this.restarts.clear();
+    this.names.clear();
+    this.uws = 'native';
+    this.token = null;
+    this.kills = [];
+    this.authHeaders = [];
+  }
+
+  actor(a: Omit<Actor, 'mailbox' | 'processed' | 'restarts' | 'children'> & { processed?: number; children?: Actor[] }): Actor {
+    return { mailbox: 0, restarts: this.restarts.get(a.path) ?? 0, children: [], processed: 0, ...a };
+  }
+
+  /** The /debug/tree body; each poll advances the counters by one tick. */
+  tree(advance = true): { node: string; startedAt: string; tree: Actor } {
+    const t = advance ? ++this.tick : this.tick;
+    const conns = this.connections.map((n) => this.actor({
+      name: `connection-${n}`, path: connPath(n), kind: 'worker', behaviour: 'connection', processed: 3 + t,
+      info: { name: this.names.get(n) ?? `user-${n}`, rooms: n % 3 === 0 ? ['lobby', 'dev'] : ['lobby'], remote: `127.0.0.1:${40000 + (n % 20000)}` },
+      children: [this.actor({
+        name: `consumer-${n}`, path: consumerPath(n), kind: 'worker', behaviour: 'consumer', processed: 10 * t,
+        info: { delivered: 10 * t, dropped: n === 2 ? 4 : 0, buffered: n === 2 ? 65536 : 0 },
+      })],
+    }));
+    return {
+      node: NODE,
+      startedAt: STARTED_AT,
+      tree: this.actor({
+        name: 'warren_sup', path: path(), kind: 'supervisor', behaviour: 'supervisor', strategy: 'rest_for_one',
+        info: { intensity: 3, period: 5 },
+        children: [
+          this.actor({ name: 'broker', path: path('broker'), kind: 'worker', behaviour: 'broker', processed: 100 * t,
+            info: { kind: 'rabbitmq', state: 'connected', queue: 'amq.gen-9x2Yb', published: 100 * t } }),
+          this.actor({ name: 'relay', path: path('relay'), kind: 'worker', behaviour: 'relay', processed: 100 * t,
+            info: { rooms: 2, members: conns.length } }),
+          this.actor({ name: 'connection_sup', path: path('connection_sup'), kind: 'supervisor', behaviour: 'supervisor',
+            strategy: 'simple_one_for_one', info: { active: conns.length }, children: conns }),
+          this.actor({ name: 'listener', path: path('listener'), kind: 'worker', behaviour: 'listener', processed: t,
+            info: { port: 8081, adminPort: 8082, uws: this.uws } }),
+        ],
+      }),
+    };
+  }
+
+  route = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    if (!url.pathname.startsWith('/debug/')) return false;
+    const auth = req.headers.authorization;
+    if (this.token !== null && auth !== `Bearer ${this.token}`) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
+      res.end('bearer token required');
+      return true;
+    }
+    if (url.pathname === '/debug/tree' && req.method === 'GET') {
+      this.treeRequests++;
+      this.authHeaders.push(auth);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(this.tree()));
+      return true;
+    }
+    if (url.pathname === '/debug/kill' && req.method === 'POST') {
+      const killed = url.searchParams.get('path') ?? '';
+      this.kills.push({ path: killed, rawQuery: url.search, auth });
+      const known = JSON.stringify(this.tree(false)).includes(`"path":${JSON.stringify(killed)}`);
+      if (!known) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'no such actor' }));
+        return true;
+      }
+      this.restarts.set(killed, (this.restarts.get(killed) ?? 0) + 1); // its supervisor restarts it
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ killed }));
+      return true;
+    }
+    return false;
+  };
+}
+
+// ---- helpers ------------------------------------------------------------------------
+
+const actorSel = (p: string): string => `[data-testid="actor"][data-path="${p.replace(/["\\]/g, '\\$&')}"]`;
+
+async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let v = await probe();
+  while (!ok(v)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    v = await probe();
+  }
+  return v;
+}
+
+describe('observer page (web/debug.html) against a fixture /debug/tree', function () {
+  let browser: LaunchedBrowser;
+  let web: WebServer;
+  let page: Page;
+  let pageErrors: string[];
+  const fx = new Fixture();
+
+  const count = (sel: string): Promise<number> => page.locator(sel).count();
+  const text = (sel: string): Promise<string> => page.locator(sel).first().innerText();
+  const waitPolls = async (n: number): Promise<void> => {
+    const target = fx.treeRequests + n;
+    await until(`${n} more polls`, () => fx.treeRequests, (c) => c >= target);
+  };
+
+  before(async function () {
+    this.timeout(30_000);
+    web = await serveWeb(fx.route);
+    browser = await launchBrowser();
+  });
+
+  after(async function () {
+    await browser?.close();
+    await web?.close();
+  });
+
+  beforeEach(async function () {
+    fx.reset(3);
+    // a fresh tab per test: sessionStorage (the admin token) is per tab
+    page = await browser.context.newPage();
+    pageErrors = [];
+    page.on('pageerror', (err) => pageErrors.push(String(err)));
+    page.on('console', (m) => { if (m.type() === 'error' && !/401/.test(m.text())) pageErrors.push(m.text()); });
+    await page.addInitScript(() => {
+      const w = window as { longTasks: number[] };
+      w.longTasks = [];
+      new PerformanceObserver((list: any) => { for (const e of list.getEntries()) w.longTasks.push(e.duration); })
+        .observe({ type: 'longtask', buffered: true });
+    });
+  });
+
+  afterEach(async function () {
+    await page.close();
+    expect(pageErrors, 'errors in the page').to.deep.equal([]);
+  });
+
+  it('draws the supervision tree as nested actors with kinds, strategies, stats and info', async function () {
+    fx.names.set(3, '<img src=x onerror="window.pwned=1">bob');
+    await page.goto(`${web.origin}/debug`);
+    await page.locator(actorSel(consumerPath(3))).waitFor();
+
+    // nesting: each actor's <li> sits inside its parent's <li>
+    const ancestry = await page.evaluate((p) => {
+      const out: string[] = [];
+      let li = document.querySelector(`[data-testid="actor"][data-path="${p}"]`)?.closest('li.node');
+      while (li) {
+        out.push(li.querySelector(':scope > [data-testid="actor"]')!.getAttribute('data-path')!);
+        li = li.parentElement?.closest('li.node');
+      }
+      return out;
+    }, consumerPath(3));
+    expect(ancestry).to.deep.equal([consumerPath(3), connPath(3), path('connection_sup'), path()]);
+    const top = await page.locator(`${actorSel(path())} ~ ul.children > li > [data-testid="actor"]`).evaluateAll(
+      (els) => els.map((e) => e.getAttribute('data-path')));
+    expect(top).to.deep.equal([path('broker'), path('relay'), path('connection_sup'), path('listener')]);
+
+    expect(await text(`${actorSel(path())} [data-testid="strategy"]`)).to.equal('rest_for_one');
+    expect(await text(`${actorSel(path('connection_sup'))} [data-testid="strategy"]`)).to.equal('simple_one_for_one');
+    expect(await text(`${actorSel(path())} [data-testid="kind"]`)).to.equal('supervisor');
+    expect(await text(`${actorSel(path('broker'))} [data-testid="kind"]`)).to.equal('worker');
+    expect(await page.locator(actorSel(path('broker'))).getAttribute('data-behaviour')).to.equal('broker');
+    expect(await count(`${actorSel(path('connection_sup'))} [data-testid="child-count"]`)).to.equal(1);
+    expect(await text(`${actorSel(path('connection_sup'))} [data-testid="child-count"]`)).to.equal('3 children');
+    expect(await count('[data-testid="actor"]')).to.equal(5 + 3 * 2);
+
+    // info as chips, known keys formatted; actor data rendered as text, never markup
+    expect(await text(`${actorSel(connPath(1))} [data-key="rooms"]`)).to.match(/#lobby/);
+    expect(await text(`${actorSel(consumerPath(2))} [data-key="dropped"]`)).to.match(/dropped\s*4/);
+    expect(await page.locator(`${actorSel(consumerPath(2))} [data-key="dropped"]`).getAttribute('data-tone')).to.equal('warn');
+    expect(await text(`${actorSel(connPath(3))} [data-key="name"]`)).to.contain('<img src=x onerror="window.pwned=1">bob');
+    expect(await count('[data-testid="tree"] img')).to.equal(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).to.equal(undefined);
+
+    // totals bar
+    expect(await text('[data-testid="connections-total"]')).to.equal('3');
+    expect(await text('[data-testid="broker-state"]')).to.equal('rabbitmq · connected');
+    expect(await text('[data-testid="uws-mode"]')).to.equal('native');
+    expect(await page.locator('[data-testid="uws-fallback"]').isVisible()).to.equal(false);
+    expect(await text('[data-testid="node-id"]')).to.equal(NODE);
+    expect(await text('[data-testid="uptime"]')).to.match(/^1h 02m$/);
+    // msgs/s and deliveries/s from the growth of processed / info.delivered between polls
+    await waitPolls(2);
+    expect(Number((await text('[data-testid="msgs-per-sec"]')).replace(/,/g, ''))).to.be.greaterThan(0);
+    expect(Number((await text('[data-testid="deliveries-per-sec"]')).replace(/,/g, ''))).to.be.greaterThan(0);
+  });
+
+  it('stays small and responsive with 5,000 connections: paged children, a filter, totals from the whole tree', async function () {
+    fx.reset(5000);
+    await page.goto(`${web.origin}/debug`);
+    await until('total of 5,000', () => page.locator('[data-testid="connections-total"]').getAttribute('data-value'), (v) => v === '5000');
+    expect(await text('[data-testid="connections-total"]')).to.equal('5,000');
+    expect(await text('[data-testid="actors-total"]')).to.equal('10,005');
+    expect(await text(`${actorSel(path('connection_sup'))} [data-testid="child-count"]`)).to.equal('5,000 children');
+    // the first page of 50 connections, collapsed (their consumers have no DOM)
+    expect(await count('[data-testid="actor"][data-behaviour="connection"]')).to.equal(50);
+    expect(await count('[data-testid="actor"][data-behaviour="consumer"]')).to.equal(0);
+    expect(await text(`${actorSel(connPath(1))} [data-testid="child-count"]`)).to.equal('1 child');
+
+    // polls go on; the DOM stays the same size, and the page answers promptly
+    await waitPolls(3);
+    expect(await count('[data-testid="actor"]')).to.equal(55);
+    const t0 = Date.now();
+    await page.evaluate(() => document.querySelectorAll('[data-testid="actor"]').length);
+    expect(Date.now() - t0, 'a round trip into the page (ms)').to.be.below(500);
+    const longest = await page.evaluate(() => Math.max(0, ...(window as unknown as { longTasks: number[] }).longTasks));
+    expect(longest, 'longest main-thread task (ms)').to.be.below(300);
+
+    // show more: one more page
+    await page.locator(`${actorSel(path('connection_sup'))} ~ .more [data-testid="show-more"]`).click();
+    expect(await count('[data-testid="actor"][data-behaviour="connection"]')).to.equal(100);
+
+    // filter by name or path
+    const filter = page.locator(`${actorSel(path('connection_sup'))} ~ .child-tools [data-testid="child-filter"]`);
+    await filter.fill('user-4321');
+    await until('the filter to leave one connection', () => count('[data-testid="actor"][data-behaviour="connection"]'), (n) => n === 1);
+    expect(await page.locator('[data-testid="actor"][data-behaviour="connection"]').getAttribute('data-path')).to.equal(connPath(4321));
+    expect(await text(`${actorSel(path('connection_sup'))} [data-testid="child-count"]`)).to.equal('1 of 5,000 match');
+    await waitPolls(2);
+    expect(await count('[data-testid="actor"][data-behaviour="connection"]'), 'the filter survives polls').to.equal(1);
+
+    // a restart deep inside a collapsed connection still shows, on the collapsed row
+    fx.restarts.set(consumerPath(4321), 1);
+    await until('Σ restarts on the collapsed connection', () => text(`${actorSel(connPath(4321))} [data-testid="child-count"]`), (t) => /Σ restarts 1/.test(t));
+    await saveScreenshot(page, 'observer-5000');
+  });
+
+  it('updates in place: a closed connection disappears, other nodes and collapsed state stay', async function () {
+    await page.goto(`${web.origin}/debug`);
+    await page.locator(actorSel(consumerPath(3))).waitFor();
+    // mark a DOM node, and collapse connection-1
+    await page.locator(actorSel(connPath(3))).evaluate((el) => { (el as unknown as { mark: string }).mark = 'same node'; });
+    await page.locator(`${actorSel(connPath(1))} [data-testid="toggle"]`).click();
+    expect(await count(actorSel(consumerPath(1)))).to.equal(0);
+    expect(await page.locator(`${actorSel(connPath(1))} [data-testid="toggle"]`).getAttribute('aria-expanded')).to.equal('false');
+
+    fx.connections = [1, 3];
+    await until('connection-2 to go', () => count(actorSel(connPath(2))), (n) => n === 0);
+    expect(await count(actorSel(consumerPath(2)))).to.equal(0);
+    expect(await text('[data-testid="connections-total"]')).to.equal('2');
+    await waitPolls(2);
+    expect(await page.locator(actorSel(connPath(3))).evaluate((el) => (el as unknown as { mark?: string }).mark)).to.equal('same node');
+    expect(await count(actorSel(consumerPath(1))), 'connection-1 stays collapsed').to.equal(0);
+    expect(await count(actorSel(consumerPath(3)))).to.equal(1);
+    expect(await text('[data-testid="event-log"]')).to.contain('connections −1 → 2');
+
+    // and a new one appears, in order
+    fx.connections = [1, 3, 4];
+    await page.locator(actorSel(consumerPath(4))).waitFor();
+    const order = await page.locator('[data-testid="actor"][data-behaviour="connection"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
+    expect(order).to.deep.equal([connPath(1), connPath(3), connPath(4)]);
+  });
+
+  it('kills a consumer with one click, POSTing its path, and shows the restart that follows', async function () {
+    await page.goto(`${web.origin}/debug`);
+    const consumer = page.locator(actorSel(consumerPath(2)));
+    await consumer.waitFor();
+    expect(await consumer.locator('[data-testid="restarts"]').innerText()).to.equal('0');
+
+    await consumer.locator('[data-testid="kill"]').click();
+    await until('the kill request', () => fx.kills.length, (n) => n === 1);
+    expect(fx.kills[0]!.path).to.equal(consumerPath(2));
+    expect(fx.kills[0]!.rawQuery).to.equal(`?path=${encodeURIComponent(consumerPath(2))}`);
+    await until('kill result', () => consumer.locator('[data-testid="kill-result"]').innerText(), (t) => t === 'killed');
+
+    // the supervisor restarted it: the next poll shows restarts 1, highlighted
+    await until('restarts 1', () => consumer.locator('[data-testid="restarts"]').innerText(), (t) => t === '1');
+    expect(await consumer.locator('.stat:has([data-testid="restarts"])').getAttribute('class')).to.contain('flash');
+    expect(await text('[data-testid="event-log"]')).to.contain('consumer-2: restarts 0 → 1');
+    expect(await count('[data-testid="actor"][data-behaviour="connection"]'), 'the socket stays').to.equal(3);
+    const shot = await saveScreenshot(page, 'observer');
+    expect(shot).to.match(/spec\/artifacts\/observer\.png$/);
+  });
+
+  it('asks for the admin token on 401 and sends it as a bearer token', async function () {
+    fx.token = 's3cret';
+    await page.goto(`${web.origin}/debug`);
+    const form = page.locator('[data-testid="token-form"]');
+    await form.waitFor({ state: 'visible' });
+    expect(await count('[data-testid="actor"]')).to.equal(0);
+
+    await page.locator('[data-testid="token-input"]').fill('wrong');
+    await page.locator('[data-testid="token-submit"]').click();
+    await until('the refusal', () => text('[data-testid="token-error"]'), (t) => /refused/.test(t));
+    expect(await form.isVisible()).to.equal(true);
+
+    await page.locator('[data-testid="token-input"]').fill('s3cret');
+    await page.locator('[data-testid="token-submit"]').click();
+    await page.locator(actorSel(consumerPath(1))).waitFor();
+    expect(await form.isVisible()).to.equal(false);
+    expect(fx.authHeaders.at(-1)).to.equal('Bearer s3cret');
+    expect(await page.evaluate(() => sessionStorage.getItem('warren.adminToken'))).to.equal('s3cret');
+
+    await page.locator(`${actorSel(path('relay'))} [data-testid="kill"]`).click();
+    await until('the kill request', () => fx.kills.length, (n) => n === 1);
+    expect(fx.kills[0]).to.include({ path: path('relay'), auth: 'Bearer s3cret' });
+  });
+
+  it('shouts when uWebSockets.js runs its JavaScript fallback', async function () {
+    fx.uws = 'fallback';
+    await page.goto(`${web.origin}/debug`);
+    const banner = page.locator('[data-testid="uws-fallback"]');
+    await banner.waitFor({ state: 'visible' });
+    expect(await banner.innerText()).to.match(/fallback/);
+    expect(await text('[data-testid="uws-mode"]')).to.equal('fallback');
+    expect(await page.locator('[data-testid="uws-mode"]').getAttribute('data-tone')).to.equal('bad');
+    await saveScreenshot(page, 'observer-uws-fallback');
+    fx.uws = 'native';
+    await banner.waitFor({ state: 'hidden' });
+  });
+});

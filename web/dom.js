@@ -1,0 +1,71 @@
+// Tiny DOM helpers shared by the chat page and the observer page.
+// Everything that comes from the network (names, chat text, actor info) goes
+// through text nodes: there is no innerHTML anywhere in web/.
+
+/**
+ * Create an element. `props` sets attributes (`class`, `data-*`, `aria-*`,
+ * ...); a function value is added as an event listener (`onclick`); `true`
+ * sets a boolean attribute and `false`/`null`/`undefined` omits it. Children
+ * may be nodes, strings (become text nodes), or nested arrays of those.
+ * @param {string} tag
+ * @param {Record<string, unknown>} [props]
+ * @param {...unknown} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (typeof value === 'function') el.addEventListener(key.replace(/^on/, ''), /** @type {EventListener} */ (value));
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+/** Append children (nodes, strings, numbers, nested arrays) as DOM/text nodes. */
+export function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else if (child instanceof Node) el.appendChild(child);
+    else el.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+/** Set textContent only when it differs (avoids needless layout work). */
+export function setText(el, text) {
+  const s = String(text);
+  if (el.textContent !== s) el.textContent = s;
+}
+
+/** Toggle an attribute to a string value, or remove it for null. */
+export function setAttr(el, name, value) {
+  if (value === null || value === undefined) {
+    if (el.hasAttribute(name)) el.removeAttribute(name);
+  } else if (el.getAttribute(name) !== String(value)) {
+    el.setAttribute(name, String(value));
+  }
+}
+
+/** Number with thousands separators (1234567 -> "1,234,567"). */
+export function fmtInt(n) {
+  return typeof n === 'number' && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n);
+}
+
+/** Seconds as a short human duration: "42s", "5m 03s", "2h 04m", "3d 01h". */
+export function fmtDuration(totalSeconds) {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const pad = (n) => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d ${pad(Math.floor(s / 3600) % 24)}h`;
+}
+
+/** Length in Unicode code points, as PROTOCOL.md counts characters. */
+export function codePoints(s) {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
