@@ -15,12 +15,18 @@ export interface LogSink {
 const stdout = pino.destination({ dest: 1, sync: false });
 let sink: LogSink = stdout;
 
+// The validated level is applied by main once the config is loaded; until
+// then an unknown LOG_LEVEL must not throw here, before config can name it.
+const requested = process.env.LOG_LEVEL;
+const initialLevel = requested !== undefined && (requested in pino.levels.values || requested === 'silent') ? requested : 'info';
+
 export const log = pino(
   {
-    level: process.env.LOG_LEVEL ?? 'info',
+    level: initialLevel,
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: ['config.adminToken', 'token'],
+    // A safety net: the start-up summary says only whether a token is set.
+    redact: ['config.admin.token'],
   },
   { write: (line: string) => sink.write(line) },
 );

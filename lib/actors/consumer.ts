@@ -1,0 +1,43 @@
+/**
+ * consumer: one per connection, the gen_bunny consumer of the original
+ * design. The relay hands it batches of frames for its socket; it writes
+ * each batch inside one cork, never into a closed socket, and lets the
+ * socket close a client that stopped reading (1013) rather than buffer
+ * without limit. It holds no state worth keeping, so its connection simply
+ * restarts it after a crash and the socket stays open.
+ */
+import type { ClientSocket } from '../client_socket';
+import { deliveries, dropped } from '../metrics';
+import { type GenServer, type Result, type ServerRef, noreply } from '../otp/gen_server';
+
+export interface ConsumerArgs {
+  readonly socket: ClientSocket;
+}
+
+export type ConsumerCast = { readonly type: 'deliver'; readonly frames: readonly Uint8Array[] };
+export type ConsumerRef = ServerRef<never, ConsumerCast>;
+
+interface State {
+  readonly socket: ClientSocket;
+  delivered: number;
+  dropped: number;
+}
+
+export const consumer: GenServer<ConsumerArgs, State, never, ConsumerCast> = {
+  behaviour: 'consumer',
+  init: ({ socket }) => ({ socket, delivered: 0, dropped: 0 }),
+  handleCast: (deliver, state) => handleMessage(deliver.frames, state),
+  formatStatus: (state) => ({ delivered: state.delivered, dropped: state.dropped, buffered: state.socket.buffered }),
+};
+
+/** gen_bunny's handle_message: one batch of deliveries for this socket. */
+function handleMessage(frames: readonly Uint8Array[], state: State): Result<State> {
+  const written = state.socket.write(frames);
+  state.delivered += written;
+  deliveries.inc(written);
+  if (written < frames.length) {
+    state.dropped += frames.length - written;
+    dropped.inc(frames.length - written);
+  }
+  return noreply(state);
+}

@@ -1,0 +1,125 @@
+/**
+ * relay: this node's room registry (room -> consumers) and its fanout.
+ *
+ * Consumers join and leave rooms through their connections; the relay
+ * monitors each member, so a consumer that stops for any reason leaves every
+ * room without anybody having to say so. Each batch from the broker is split
+ * by room and handed to the members of each room as ONE message per
+ * consumer per room per batch, sharing the frames (views into the batch
+ * buffer) rather than copying them. Nothing here is O(members) per chat
+ * message except the sends themselves, and the registry is never copied.
+ */
+import type { ConnectionState } from '../broker/adapter';
+import { decodeBatch } from '../broker/batch';
+import { log } from '../log';
+import { type GenServer, type ServerRef, cast, noreply } from '../otp/gen_server';
+import { type Down, type MonitorRef, demonitor, monitor } from '../otp/monitor';
+import type { ConsumerRef } from './consumer';
+
+export type RelayCast =
+  | { readonly type: 'join'; readonly room: string; readonly consumer: ConsumerRef }
+  | { readonly type: 'leave'; readonly room: string; readonly consumer: ConsumerRef }
+  | { readonly type: 'deliver'; readonly batch: Buffer }
+  | { readonly type: 'broker_state'; readonly state: ConnectionState };
+
+export type RelayRef = ServerRef<never, RelayCast>;
+
+interface Member {
+  readonly rooms: Set<string>;
+  readonly monitor: MonitorRef;
+}
+
+interface State {
+  readonly self: RelayRef;
+  readonly rooms: Map<string, Set<ConsumerRef>>;
+  readonly members: Map<ConsumerRef, Member>;
+  broker: ConnectionState | 'unknown';
+  batches: number;
+  deliveries: number;
+}
+
+export const relay: GenServer<void, State, never, RelayCast, never, Down> = {
+  behaviour: 'relay',
+
+  init: (_args, self) => ({ self, rooms: new Map(), members: new Map(), broker: 'unknown', batches: 0, deliveries: 0 }),
+
+  handleCast(message, state) {
+    switch (message.type) {
+      case 'join':
+        join(state, message.room, message.consumer);
+        break;
+      case 'leave':
+        leave(state, message.room, message.consumer);
+        break;
+      case 'deliver':
+        fanOut(state, message.batch);
+        break;
+      case 'broker_state':
+        state.broker = message.state;
+        break;
+    }
+    return noreply(state);
+  },
+
+  handleInfo(down, state) {
+    const member = state.members.get(down.process as ConsumerRef);
+    if (member) for (const room of [...member.rooms]) leave(state, room, down.process as ConsumerRef);
+    return noreply(state);
+  },
+
+  formatStatus: (state) => ({
+    rooms: state.rooms.size,
+    members: state.members.size,
+    batches: state.batches,
+    deliveries: state.deliveries,
+    broker: state.broker,
+  }),
+};
+
+function join(state: State, room: string, consumer: ConsumerRef): void {
+  let member = state.members.get(consumer);
+  if (!member) {
+    member = { rooms: new Set(), monitor: monitor(state.self, consumer) };
+    state.members.set(consumer, member);
+  }
+  member.rooms.add(room);
+  let consumers = state.rooms.get(room);
+  if (!consumers) state.rooms.set(room, (consumers = new Set()));
+  consumers.add(consumer);
+}
+
+function leave(state: State, room: string, consumer: ConsumerRef): void {
+  const member = state.members.get(consumer);
+  if (!member?.rooms.delete(room)) return;
+  const consumers = state.rooms.get(room)!;
+  consumers.delete(consumer);
+  if (consumers.size === 0) state.rooms.delete(room);
+  if (member.rooms.size === 0) {
+    demonitor(member.monitor);
+    state.members.delete(consumer);
+  }
+}
+
+function fanOut(state: State, batch: Buffer): void {
+  let deliveries;
+  try {
+    deliveries = decodeBatch(batch);
+  } catch (error) {
+    log.error({ err: error, bytes: batch.length }, 'dropped a malformed batch from the broker');
+    return;
+  }
+  state.batches++;
+  const framesByRoom = new Map<string, Uint8Array[]>();
+  for (const { room, frame } of deliveries) {
+    const frames = framesByRoom.get(room);
+    if (frames) frames.push(frame);
+    else framesByRoom.set(room, [frame]);
+  }
+  for (const [room, frames] of framesByRoom) {
+    const consumers = state.rooms.get(room);
+    if (!consumers) continue;
+    const message = { type: 'deliver', frames } as const;
+    for (const consumer of consumers) cast(consumer, message);
+    state.deliveries += frames.length * consumers.size;
+  }
+}

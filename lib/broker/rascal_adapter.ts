@@ -1,0 +1,240 @@
+/**
+ * The RabbitMQ broker, through Rascal (the gen_bunny of this port): publishes
+ * batches to the fanout exchange `chat` with publisher confirms, and consumes
+ * this node's own queue. Topology and settings: rascal_config.ts. Startup:
+ * rascal_startup.ts.
+ *
+ * What it adds to Rascal (LIBRARIES.md §3):
+ * - A publish never waits in Rascal's memory: refused at once while the
+ *   connection is down or RabbitMQ blocks publishers, withdrawn (`abort()`)
+ *   and rejected at its deadline or when the connection is lost. Rascal
+ *   would hold it, and all that follow, until a reconnect however long that
+ *   takes.
+ * - Rascal's events become a few state changes, one log line each, instead
+ *   of its several events per reconnection attempt.
+ * - Deliveries are always acked, even when handling them throws.
+ *
+ * A batch rejected at its deadline may still be delivered: once its bytes
+ * are on the wire only a confirm could say whether RabbitMQ took it, and no
+ * AMQP call takes it back. That is the case of a broker that stopped
+ * answering, and of the first batch after a resource alarm (RabbitMQ says
+ * "blocked" only to a connection that publishes; later ones are refused).
+ */
+import type { Message } from 'amqplib';
+import type { Broker, PublicationSession, SubscriptionSession } from 'rascal';
+import type { Config } from '../config';
+import { log as rootLog } from '../log';
+import type { BrokerAdapter, ConnectionState, StateChange } from './adapter';
+import { BrokerUnavailable } from './adapter';
+import { BATCH_CONTENT_TYPE } from './batch';
+import { buildRascalConfig, nodeQueueName, preflight, PUBLICATION, RASCAL_TOPOLOGY, SUBSCRIPTION, type RascalTopology } from './rascal_config';
+import { maskedUrl, shutdownBroker, startBroker } from './rascal_startup';
+
+/**
+ * Connects to the first RabbitMQ of `config.broker.url` that answers,
+ * retrying until `config.broker.startupTimeoutMs`. `topology` replaces
+ * config/rascal.json (specs use it to try a bad one).
+ */
+export async function connectRabbitMQ(config: Config, topology: RascalTopology = RASCAL_TOPOLOGY): Promise<BrokerAdapter> {
+  // Rascal would fall back to amqp://localhost.
+  if (!config.broker.url?.length) throw new Error('AMQP_URL: not set');
+  const rascalConfig = buildRascalConfig(config, topology);
+  try {
+    preflight(rascalConfig);
+  } catch (error) {
+    throw new Error(`config/rascal.json: ${(error as Error).message}`);
+  }
+  return new RascalAdapter(await startBroker(rascalConfig, config.broker));
+}
+
+class RascalAdapter implements BrokerAdapter {
+  readonly kind = 'rabbitmq';
+  state: ConnectionState = 'connected';
+  private url: string;
+  private readonly queue: string;
+  private reconnects = 0;
+  /** Failed reconnection attempts since the connection was lost. */
+  private attempts = 0;
+  /** Why RabbitMQ blocks publishers (a resource alarm), while it does. */
+  private blocked: string | undefined;
+  private subscribed = false;
+  private batchesDelivered = 0;
+  private batchesDropped = 0;
+  /** How to fail each publish not yet settled. */
+  private readonly inFlight = new Set<(reason: string) => void>();
+  private readonly listeners: Array<(change: StateChange) => void> = [];
+  private readonly log: typeof rootLog;
+
+  constructor(private readonly broker: Broker) {
+    // The first connection's events fired inside Broker.create, before any listener.
+    this.url = maskedUrl(broker.getConnections()[0]?.connectionUrl ?? 'amqp://unknown');
+    this.queue = nodeQueueName(broker.config);
+    this.log = rootLog.child({ queue: this.queue });
+    broker.on('vhost_initialised', ({ connectionUrl }: { connectionUrl: string }) => this.connected(connectionUrl));
+    // Rascal emits 'error' with connection details when the connection
+    // breaks or a reconnection attempt fails, then retries by itself;
+    // without a listener the process would crash.
+    broker.on('error', (error: Error, details?: unknown) => {
+      if (details === undefined) this.log.warn({ err: error.message }, 'rabbitmq: broker error');
+      else this.lost(error.message);
+    });
+    broker.on('close', () => this.lost('RabbitMQ closed the connection'));
+    broker.on('blocked', (reason: string) => {
+      this.blocked = reason;
+      this.log.warn({ reason }, 'rabbitmq: RabbitMQ blocks publishing (resource alarm); publishes are refused');
+    });
+    broker.on('unblocked', () => {
+      this.blocked = undefined;
+      this.log.info('rabbitmq: RabbitMQ accepts publishing again');
+    });
+    // Not listened to: 'connect' (the same moment as 'vhost_initialised',
+    // without the URL), 'disconnect' (always followed by 'error' or 'close',
+    // which carry the reason), 'paused'/'resumed' (twice per attempt).
+    this.log.info({ url: this.url }, `rabbitmq: connected to ${this.url}`);
+  }
+
+  publish(batch: Buffer, deadline: number): Promise<void> {
+    const refusal = this.refusal(deadline);
+    if (refusal !== undefined) return Promise.reject(new BrokerUnavailable(refusal));
+    return new Promise((resolve, reject) => {
+      let session: PublicationSession | undefined;
+      const settle = (failure?: string) => {
+        if (!this.inFlight.delete(fail)) return; // settled already
+        clearTimeout(timer);
+        if (failure === undefined) return resolve();
+        // Rascal forgets the batch if it has not handed it to a channel yet.
+        session?.abort();
+        reject(new BrokerUnavailable(failure));
+      };
+      const fail = (reason: string) => settle(reason);
+      this.inFlight.add(fail);
+      const timer = setTimeout(fail, deadline - Date.now(), 'RabbitMQ did not confirm the batch by its deadline');
+      // Rascal calls back at once with the session, before any of its events.
+      this.broker.publish(PUBLICATION, batch, { options: { contentType: BATCH_CONTENT_TYPE } }, (error, published) => {
+        if (error) return fail(`Rascal refused the batch: ${error.message}`);
+        session = published;
+        // Listeners stay after settling: an 'error' without one would crash.
+        published.on('success', () => settle());
+        published.on('error', (cause: Error) => fail(`RabbitMQ did not confirm the batch: ${cause.message}`));
+        // (@types/rascal lacks this overload.)
+        (published as NodeJS.EventEmitter).on('close', () => fail('the channel closed before RabbitMQ confirmed the batch'));
+        // 'return' (unroutable: no queue bound) arrives together with
+        // 'success'; the batch was accepted, there was just no one to get it.
+      });
+    });
+  }
+
+  async subscribe(deliver: (batch: Buffer) => void): Promise<void> {
+    if (this.subscribed) throw new Error('rabbitmq: already subscribed (a second consumer would take half of the batches)');
+    this.subscribed = true;
+    const session = await new Promise<SubscriptionSession>((resolve, reject) =>
+      this.broker.subscribe(SUBSCRIPTION, (error, subscription) => (error ? reject(error) : resolve(subscription))),
+    );
+    // The consumer's channel is lost with the connection, or alone (the
+    // consumer cancelled by RabbitMQ...): one line, and Rascal consumes again
+    // by itself once it has a channel (without a new 'subscribed').
+    session.on('error', (error: Error) => {
+      this.log.warn({ err: error.message }, 'rabbitmq: the subscription lost its channel; Rascal resubscribes');
+    });
+    // Only for application/json that does not parse: not a warren batch.
+    session.on('invalid_content', (error: Error, message: Message, ackOrNack: () => void) => {
+      this.drop(message, error.message);
+      ackOrNack();
+    });
+    // Every delivery is acked, whatever happens to it. Rascal's
+    // ackOrNack(error) nacks WITHOUT requeue, so it would drop the batch all
+    // the same, and a requeue would deliver a batch that makes `deliver`
+    // throw again and again (a poison message looping forever).
+    session.on('message', (message: Message, content: unknown, ackOrNack: () => void) => {
+      if (this.state === 'closed') return ackOrNack(); // Rascal's shutdown waits for every ack
+      if (message.properties.contentType !== BATCH_CONTENT_TYPE || !Buffer.isBuffer(content)) {
+        this.drop(message, `content type ${message.properties.contentType}`);
+        return ackOrNack();
+      }
+      try {
+        deliver(content);
+        this.batchesDelivered++;
+      } catch (error) {
+        this.log.error({ err: error }, 'rabbitmq: delivering a batch failed; it is acked and dropped');
+      }
+      ackOrNack();
+    });
+  }
+
+  onStateChange(listener: (change: StateChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      url: this.url,
+      queue: this.queue,
+      reconnects: this.reconnects,
+      ...(this.blocked !== undefined && { blocked: this.blocked }),
+      batchesDelivered: this.batchesDelivered,
+      batchesDropped: this.batchesDropped,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.failInFlight('the RabbitMQ adapter closed');
+    this.change({ state: 'closed' });
+    await shutdownBroker(this.broker);
+  }
+
+  private refusal(deadline: number): string | undefined {
+    if (this.state === 'closed') return 'the RabbitMQ adapter is closed';
+    if (this.state !== 'connected') return `no connection to RabbitMQ (${this.state})`;
+    if (this.blocked !== undefined) return `RabbitMQ blocks publishing (${this.blocked})`;
+    if (deadline <= Date.now()) return 'the deadline passed before the batch was published';
+    return undefined;
+  }
+
+  private connected(connectionUrl: string): void {
+    if (this.state === 'closed') return;
+    this.reconnects++;
+    this.attempts = 0;
+    this.blocked = undefined; // a new connection; RabbitMQ tells again if the alarm holds
+    this.url = maskedUrl(connectionUrl);
+    this.change({ state: 'connected', url: this.url });
+  }
+
+  private lost(reason: string): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'connected') {
+      // No confirm can come for them any more: it would come on the lost channel.
+      this.failInFlight(`the connection to RabbitMQ was lost (${reason})`);
+      this.change({ state: 'disconnected', reason });
+    } else {
+      this.change({ state: 'reconnecting', attempt: ++this.attempts, reason });
+    }
+  }
+
+  private failInFlight(reason: string): void {
+    for (const fail of [...this.inFlight]) fail(reason);
+  }
+
+  private drop(message: Message, why: string): void {
+    this.batchesDropped++;
+    this.log.warn({ messageId: message.properties.messageId, why }, 'rabbitmq: dropped a message that is not a warren batch');
+  }
+
+  /** One log line when the state changes; repeated reconnection attempts only at debug level. */
+  private change(change: StateChange): void {
+    const previous = this.state;
+    this.state = change.state;
+    if (change.state === previous) this.log.debug(change, `rabbitmq: ${change.state}`);
+    else if (change.state === 'connected') this.log.info(change, `rabbitmq: connected to ${change.url}`);
+    else if (change.state === 'closed') this.log.info('rabbitmq: closed');
+    else this.log.warn(change, `rabbitmq: ${change.state} (${change.reason})`);
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        // Thrown into Rascal's event handler, it would stop the reconnection.
+        this.log.error({ err: error }, 'rabbitmq: a state change listener threw');
+      }
+    }
+  }
+}

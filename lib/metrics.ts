@@ -1,0 +1,45 @@
+/**
+ * Prometheus metrics (prom-client), one registry per process: counted where
+ * things happen (never logged per message), and for what the live tree
+ * already knows (open connections, the relay's mailbox), read from it when
+ * scraped so that no count can drift from the tree.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ConnectionState } from './broker/adapter';
+import { reports } from './otp/reports';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'warren_' }); // process CPU, memory, GC, event-loop lag
+
+const registers = [registry];
+
+export const framesIn = new Counter({ name: 'warren_frames_in_total', help: 'Client frames received, by type (shortcut: the plain-text say; invalid: answered with an error)', labelNames: ['type'], registers });
+export const framesOut = new Counter({ name: 'warren_frames_out_total', help: 'Frames sent to clients other than chat messages, by type', labelNames: ['type'], registers });
+export const deliveries = new Counter({ name: 'warren_deliveries_total', help: 'Chat messages written to client sockets', registers });
+export const dropped = new Counter({ name: 'warren_deliveries_dropped_total', help: 'Chat messages not written: socket closed, or dropped past the send buffer', registers });
+export const closes = new Counter({ name: 'warren_closes_total', help: 'Websockets closed by the server, by close code (1013: too slow, 1008: rate limit...)', labelNames: ['code'], registers });
+export const publishes = new Counter({ name: 'warren_publishes_total', help: 'Chat messages published, by outcome', labelNames: ['outcome'], registers });
+export const publishLatency = new Histogram({
+  name: 'warren_publish_confirm_seconds',
+  help: 'From a say accepted by the broker process to its confirm',
+  buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers,
+});
+export const batchSize = new Histogram({ name: 'warren_publish_batch_messages', help: 'Chat messages per AMQP message published', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers });
+export const brokerState = new Gauge({ name: 'warren_broker_state', help: 'The broker connection state (1 for the current one)', labelNames: ['state'], registers });
+export const brokerReconnects = new Counter({ name: 'warren_broker_reconnects_total', help: 'Times the broker connection was lost', registers });
+export const restarts = new Counter({ name: 'warren_restarts_total', help: 'Processes restarted by their supervisor, by behaviour', labelNames: ['behaviour'], registers });
+export const crashes = new Counter({ name: 'warren_crashes_total', help: 'Processes that crashed, by behaviour', labelNames: ['behaviour'], registers });
+export const deadLetters = new Counter({ name: 'warren_dead_letters_total', help: 'Messages sent to processes that had stopped', registers });
+export const openConnections = new Gauge({ name: 'warren_connections', help: 'Open websocket connections (connection processes in the tree)', registers });
+export const relayMailbox = new Gauge({ name: 'warren_relay_mailbox', help: 'Messages waiting in the relay\'s mailbox', registers });
+
+const STATES: readonly ConnectionState[] = ['connected', 'disconnected', 'reconnecting', 'closed'];
+
+export function setBrokerState(state: ConnectionState): void {
+  for (const each of STATES) brokerState.set({ state: each }, each === state ? 1 : 0);
+}
+
+reports.on('restart', (_path, behaviour) => restarts.inc({ behaviour }));
+reports.on('crash', (_path, behaviour) => crashes.inc({ behaviour }));
+reports.on('dead_letter', () => deadLetters.inc());
