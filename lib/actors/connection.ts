@@ -1,0 +1,219 @@
+/**
+ * connection: one per websocket, Cowboy's websocket handler. Its callbacks
+ * come in the order of a connection's life:
+ *
+ *   websocketInit       welcome, the consumer child, the room given at connect
+ *   websocketHandle     a frame from the client (PROTOCOL.md, client to server)
+ *   websocketInfo       a message from another process: a publish outcome,
+ *                       the consumer's exit, the order to drain
+ *   websocketTerminate  the socket closes with the code that says why
+ *
+ * The connection owns the session: its rooms, its rate limit, the `say`s
+ * waiting for the broker's confirm (acked in the order they were sent, as the
+ * broker answers in that order). Frames to the client go straight to the
+ * socket; deliveries from the relay go through the consumer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ClientSocket, SocketEvent } from '../client_socket';
+import type { Config } from '../config';
+import { framesIn, framesOut } from '../metrics';
+import { type ExitReason, isOrderlyExit } from '../otp/exit_reason';
+import { type GenServer, type Result, type ServerRef, cast, noreply, startLink, stop } from '../otp/gen_server';
+import { type Exit, linkTo } from '../otp/process';
+import { type ClientFrame, decodeClientFrame } from '../protocol/client_frames';
+import { ERROR_MESSAGES, type ErrorCode } from '../protocol/errors';
+import { encodeAck, encodeError, encodeJoined, encodeLeft, encodePong, encodeWelcome } from '../protocol/server_frames';
+import { RateLimiter } from '../rate_limiter';
+import type { BrokerRef, PublishOutcome } from './broker';
+import { type ConsumerRef, consumer } from './consumer';
+import type { RelayRef } from './relay';
+
+export interface ConnectionArgs {
+  readonly socket: ClientSocket;
+  readonly name: string;
+  /** The room given at connect: joined at once, and where a `say` without room goes. */
+  readonly room: string;
+  readonly nodeId: string;
+  readonly relay: RelayRef;
+  readonly broker: BrokerRef;
+  readonly limits: Config['limits'];
+}
+
+/** On shutdown: answer the `say`s in flight, then close with 1001. */
+export type Drain = { readonly type: 'drain' };
+export type ConnectionRef = ServerRef<never, Drain>;
+
+type Info = SocketEvent | PublishOutcome | Exit;
+
+interface AwaitingConfirm {
+  readonly id: string | undefined;
+  /** The plain-text shortcut is answered by no ack (errors still are). */
+  readonly ack: boolean;
+}
+
+interface State {
+  readonly args: ConnectionArgs;
+  readonly self: ConnectionRef;
+  readonly session: string;
+  readonly limiter: RateLimiter;
+  readonly rooms: Set<string>;
+  readonly awaiting: Map<number, AwaitingConfirm>;
+  consumer: ConsumerRef;
+  /** Every restart of the consumer, and those of the last CONSUMER_PERIOD_MS (for the intensity). */
+  consumerRestarts: number;
+  recentConsumerRestarts: number[];
+  nextTag: number;
+  draining: boolean;
+}
+
+// A consumer that crashes more than 3 times in 10 s will not get better by
+// restarting: the connection gives up and the client reconnects afresh.
+const CONSUMER_INTENSITY = 3;
+const CONSUMER_PERIOD_MS = 10_000;
+
+export const connection: GenServer<ConnectionArgs, State, never, Drain, never, Info> = {
+  behaviour: 'connection',
+  init: websocketInit,
+  handleInfo: (message, state) =>
+    message.type === 'frame' || message.type === 'binary' || message.type === 'oversized' || message.type === 'closed'
+      ? websocketHandle(message, state)
+      : websocketInfo(message, state),
+  handleCast: (drain, state) => websocketInfo(drain, state),
+  terminate: websocketTerminate,
+  formatStatus: (state) => ({
+    name: state.args.name,
+    rooms: [...state.rooms],
+    remote: state.args.socket.remote,
+    session: state.session,
+    awaitingConfirm: state.awaiting.size,
+  }),
+};
+
+async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise<State> {
+  const state: State = {
+    args,
+    self,
+    session: randomUUID(),
+    limiter: new RateLimiter(args.limits),
+    rooms: new Set([args.room]),
+    awaiting: new Map(),
+    consumer: await startConsumer(self, args.socket, 0),
+    consumerRestarts: 0,
+    recentConsumerRestarts: [],
+    nextTag: 0,
+    draining: false,
+  };
+  cast(args.relay, { type: 'join', room: args.room, consumer: state.consumer });
+  answer(state, 'welcome', encodeWelcome({ session: state.session, name: args.name, rooms: [args.room], node: args.nodeId }));
+  args.socket.attach(self);
+  return state;
+}
+
+function websocketHandle(event: SocketEvent, state: State): Result<State> {
+  switch (event.type) {
+    case 'frame':
+      return handleFrame(event.text, state);
+    case 'binary':
+      state.args.socket.close('binaryFrame');
+      return noreply(state);
+    case 'oversized':
+      state.args.socket.close('tooBig');
+      return noreply(state);
+    case 'closed':
+      return stop('normal', state);
+  }
+}
+
+function handleFrame(text: string, state: State): Result<State> {
+  const frame = decodeClientFrame(text, state.args.limits);
+  framesIn.inc({ type: frame.type === 'error' ? 'invalid' : frame.type === 'say' && frame.shortcut ? 'shortcut' : frame.type });
+  switch (state.limiter.admit(performance.now())) {
+    case 'close':
+      state.args.socket.close('rateLimit');
+      return noreply(state);
+    case 'limited':
+      return answerError(state, 'rate_limited', frame.id);
+    case 'ok':
+      return frame.type === 'error' ? answer(state, 'error', encodeError(frame)) : handleCommand(frame, state);
+  }
+}
+
+function handleCommand(frame: ClientFrame, state: State): Result<State> {
+  const { relay, broker } = state.args;
+  switch (frame.type) {
+    case 'say': {
+      const room = frame.room ?? state.args.room;
+      if (!state.rooms.has(room)) return answerError(state, 'not_joined', frame.id);
+      const tag = state.nextTag++;
+      const published = !state.draining && cast(broker, { type: 'publish', room, from: state.args.name, text: frame.text, replyTo: state.self, tag });
+      if (!published) return answerError(state, 'unavailable', frame.id);
+      state.awaiting.set(tag, { id: frame.id, ack: !frame.shortcut });
+      return noreply(state);
+    }
+    case 'join':
+      if (!state.rooms.has(frame.room)) {
+        if (state.rooms.size >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
+        state.rooms.add(frame.room);
+        cast(relay, { type: 'join', room: frame.room, consumer: state.consumer });
+      }
+      return answer(state, 'joined', encodeJoined({ room: frame.room, id: frame.id }));
+    case 'leave':
+      if (state.rooms.delete(frame.room)) cast(relay, { type: 'leave', room: frame.room, consumer: state.consumer });
+      return answer(state, 'left', encodeLeft({ room: frame.room, id: frame.id }));
+    case 'ping':
+      return answer(state, 'pong', encodePong({ id: frame.id }));
+  }
+}
+
+function websocketInfo(message: PublishOutcome | Exit | Drain, state: State): Result<State> | Promise<Result<State>> {
+  switch (message.type) {
+    case 'published': {
+      const awaiting = state.awaiting.get(message.tag);
+      state.awaiting.delete(message.tag);
+      if (awaiting?.ack) answer(state, 'ack', encodeAck({ id: awaiting.id, msgId: message.msgId }));
+      break;
+    }
+    case 'unavailable': {
+      const awaiting = state.awaiting.get(message.tag);
+      state.awaiting.delete(message.tag);
+      answerError(state, 'unavailable', awaiting?.id);
+      break;
+    }
+    case 'EXIT':
+      if (message.from === state.consumer) return restartConsumer(state, message.reason);
+      break;
+    case 'drain':
+      state.draining = true;
+      break;
+  }
+  return state.draining && state.awaiting.size === 0 ? stop('shutdown', state) : noreply(state);
+}
+
+function websocketTerminate(reason: ExitReason, state: State): void {
+  // After a client's close the socket is already shut; on shutdown it is 1001, after a crash 1011.
+  state.args.socket.close(isOrderlyExit(reason) ? 'shutdown' : 'internalError');
+}
+
+async function restartConsumer(state: State, reason: ExitReason): Promise<Result<State>> {
+  const now = Date.now();
+  state.recentConsumerRestarts = [...state.recentConsumerRestarts.filter((time) => now - time < CONSUMER_PERIOD_MS), now];
+  if (state.recentConsumerRestarts.length > CONSUMER_INTENSITY) return stop(reason, state);
+  state.consumer = await startConsumer(state.self, state.args.socket, ++state.consumerRestarts);
+  // The relay forgot the old consumer when it went down; the new one takes its rooms.
+  for (const room of state.rooms) cast(state.args.relay, { type: 'join', room, consumer: state.consumer });
+  return noreply(state);
+}
+
+function startConsumer(self: ConnectionRef, socket: ClientSocket, restarts: number): Promise<ConsumerRef> {
+  return startLink(linkTo(self, 'consumer', restarts), consumer, { socket });
+}
+
+function answer(state: State, type: string, frame: string): Result<State> {
+  framesOut.inc({ type });
+  state.args.socket.write([frame]);
+  return noreply(state);
+}
+
+function answerError(state: State, code: ErrorCode, id: string | undefined): Result<State> {
+  return answer(state, 'error', encodeError({ code, message: ERROR_MESSAGES[code], id }));
+}

@@ -1,0 +1,71 @@
+/**
+ * The admin port (PROTOCOL.md, "Admin port"): the live actor tree as JSON,
+ * the observer page that draws it, crashing an actor on purpose, metrics.
+ *
+ * Bound to loopback by default. With a token configured (required by the
+ * config when bound elsewhere) every request must carry it as a bearer
+ * token, compared in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { log } from '../log';
+import { openConnections, registry, relayMailbox } from '../metrics';
+import { countChildren } from '../otp/supervisor';
+import type { Ref } from '../otp/process';
+import { childRef, describeTree, whereis } from '../otp/sys';
+import { uWS } from '../uws';
+import type { StaticFiles } from './static_files';
+import { type Answer, json, respond, respondLater } from './respond';
+
+export interface AdminAppContext {
+  readonly token: string | undefined;
+  readonly nodeId: string;
+  readonly startedAt: Date;
+  /** The root supervisor: the tree is described and searched from here. */
+  readonly root: Ref;
+  readonly files: StaticFiles;
+}
+
+export function adminApp(context: AdminAppContext): TemplatedApp {
+  const guarded = (handle: (res: HttpResponse, req: HttpRequest) => void) => (res: HttpResponse, req: HttpRequest) => {
+    if (authorized(context.token, req.getHeader('authorization'))) handle(res, req);
+    else respond(res, { ...json('401 Unauthorized', { error: 'a bearer token is required' }), headers: { 'WWW-Authenticate': 'Bearer' } });
+  };
+  const debugPage = context.files.get('/debug.html')!;
+  return uWS
+    .App()
+    .get('/debug', guarded((res) => respond(res, debugPage)))
+    .get('/debug/tree', guarded((res) => respond(res, tree(context))))
+    .post('/debug/kill', guarded((res, req) => respond(res, kill(context, req.getQuery('path')))))
+    .get('/metrics', guarded((res) => respondLater(res, metrics(context))))
+    .get('/*', guarded((res, req) => respond(res, context.files.get(req.getUrl()) ?? json('404 Not Found', { error: 'not found' }))));
+}
+
+function tree({ nodeId, startedAt, root }: AdminAppContext): Answer {
+  return json('200 OK', { node: nodeId, startedAt: startedAt.toISOString(), tree: describeTree(root) });
+}
+
+function kill({ root }: AdminAppContext, path: string | undefined): Answer {
+  if (!path) return json('400 Bad Request', { error: 'the path query parameter is required' });
+  const target = whereis(root, path);
+  if (!target) return json('404 Not Found', { error: `no actor at ${path}` });
+  log.warn({ actor: path }, `crashing ${path} on request (/debug/kill)`);
+  target.crash();
+  return json('200 OK', { killed: path });
+}
+
+async function metrics({ root }: AdminAppContext): Promise<Answer> {
+  const connectionSup = childRef(root, 'connection_sup');
+  const relay = childRef(root, 'relay');
+  openConnections.set(connectionSup ? countChildren(connectionSup).active : 0);
+  relayMailbox.set(relay ? (describeTree(relay)?.mailbox ?? 0) : 0);
+  return { status: '200 OK', body: await registry.metrics(), contentType: registry.contentType };
+}
+
+// Hashing both sides first gives equal lengths, which timingSafeEqual needs,
+// without revealing the token's length through timing either.
+function authorized(token: string | undefined, header: string): boolean {
+  if (token === undefined) return true;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(header), digest(`Bearer ${token}`));
+}

@@ -1,0 +1,64 @@
+/**
+ * The warren application, as `warren_app.erl` would be: `start` brings up
+ * the supervision tree, `prepStop` drains, `stop` takes the tree down.
+ *
+ * Draining (OTP's prep_stop) happens while the whole tree still runs, since
+ * answering the `say`s in flight needs the broker: readiness turns 503 so
+ * load balancers move on, new upgrades are refused, every connection is
+ * told to drain (it sends its pending acks, then closes with 1001), and the
+ * tree stops in order once they are gone or the time is up.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { warrenSup } from '../supervisors/warren_sup';
+import type { BrokerAdapter } from './broker/adapter';
+import { LocalAdapter } from './broker/local_bus';
+import { connectRabbitMQ } from './broker/rascal_adapter';
+import type { Config } from './config';
+import { log } from './log';
+import { Application } from './otp/application';
+import type { ExitReason } from './otp/exit_reason';
+import { cast } from './otp/gen_server';
+import type { Ref } from './otp/process';
+import { countChildren, whichChildren } from './otp/supervisor';
+import { childRef } from './otp/sys';
+import { Readiness } from './readiness';
+
+export interface Warren {
+  readonly app: Application;
+  readonly nodeId: string;
+  readonly readiness: Readiness;
+}
+
+export async function start(config: Config, onRootExit?: (reason: ExitReason) => void): Promise<Warren> {
+  const nodeId = config.nodeId ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+  const readiness = new Readiness();
+  const app = await Application.start({
+    name: 'warren_sup',
+    supervisor: warrenSup,
+    args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor(config) },
+    ...(onRootExit && { onRootExit }),
+  });
+  return { app, nodeId, readiness };
+}
+
+/** Resolves once every connection has closed, or `deadline` (epoch ms) has come. */
+export async function prepStop({ app, readiness }: Warren, deadline: number): Promise<void> {
+  readiness.draining = true;
+  const connectionSup = childRef(app.root, 'connection_sup');
+  if (!connectionSup) return;
+  const connections = whichChildren(connectionSup);
+  log.info({ connections: connections.length }, `draining ${connections.length} connections`);
+  for (const { ref } of connections) if (ref) cast(ref as Ref, { type: 'drain' });
+  while (countChildren(connectionSup).active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+export function stop({ app }: Warren): Promise<void> {
+  return app.stop();
+}
+
+function brokerFor(config: Config): () => Promise<BrokerAdapter> {
+  if (config.broker.url) return () => connectRabbitMQ(config);
+  log.info('no AMQP_URL: using the in-process broker, a single node (set AMQP_URL to share rooms between daemons)');
+  return async () => new LocalAdapter();
+}

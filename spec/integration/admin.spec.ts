@@ -1,0 +1,119 @@
+/**
+ * The admin port (PROTOCOL.md, "Admin port"), metrics and logs, against the
+ * daemon as users run it.
+ */
+import { expect } from 'chai';
+import { fetchTree, killActor } from '../support/admin';
+import { ChatClient } from '../support/client';
+import { Daemon } from '../support/daemon';
+import { eventually } from '../support/eventually';
+import { useDaemon } from '../support/lifecycle';
+
+/** Prometheus text format -> `name{labels}` -> value. */
+function parseMetrics(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (!match) throw new Error(`not Prometheus text: ${line}`);
+    samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
+
+describe('the admin port', function () {
+  this.timeout(30_000);
+
+  describe('on loopback without a token', () => {
+    const daemon = useDaemon();
+
+    it('answers /debug/tree with the node, its start and the tree of PROTOCOL.md', async () => {
+      const { node, startedAt, tree } = await fetchTree(daemon());
+      const client = await ChatClient.connect(daemon().wsUrl());
+      expect(node).to.equal(client.welcome['node']);
+      expect(new Date(startedAt).getTime()).to.be.closeTo(Date.now(), 60_000);
+      expect(tree).to.include({ name: 'warren_sup', path: '/warren_sup', kind: 'supervisor', behaviour: 'supervisor', strategy: 'rest_for_one' });
+      expect(tree.children.map((child) => child.behaviour)).to.deep.equal(['relay', 'broker', 'supervisor', 'listener']);
+      const brokerInfo = tree.children[1]!.info;
+      expect(brokerInfo).to.include({ kind: 'local', state: 'connected' });
+      expect(tree.children[3]!.info).to.include({ uws: 'native' });
+    });
+
+    it('serves the observer page at /debug', async () => {
+      const response = await fetch(daemon().adminUrl('/debug'));
+      expect(response.status).to.equal(200);
+      expect(await response.text()).to.include('observer');
+    });
+
+    it('answers 400 for a kill without a path', async () => {
+      expect((await fetch(daemon().adminUrl('/debug/kill'), { method: 'POST' })).status).to.equal(400);
+    });
+
+    it('exposes Prometheus metrics that move when traffic flows', async () => {
+      const scrape = async () => {
+        const response = await fetch(daemon().adminUrl('/metrics'));
+        expect(response.headers.get('content-type')).to.include('text/plain');
+        return parseMetrics(await response.text());
+      };
+      const before = await scrape();
+      const alice = await ChatClient.connect(daemon().wsUrl('name=alice&room=metrics'));
+      const bob = await ChatClient.connect(daemon().wsUrl('name=bob&room=metrics'));
+      alice.send({ type: 'say', text: 'counted', id: 'm' });
+      await bob.next('message', { text: 'counted' });
+      await alice.next('ack', { id: 'm' });
+      const after = await scrape();
+      const grew = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+      expect(after.get('warren_connections')).to.be.at.least(2);
+      expect(grew('warren_frames_in_total{type="say"}')).to.equal(1);
+      expect(grew('warren_frames_out_total{type="ack"}')).to.equal(1);
+      expect(grew('warren_deliveries_total')).to.equal(2);
+      expect(grew('warren_publishes_total{outcome="acked"}')).to.equal(1);
+      expect(grew('warren_publish_confirm_seconds_count')).to.equal(1);
+      expect(after.get('warren_broker_state{state="connected"}')).to.equal(1);
+      expect(after.has('warren_relay_mailbox')).to.equal(true);
+      expect(after.has('warren_nodejs_eventloop_lag_seconds')).to.equal(true);
+      expect(after.has('warren_process_cpu_seconds_total')).to.equal(true);
+      await killActor(daemon(), '/warren_sup/listener');
+      await eventually(async () => expect((await scrape()).get('warren_restarts_total{behaviour="listener"}')).to.equal(1));
+    });
+
+    it('logs one line per lifecycle event: start with the config, broker state, restarts with their reason', async () => {
+      const messages = daemon().logs.map((line) => line.msg);
+      const starting = daemon().logs.find((line) => line.msg === 'warren starting')!;
+      expect(starting['config']).to.include({ port: 0, broker: 'in-process', adminToken: 'none' });
+      expect(messages).to.include('broker connected');
+      await killActor(daemon(), '/warren_sup/relay');
+      await daemon().waitForLog((line) => line.msg.startsWith('/warren_sup/relay restarted'));
+      expect(messages.filter((msg) => msg.includes('"type":"message"'))).to.be.empty;
+    });
+  });
+
+  describe('with ADMIN_TOKEN', () => {
+    const daemon = useDaemon(undefined, { env: { ADMIN_TOKEN: 's3cret-token' } });
+
+    for (const path of ['/debug', '/debug/tree', '/metrics']) {
+      it(`answers 401 on ${path} without the bearer token, or with a wrong one, and 200 with it`, async () => {
+        expect((await fetch(daemon().adminUrl(path))).status).to.equal(401);
+        expect((await fetch(daemon().adminUrl(path), { headers: { authorization: 'Bearer nope' } })).status).to.equal(401);
+        expect((await fetch(daemon().adminUrl(path), { headers: { authorization: 'Bearer s3cret-token' } })).status).to.equal(200);
+      });
+    }
+
+    it('answers 401 to a kill without the token, and kills nothing', async () => {
+      expect((await killActor(daemon(), '/warren_sup/relay')).status).to.equal(401);
+      const { tree } = await fetchTree(daemon(), { headers: { authorization: 'Bearer s3cret-token' } });
+      expect(tree.children[0]!.restarts).to.equal(0);
+    });
+
+    it('never logs the token', () => {
+      expect(JSON.stringify(daemon().logs)).not.to.include('s3cret-token');
+    });
+  });
+
+  it('respects LOG_LEVEL: at warn, no info line is written', async () => {
+    const daemon = await Daemon.spawn({ env: { LOG_LEVEL: 'warn' } });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await daemon.stop();
+    expect(daemon.logs.filter((line) => line.level < 40)).to.be.empty;
+  });
+});

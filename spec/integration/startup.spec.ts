@@ -1,0 +1,67 @@
+/**
+ * Starting the daemon (PROTOCOL.md, "Starting the daemon"): a bad value or
+ * a broker that never answers makes it exit non-zero naming the setting.
+ */
+import { expect } from 'chai';
+import { createServer } from 'node:net';
+import { Daemon, type DaemonOptions } from '../support/daemon';
+
+async function exitOf(options: DaemonOptions): Promise<{ code: number | null; stderr: string }> {
+  const daemon = Daemon.spawn(options);
+  const { code } = await daemon.exited;
+  return { code, stderr: daemon.stderr.join('\n') };
+}
+
+describe('starting the daemon', function () {
+  this.timeout(30_000);
+
+  for (const [env, setting] of [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ADMIN_HOST: '0.0.0.0' }, 'ADMIN_TOKEN'],
+    [{ AMQP_URL: 'http://example' }, 'AMQP_URL'],
+  ] as const) {
+    it(`exits non-zero naming ${setting} for ${JSON.stringify(env)}`, async () => {
+      const { code, stderr } = await exitOf({ env });
+      expect(code).to.equal(1);
+      expect(stderr).to.match(new RegExp(`^warren: .*${setting}`));
+    });
+  }
+
+  it('exits non-zero naming PORT when the port is taken', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const { code, stderr } = await exitOf({ env: { PORT: String(port) } });
+      expect(code).to.equal(1);
+      expect(stderr).to.include(`PORT: cannot listen on 127.0.0.1:${port}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('gives up on a RabbitMQ that never answers, after a bounded retry, naming AMQP_URL', async () => {
+    const { code, stderr } = await exitOf({ amqpUrl: 'amqp://guest:guest@127.0.0.1:1' });
+    expect(code).to.equal(1);
+    expect(stderr).to.match(/AMQP_URL/).and.not.match(/guest:guest/);
+  });
+
+  it('prints its settings for --help and exits 0', async () => {
+    const daemon = Daemon.spawn({ args: ['--help'] });
+    const { code } = await daemon.exited;
+    expect(code).to.equal(0);
+    const help = daemon.logs.map((line) => line.msg).join('\n');
+    for (const name of ['PORT', 'HOST', 'ADMIN_PORT', 'ADMIN_HOST', 'ADMIN_TOKEN', 'AMQP_URL', 'LOG_LEVEL']) expect(help).to.include(name);
+  });
+
+  it('says in one log line that it runs on the in-process broker when no AMQP_URL is set', async () => {
+    const daemon = await Daemon.start();
+    try {
+      await daemon.waitForLog((line) => line.msg.startsWith('no AMQP_URL: using the in-process broker'));
+    } finally {
+      await daemon.stop();
+    }
+  });
+});

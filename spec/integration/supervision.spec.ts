@@ -1,0 +1,56 @@
+/**
+ * The supervision tree as a client sees it: crashing a consumer or a
+ * connection on purpose (the OTP layer's crash hook, through /debug/kill)
+ * does what warren's strategies say.
+ */
+import { expect } from 'chai';
+import { ChatClient } from '../support/client';
+import { useDaemon } from '../support/lifecycle';
+import { eventually } from '../support/eventually';
+import { actors, connectionOf, fetchTree, killActor } from '../support/admin';
+
+describe('supervision, seen from the sockets', function () {
+  this.timeout(30_000);
+  const daemon = useDaemon();
+
+  it('shows each open socket as one connection with one consumer, and forgets it when it closes', async () => {
+    const before = (await fetchTree(daemon())).tree;
+    const count = (tree = before) => actors(tree).filter((actor) => actor.behaviour === 'connection').length;
+    const clients = await Promise.all(['t1', 't2', 't3'].map((name) => ChatClient.connect(daemon().wsUrl(`name=${name}`))));
+    const { tree } = await fetchTree(daemon());
+    expect(count(tree)).to.equal(count() + 3);
+    for (const name of ['t1', 't2', 't3']) {
+      const connection = connectionOf(tree, name)!;
+      expect(connection.children.map((child) => child.behaviour)).to.deep.equal(['consumer']);
+      expect(connection.info).to.include.keys('name', 'rooms', 'remote');
+      expect(connection.children[0]!.info).to.include.keys('delivered', 'dropped', 'buffered');
+    }
+    await Promise.all(clients.map((client) => client.close()));
+    await eventually(async () => expect(count((await fetchTree(daemon())).tree)).to.equal(count()));
+  });
+
+  it('restarts a crashed consumer beside its connection: the socket stays open and keeps receiving', async () => {
+    const client = await ChatClient.connect(daemon().wsUrl('name=steady&room=k1'));
+    const consumer = connectionOf((await fetchTree(daemon())).tree, 'steady')!.children[0]!;
+    const response = await killActor(daemon(), consumer.path);
+    expect(response.status).to.equal(200);
+    expect(await response.json()).to.deep.equal({ killed: consumer.path });
+    await eventually(async () => expect(connectionOf((await fetchTree(daemon())).tree, 'steady')!.children[0]!.restarts).to.equal(1));
+    client.send({ type: 'say', text: 'still here', id: 'after' });
+    await client.next('ack', { id: 'after' });
+    await client.next('message', { text: 'still here' });
+  });
+
+  it('closes the socket of a crashed connection with 1011, and does not restart it (temporary child)', async () => {
+    const client = await ChatClient.connect(daemon().wsUrl('name=doomed'));
+    const connection = connectionOf((await fetchTree(daemon())).tree, 'doomed')!;
+    await killActor(daemon(), connection.path);
+    expect((await client.closed).code).to.equal(1011);
+    await eventually(async () => expect(connectionOf((await fetchTree(daemon())).tree, 'doomed')).to.equal(undefined));
+  });
+
+  it('answers 404 for an actor that does not exist', async () => {
+    const response = await killActor(daemon(), '/warren_sup/nobody');
+    expect(response.status).to.equal(404);
+  });
+});

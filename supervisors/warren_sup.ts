@@ -1,0 +1,91 @@
+/**
+ * warren_sup: the top of the tree.
+ *
+ *   relay            the room registry; everything below feeds it or is fed by it
+ *   broker           forwards this node's queue to the relay
+ *   connection_sup   connections hold memberships in the relay, publish through the broker
+ *   listener         accepts sockets only once all of the above is up
+ *
+ * rest_for_one, in that order: a child that crashes takes down with it the
+ * children started after it, which are the ones that depend on it.
+ *   - relay crash: its registry is gone, so every membership is stale; all
+ *     connections restart (clients reconnect), and the broker with them.
+ *   - broker crash: a bug, not an outage (an outage is a state the broker
+ *     rides out without restarting). Its terminate answers every pending
+ *     `say` with `unavailable`; the connections restart so that no client is
+ *     left holding half-answered state, and reconnect to the new broker.
+ *   - connection_sup crash: every socket closes; the listener restarts.
+ *   - listener crash: only the listener restarts; open sockets carry on.
+ * Shutdown runs in reverse: the listener stops accepting, connections drain
+ * and close with 1001, the broker closes its RabbitMQ connection, the relay.
+ *
+ * Intensity: 3 restarts in 60 s. A node whose core keeps crashing is sick;
+ * past that it exits non-zero and whatever supervises the OS process
+ * (systemd, Kubernetes) starts a fresh one, as `heart` would.
+ */
+import { type BrokerArgs, broker } from '../lib/actors/broker';
+import { listener, type ListenerArgs } from '../lib/actors/listener';
+import { relay } from '../lib/actors/relay';
+import type { Config } from '../lib/config';
+import { startLink } from '../lib/otp/gen_server';
+import type { Link } from '../lib/otp/process';
+import { startLink as startSupervisor, type SupervisorModule } from '../lib/otp/supervisor';
+import { childRef } from '../lib/otp/sys';
+import type { Readiness } from '../lib/readiness';
+import { type ConnectionSupRef, connectionSup } from './connection_sup';
+
+export interface WarrenArgs {
+  readonly config: Config;
+  readonly nodeId: string;
+  readonly startedAt: Date;
+  readonly readiness: Readiness;
+  readonly connect: BrokerArgs['connect'];
+}
+
+/** A sibling started earlier; refs are paths, so it stays valid when that sibling restarts. */
+const sibling = <R>(link: Link, name: string) => childRef(link.parent, name) as R;
+
+export const warrenSup: SupervisorModule<WarrenArgs> = {
+  init: (args) => ({
+    flags: { strategy: 'rest_for_one', intensity: 3, period: 60 },
+    children: [
+      { id: 'relay', start: (link) => startLink(link, relay, undefined) },
+      {
+        id: 'broker',
+        // Closing the RabbitMQ connection cleanly can take a moment; past this it is cut.
+        shutdown: 5_000,
+        start: (link) =>
+          startLink(link, broker, {
+            nodeId: args.nodeId,
+            relay: sibling(link, 'relay'),
+            connect: args.connect,
+            publishTimeoutMs: args.config.publishTimeoutMs,
+            readiness: args.readiness,
+          }),
+      },
+      {
+        id: 'connection_sup',
+        type: 'supervisor',
+        start: (link) =>
+          startSupervisor(link, connectionSup, {
+            nodeId: args.nodeId,
+            relay: sibling(link, 'relay'),
+            broker: sibling(link, 'broker'),
+            limits: args.config.limits,
+          }),
+      },
+      {
+        id: 'listener',
+        start: (link) =>
+          startLink(link, listener, {
+            config: args.config,
+            readiness: args.readiness,
+            nodeId: args.nodeId,
+            startedAt: args.startedAt,
+            connectionSup: sibling<ConnectionSupRef>(link, 'connection_sup'),
+            root: link.parent,
+          } satisfies ListenerArgs),
+      },
+    ],
+  }),
+};
