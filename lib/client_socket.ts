@@ -29,7 +29,7 @@ const DROPPED = 2;
 export class ClientSocket {
   private open = true;
   private owner: Ref | undefined;
-  private early: SocketEvent[] = [];
+  private early: SocketEvent[] | undefined;
 
   constructor(
     private readonly ws: WebSocket<unknown>,
@@ -75,14 +75,14 @@ export class ClientSocket {
   /** The connection process that handles this socket's events from now on. */
   attach(owner: Ref): void {
     this.owner = owner;
-    for (const event of this.early) send(owner, event);
-    this.early = [];
+    for (const event of this.early ?? []) send(owner, event);
+    this.early = undefined;
   }
 
   /** Called by the listener from uWS callbacks. */
   notify(event: SocketEvent): void {
     if (event.type === 'closed') this.open = false;
     if (this.owner) send(this.owner, event);
-    else this.early.push(event);
+    else (this.early ??= []).push(event);
   }
 }

@@ -33,29 +33,26 @@ const SLOTS = 10;
 const FRAME = 1000;
 
 export class RateLimiter {
-  private readonly perSecond: number;
-  private readonly capacity: number;
-  private readonly maxDropped: number;
-  private readonly slotMs: number;
-  // The bucket starts full: the first refill, from -Infinity, fills it.
-  private credit = 0;
-  private refilledAt = -Infinity;
-  private readonly droppedPerSlot = new Uint32Array(SLOTS);
+  // One limiter per connection: it keeps a reference to the shared limits
+  // rather than copies, and whole numbers (small integers, not boxed
+  // doubles) or undefined in its fields.
+  private credit: number;
+  private refilledAt: number | undefined;
+  // Allocated at the first drop: most connections never have one.
+  private droppedPerSlot: number[] | undefined;
   private droppedInWindow = 0;
-  private lastDropSlot = -Infinity;
+  private lastDropSlot: number | undefined;
 
-  /** Takes `config.limits` as it is. */
-  constructor(limits: { readonly rate: RateOptions; readonly ratePolicy: DropPolicy }) {
-    this.perSecond = limits.rate.perSecond;
-    this.capacity = limits.rate.burst * FRAME;
-    this.maxDropped = limits.ratePolicy.maxDropped;
-    this.slotMs = limits.ratePolicy.windowMs / SLOTS;
+  /** Takes `config.limits` as it is. The bucket starts full. */
+  constructor(private readonly limits: { readonly rate: RateOptions; readonly ratePolicy: DropPolicy }) {
+    this.credit = limits.rate.burst * FRAME;
   }
 
   /**
-   * Call once per client frame with a monotonic clock that is never negative
-   * (performance.now()). 'ok': handle the frame; 'limited': drop it with a
-   * rate_limited error; 'close': drop it and close the connection with 1008.
+   * Call once per client frame with a monotonic clock in whole milliseconds
+   * that never goes back (Math.floor(performance.now())). 'ok': handle the
+   * frame; 'limited': drop it with a rate_limited error; 'close': drop it
+   * and close the connection with 1008.
    */
   admit(nowMs: number): Admission {
     this.refill(nowMs);
@@ -63,30 +60,34 @@ export class RateLimiter {
       this.credit -= FRAME;
       return 'ok';
     }
-    return this.countDrop(nowMs) > this.maxDropped ? 'close' : 'limited';
+    return this.countDrop(nowMs) > this.limits.ratePolicy.maxDropped ? 'close' : 'limited';
   }
 
   private refill(nowMs: number): void {
-    this.credit = Math.min(this.capacity, this.credit + (nowMs - this.refilledAt) * this.perSecond);
+    if (this.refilledAt !== undefined) {
+      const { perSecond, burst } = this.limits.rate;
+      this.credit = Math.min(burst * FRAME, this.credit + (nowMs - this.refilledAt) * perSecond);
+    }
     this.refilledAt = nowMs;
   }
 
   /** Counts one drop at `nowMs`; returns the drops within the window. */
   private countDrop(nowMs: number): number {
-    const slot = Math.floor(nowMs / this.slotMs);
-    if (slot - this.lastDropSlot >= SLOTS) {
-      this.droppedPerSlot.fill(0);
+    const slot = Math.floor(nowMs / (this.limits.ratePolicy.windowMs / SLOTS));
+    const droppedPerSlot = (this.droppedPerSlot ??= new Array<number>(SLOTS).fill(0));
+    if (this.lastDropSlot === undefined || slot - this.lastDropSlot >= SLOTS) {
+      droppedPerSlot.fill(0);
       this.droppedInWindow = 0;
     } else {
       // Empty the slots entered since the last drop (fewer than SLOTS): they
       // still hold the drops of one window ago.
       for (let passed = this.lastDropSlot + 1; passed <= slot; passed++) {
-        this.droppedInWindow -= this.droppedPerSlot[passed % SLOTS]!;
-        this.droppedPerSlot[passed % SLOTS] = 0;
+        this.droppedInWindow -= droppedPerSlot[passed % SLOTS]!;
+        droppedPerSlot[passed % SLOTS] = 0;
       }
     }
     this.lastDropSlot = slot;
-    this.droppedPerSlot[slot % SLOTS]! += 1;
+    droppedPerSlot[slot % SLOTS]! += 1;
     return ++this.droppedInWindow;
   }
 }

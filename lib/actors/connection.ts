@@ -56,12 +56,14 @@ interface State {
   readonly self: ConnectionRef;
   readonly session: string;
   readonly limiter: RateLimiter;
-  readonly rooms: Set<string>;
-  readonly awaiting: Map<number, AwaitingConfirm>;
+  /** At most limits.maxRooms (32): an array costs less per connection than a Set. */
+  readonly rooms: string[];
+  /** Allocated with the first `say`: an idle connection does not pay for it. */
+  awaiting: Map<number, AwaitingConfirm> | undefined;
   consumer: ConsumerRef;
   /** Every restart of the consumer, and those of the last CONSUMER_PERIOD_MS (for the intensity). */
   consumerRestarts: number;
-  recentConsumerRestarts: number[];
+  recentConsumerRestarts: readonly number[];
   nextTag: number;
   draining: boolean;
 }
@@ -69,6 +71,7 @@ interface State {
 // A consumer that crashes more than 3 times in 10 s will not get better by
 // restarting: the connection gives up and the client reconnects afresh.
 const CONSUMER_INTENSITY = 3;
+const NONE: readonly number[] = [];
 const CONSUMER_PERIOD_MS = 10_000;
 
 export const connection: GenServer<ConnectionArgs, State, never, Drain, never, Info> = {
@@ -82,10 +85,10 @@ export const connection: GenServer<ConnectionArgs, State, never, Drain, never, I
   terminate: websocketTerminate,
   formatStatus: (state) => ({
     name: state.args.name,
-    rooms: [...state.rooms],
+    rooms: state.rooms,
     remote: state.args.socket.remote,
     session: state.session,
-    awaitingConfirm: state.awaiting.size,
+    awaitingConfirm: state.awaiting?.size ?? 0,
   }),
 };
 
@@ -95,11 +98,11 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     self,
     session: randomUUID(),
     limiter: new RateLimiter(args.limits),
-    rooms: new Set([args.room]),
-    awaiting: new Map(),
+    rooms: [args.room],
+    awaiting: undefined,
     consumer: await startConsumer(self, args.socket, 0),
     consumerRestarts: 0,
-    recentConsumerRestarts: [],
+    recentConsumerRestarts: NONE,
     nextTag: 0,
     draining: false,
   };
@@ -127,7 +130,7 @@ function websocketHandle(event: SocketEvent, state: State): Result<State> {
 function handleFrame(text: string, state: State): Result<State> {
   const frame = decodeClientFrame(text, state.args.limits);
   framesIn.inc({ type: frame.type === 'error' ? 'invalid' : frame.type === 'say' && frame.shortcut ? 'shortcut' : frame.type });
-  switch (state.limiter.admit(performance.now())) {
+  switch (state.limiter.admit(Math.floor(performance.now()))) {
     case 'close':
       state.args.socket.close('rateLimit');
       return noreply(state);
@@ -143,22 +146,25 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> {
   switch (frame.type) {
     case 'say': {
       const room = frame.room ?? state.args.room;
-      if (!state.rooms.has(room)) return answerError(state, 'not_joined', frame.id);
+      if (!state.rooms.includes(room)) return answerError(state, 'not_joined', frame.id);
       const tag = state.nextTag++;
       const published = !state.draining && cast(broker, { type: 'publish', room, from: state.args.name, text: frame.text, replyTo: state.self, tag });
       if (!published) return answerError(state, 'unavailable', frame.id);
-      state.awaiting.set(tag, { id: frame.id, ack: !frame.shortcut });
+      (state.awaiting ??= new Map()).set(tag, { id: frame.id, ack: !frame.shortcut });
       return noreply(state);
     }
     case 'join':
-      if (!state.rooms.has(frame.room)) {
-        if (state.rooms.size >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
-        state.rooms.add(frame.room);
+      if (!state.rooms.includes(frame.room)) {
+        if (state.rooms.length >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
+        state.rooms.push(frame.room);
         cast(relay, { type: 'join', room: frame.room, consumer: state.consumer });
       }
       return answer(state, 'joined', encodeJoined({ room: frame.room, id: frame.id }));
     case 'leave':
-      if (state.rooms.delete(frame.room)) cast(relay, { type: 'leave', room: frame.room, consumer: state.consumer });
+      if (state.rooms.includes(frame.room)) {
+        state.rooms.splice(state.rooms.indexOf(frame.room), 1);
+        cast(relay, { type: 'leave', room: frame.room, consumer: state.consumer });
+      }
       return answer(state, 'left', encodeLeft({ room: frame.room, id: frame.id }));
     case 'ping':
       return answer(state, 'pong', encodePong({ id: frame.id }));
@@ -168,17 +174,13 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> {
 function websocketInfo(message: PublishOutcome | Exit | Drain, state: State): Result<State> | Promise<Result<State>> {
   switch (message.type) {
     case 'published': {
-      const awaiting = state.awaiting.get(message.tag);
-      state.awaiting.delete(message.tag);
+      const awaiting = takeAwaiting(state, message.tag);
       if (awaiting?.ack) answer(state, 'ack', encodeAck({ id: awaiting.id, msgId: message.msgId }));
       break;
     }
-    case 'unavailable': {
-      const awaiting = state.awaiting.get(message.tag);
-      state.awaiting.delete(message.tag);
-      answerError(state, 'unavailable', awaiting?.id);
+    case 'unavailable':
+      answerError(state, 'unavailable', takeAwaiting(state, message.tag)?.id);
       break;
-    }
     case 'EXIT':
       if (message.from === state.consumer) return restartConsumer(state, message.reason);
       break;
@@ -186,7 +188,7 @@ function websocketInfo(message: PublishOutcome | Exit | Drain, state: State): Re
       state.draining = true;
       break;
   }
-  return state.draining && state.awaiting.size === 0 ? stop('shutdown', state) : noreply(state);
+  return state.draining && !state.awaiting?.size ? stop('shutdown', state) : noreply(state);
 }
 
 function websocketTerminate(reason: ExitReason, state: State): void {
@@ -205,7 +207,13 @@ async function restartConsumer(state: State, reason: ExitReason): Promise<Result
 }
 
 function startConsumer(self: ConnectionRef, socket: ClientSocket, restarts: number): Promise<ConsumerRef> {
-  return startLink(linkTo(self, 'consumer', restarts), consumer, { socket });
+  return startLink(linkTo(self, 'consumer', restarts), consumer, socket);
+}
+
+function takeAwaiting(state: State, tag: number): AwaitingConfirm | undefined {
+  const awaiting = state.awaiting?.get(tag);
+  state.awaiting?.delete(tag);
+  return awaiting;
 }
 
 function answer(state: State, type: string, frame: string): Result<State> {

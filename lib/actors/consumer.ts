@@ -10,10 +10,6 @@ import type { ClientSocket } from '../client_socket';
 import { deliveries, dropped } from '../metrics';
 import { type GenServer, type Result, type ServerRef, noreply } from '../otp/gen_server';
 
-export interface ConsumerArgs {
-  readonly socket: ClientSocket;
-}
-
 export type ConsumerCast = { readonly type: 'deliver'; readonly frames: readonly Uint8Array[] };
 export type ConsumerRef = ServerRef<never, ConsumerCast>;
 
@@ -23,9 +19,10 @@ interface State {
   dropped: number;
 }
 
-export const consumer: GenServer<ConsumerArgs, State, never, ConsumerCast> = {
+/** Started with the socket it writes to. */
+export const consumer: GenServer<ClientSocket, State, never, ConsumerCast> = {
   behaviour: 'consumer',
-  init: ({ socket }) => ({ socket, delivered: 0, dropped: 0 }),
+  init: (socket) => ({ socket, delivered: 0, dropped: 0 }),
   handleCast: (deliver, state) => handleMessage(deliver.frames, state),
   formatStatus: (state) => ({ delivered: state.delivered, dropped: state.dropped, buffered: state.socket.buffered }),
 };

@@ -25,7 +25,8 @@ export type RelayCast =
 export type RelayRef = ServerRef<never, RelayCast>;
 
 interface Member {
-  readonly rooms: Set<string>;
+  /** A handful at most (PROTOCOL.md: 32): an array costs less memory per member than a Set. */
+  readonly rooms: string[];
   readonly monitor: MonitorRef;
 }
 
@@ -63,7 +64,7 @@ export const relay: GenServer<void, State, never, RelayCast, never, Down> = {
 
   handleInfo(down, state) {
     const member = state.members.get(down.process as ConsumerRef);
-    if (member) for (const room of [...member.rooms]) leave(state, room, down.process as ConsumerRef);
+    if (member) for (const room of member.rooms.slice()) leave(state, room, down.process as ConsumerRef);
     return noreply(state);
   },
 
@@ -77,12 +78,11 @@ export const relay: GenServer<void, State, never, RelayCast, never, Down> = {
 };
 
 function join(state: State, room: string, consumer: ConsumerRef): void {
-  let member = state.members.get(consumer);
+  const member = state.members.get(consumer);
   if (!member) {
-    member = { rooms: new Set(), monitor: monitor(state.self, consumer) };
-    state.members.set(consumer, member);
-  }
-  member.rooms.add(room);
+    // A literal: a first push onto [] would reserve 17 slots.
+    state.members.set(consumer, { rooms: [room], monitor: monitor(state.self, consumer) });
+  } else if (!member.rooms.includes(room)) member.rooms.push(room);
   let consumers = state.rooms.get(room);
   if (!consumers) state.rooms.set(room, (consumers = new Set()));
   consumers.add(consumer);
@@ -90,12 +90,14 @@ function join(state: State, room: string, consumer: ConsumerRef): void {
 
 function leave(state: State, room: string, consumer: ConsumerRef): void {
   const member = state.members.get(consumer);
-  if (!member?.rooms.delete(room)) return;
+  const index = member?.rooms.indexOf(room) ?? -1;
+  if (index < 0) return;
+  member!.rooms.splice(index, 1);
   const consumers = state.rooms.get(room)!;
   consumers.delete(consumer);
   if (consumers.size === 0) state.rooms.delete(room);
-  if (member.rooms.size === 0) {
-    demonitor(member.monitor);
+  if (member!.rooms.length === 0) {
+    demonitor(member!.monitor);
     state.members.delete(consumer);
   }
 }

@@ -121,16 +121,26 @@ export async function startLink<Args, S, C, K, R, I>(
   module: GenServer<Args, S, C, K, R, I>,
   args: Args,
 ): Promise<ServerRef<C, K, R>> {
-  const proc = await Process.spawn(link, behaviourOf(module, args));
+  const proc = await Process.spawn(link, behaviourOf(module), args);
   return proc.self as ServerRef<C, K, R>;
 }
 
-function behaviourOf<Args, S, C, K, R, I>(module: GenServer<Args, S, C, K, R, I>, args: Args): Behaviour<S> {
+// One behaviour per module, shared by all its processes (a connection's
+// callbacks are not copied per socket).
+const behaviours = new WeakMap<object, Behaviour<unknown>>();
+
+function behaviourOf<Args, S, C, K, R, I>(module: GenServer<Args, S, C, K, R, I>): Behaviour<S> {
+  let behaviour = behaviours.get(module) as Behaviour<S> | undefined;
+  if (!behaviour) behaviours.set(module, (behaviour = genServerBehaviour(module)) as Behaviour<unknown>);
+  return behaviour;
+}
+
+function genServerBehaviour<Args, S, C, K, R, I>(module: GenServer<Args, S, C, K, R, I>): Behaviour<S> {
   return {
     kind: 'worker',
     name: module.behaviour,
     async init(proc) {
-      proc.state = await module.init(args, proc.self as ServerRef<C, K, R>);
+      proc.state = await module.init(proc.args as Args, proc.self as ServerRef<C, K, R>);
     },
     handle(proc, message) {
       if (message instanceof CallMessage) {

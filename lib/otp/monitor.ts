@@ -4,7 +4,7 @@
  * Monitoring a process that is already gone delivers `DOWN` with `noproc`.
  */
 import type { ExitReason } from './exit_reason';
-import { Process, type Ref, send } from './process';
+import { type ExitListener, Process, type Ref, send } from './process';
 
 export interface Down {
   readonly type: 'DOWN';
@@ -13,22 +13,27 @@ export interface Down {
   readonly reason: ExitReason;
 }
 
-export class MonitorRef {
-  constructor(readonly target: Process | undefined) {}
+export class MonitorRef implements ExitListener {
+  constructor(
+    readonly watcher: Ref,
+    readonly process: Ref,
+    readonly target: Process | undefined,
+  ) {}
+
+  processDown(reason: ExitReason): void {
+    send(this.watcher, { type: 'DOWN', monitor: this, process: this.process, reason } satisfies Down);
+  }
 }
 
 export function monitor(watcher: Ref, watched: Ref): MonitorRef {
   const target = Process.of(watched);
-  const ref = new MonitorRef(target);
-  const down = (reason: ExitReason): void => {
-    send(watcher, { type: 'DOWN', monitor: ref, process: watched, reason } satisfies Down);
-  };
-  if (target) target.exitListeners.set(ref, down);
-  else queueMicrotask(() => down('noproc'));
+  const ref = new MonitorRef(watcher, watched, target);
+  if (target) target.addExitListener(ref);
+  else queueMicrotask(() => ref.processDown('noproc'));
   return ref;
 }
 
 /** No DOWN will come for this monitor (one already sent stays in the mailbox, as in Erlang without `flush`). */
 export function demonitor(ref: MonitorRef): void {
-  ref.target?.exitListeners.delete(ref);
+  ref.target?.removeExitListener(ref);
 }

@@ -19,7 +19,9 @@ export type Ref = nact.Ref;
 
 /**
  * How a process reports its end to whoever started it, like an Erlang link
- * between a supervisor and its child.
+ * between a supervisor and its child. (Implemented by classes, not
+ * closures: a connection has two processes, and each closure per process
+ * is memory per socket.)
  */
 export interface Link {
   readonly parent: Ref;
@@ -27,13 +29,22 @@ export interface Link {
   /** Times this child has been restarted (shown in /debug/tree). */
   readonly restarts: number;
   /** Called once the process has stopped; not called when init failed (the start fails instead). */
-  readonly onExit: (reason: ExitReason, self: Ref) => void;
+  onExit(reason: ExitReason, self: Ref): void;
+}
+
+/** Told once when a process stops, whatever the reason: what a monitor is. */
+export interface ExitListener {
+  processDown(reason: ExitReason): void;
 }
 
 /** How long a child may take to stop: ms, forever, or at once without terminate. */
 export type Shutdown = number | 'infinity' | 'brutal_kill';
 
-/** What a behaviour (gen_server, supervisor) plugs into the process engine. */
+/**
+ * What a behaviour (gen_server, supervisor) plugs into the process engine.
+ * One per behaviour module, shared by all its processes: what differs per
+ * process is in the Process (its args and state).
+ */
 export interface Behaviour<S> {
   readonly kind: 'worker' | 'supervisor';
   /** What it is, as shown in /debug/tree: `relay`, `connection`, `supervisor`... */
@@ -62,24 +73,25 @@ export class Process<S = unknown> {
   state!: S;
   processed = 0;
   status: 'starting' | 'running' | 'exiting' = 'starting';
-  /** Called with the exit reason after the process stopped: monitors. */
-  readonly exitListeners = new Map<object, (reason: ExitReason) => void>();
-  readonly exited: Promise<ExitReason>;
   self!: Ref;
+  private actor!: nact.NactActor;
   private initialized = false;
   private inFlight: Promise<void> | undefined;
   private exitReason: ExitReason = 'normal';
-  private resolveExited!: (reason: ExitReason) => void;
-  private readonly started: Promise<void>;
-  private settleStart!: (error?: Error) => void;
+  /** Set once the actor has stopped. */
+  private exitedWith: ExitReason | undefined;
+  // Allocated only when needed: most processes are never monitored, never
+  // waited for, and are past their start.
+  private listeners: ExitListener[] | undefined;
+  private exitWaiters: Array<(reason: ExitReason) => void> | undefined;
+  private settleStart: ((error?: Error) => void) | undefined;
 
-  constructor(
+  private constructor(
     readonly behaviour: Behaviour<S>,
     readonly link: Link,
-  ) {
-    this.exited = new Promise((resolve) => (this.resolveExited = resolve));
-    this.started = new Promise((resolve, reject) => (this.settleStart = (error) => (error ? reject(error) : resolve())));
-  }
+    /** What the behaviour's init is given. */
+    readonly args: unknown,
+  ) {}
 
   get path(): string {
     return nact.pathOf(this.self);
@@ -90,20 +102,23 @@ export class Process<S = unknown> {
    * sent to it meanwhile waits behind init. Resolves once init has returned;
    * rejects with init's error (the process is then gone, its link not told).
    */
-  static spawn<S>(link: Link, behaviour: Behaviour<S>): Promise<Process<S>> {
-    const proc = new Process(behaviour, link);
-    try {
-      proc.self = nact.spawn(link.parent as never, runMessage as never, link.name, {
-        initialState: proc,
-        onCrash: (message: unknown, error: unknown, ctx: { stop: symbol; resume: symbol }) =>
-          proc.crashed(message, toError(error)).then((stop) => (stop ? ctx.stop : ctx.resume)),
-        afterStop: (_state: unknown, ctx: { mailbox: Array<{ message: unknown }> }) => proc.stopped(ctx.mailbox),
-      } as never) as Ref;
-    } catch (error) {
-      return Promise.reject(toError(error));
-    }
-    nact.deliver(proc.self, INIT);
-    return proc.started.then(() => proc);
+  static spawn<S>(link: Link, behaviour: Behaviour<S>, args: unknown): Promise<Process<S>> {
+    const proc = new Process(behaviour, link, args);
+    return new Promise((resolve, reject) => {
+      proc.settleStart = (error) => (error ? reject(error) : resolve(proc));
+      try {
+        proc.self = nact.spawn(link.parent, runMessage, link.name, {
+          initialState: proc,
+          onCrash: Process.onCrash,
+          afterStop: Process.afterStop,
+        });
+        proc.actor = nact.findActor(proc.self)!;
+      } catch (error) {
+        reject(toError(error));
+        return;
+      }
+      nact.deliver(proc.self, INIT);
+    });
   }
 
   /** The process's own record, from the real actor tree; undefined once it stopped. */
@@ -112,13 +127,29 @@ export class Process<S = unknown> {
     return state instanceof Process ? state : undefined;
   }
 
+  /** Resolves with the exit reason once the process has stopped. */
+  exited(): Promise<ExitReason> {
+    if (this.exitedWith !== undefined) return Promise.resolve(this.exitedWith);
+    return new Promise((resolve) => (this.exitWaiters ??= []).push(resolve));
+  }
+
+  addExitListener(listener: ExitListener): void {
+    if (this.listeners) this.listeners.push(listener);
+    else this.listeners = [listener]; // a first push onto [] would reserve 17 slots
+  }
+
+  removeExitListener(listener: ExitListener): void {
+    const index = this.listeners?.indexOf(listener) ?? -1;
+    if (index >= 0) this.listeners!.splice(index, 1);
+  }
+
   /** Ends the process: children, then terminate, then the actor. Idempotent. */
   shutdown(reason: ExitReason, shutdown: Shutdown = CHILD_SHUTDOWN_MS): Promise<ExitReason> {
-    if (this.status === 'exiting') return this.exited;
+    if (this.status === 'exiting') return this.exited();
     this.status = 'exiting';
     if (shutdown === 'brutal_kill') {
       this.kill();
-      return this.exited;
+      return this.exited();
     }
     this.exitReason = reason;
     const orderly = (async () => {
@@ -132,7 +163,7 @@ export class Process<S = unknown> {
         this.kill();
       }
     });
-    return this.exited;
+    return this.exited();
   }
 
   /** Makes the actor crash as if its handler had thrown (`/debug/kill`). */
@@ -154,13 +185,18 @@ export class Process<S = unknown> {
       this.inFlight = pending;
       await pending.finally(() => (this.inFlight = undefined));
     }
+    // nact keeps the Immediate that ran this message for as long as the
+    // actor lives (88 bytes, twice per socket). A later message sets its own
+    // before it runs, so this never hides one that `stop` must cancel.
+    this.actor.immediate = undefined;
   }
 
   private async init(): Promise<void> {
     await this.behaviour.init(this);
     this.initialized = true;
     if (this.status === 'starting') this.status = 'running';
-    this.settleStart();
+    this.settleStart?.();
+    this.settleStart = undefined;
   }
 
   /** Stops this process and everything below it at once, without terminate. */
@@ -171,7 +207,13 @@ export class Process<S = unknown> {
     nact.stop(this.self as never);
   }
 
-  /** A handler threw: returns whether nact should stop the actor. */
+  // nact's onCrash, shared by every process (nact calls it while the actor
+  // is still in the tree): returns whether nact should stop the actor.
+  private static onCrash(message: unknown, error: unknown, ctx: { self: Ref; stop: symbol; resume: symbol }): Promise<symbol> {
+    const proc = Process.of(ctx.self)!;
+    return proc.crashed(message, toError(error)).then((stop) => (stop ? ctx.stop : ctx.resume));
+  }
+
   private async crashed(message: unknown, error: Error): Promise<boolean> {
     if (this.status === 'exiting') return false; // the shutdown under way stops it
     crashReport(this.path, this.behaviour.name, message === INIT ? 'init' : describeMessage(message), error);
@@ -191,18 +233,22 @@ export class Process<S = unknown> {
     }
   }
 
-  /** nact's afterStop: the actor is gone; tell whoever watched it. */
-  private stopped(mailbox: Array<{ message: unknown }>): void {
-    const reason = this.exitReason;
-    for (const { message } of mailbox) this.behaviour.discard?.(message, reason);
+  // nact's afterStop, shared by every process: the actor is gone (its state
+  // is the Process); tell whoever watched it.
+  private static afterStop(proc: Process, ctx: { mailbox: Array<{ message: unknown }> }): void {
+    const reason = proc.exitReason;
+    const { mailbox } = ctx;
+    for (const { message } of mailbox) proc.behaviour.discard?.(message, reason);
     if (mailbox.length > 0) {
-      log.debug({ actor: this.path, discarded: mailbox.length }, `${this.path} exited with ${mailbox.length} messages unhandled`);
+      log.debug({ actor: proc.path, discarded: mailbox.length }, `${proc.path} exited with ${mailbox.length} messages unhandled`);
     }
-    for (const notify of this.exitListeners.values()) notify(reason);
-    this.exitListeners.clear();
-    if (this.initialized) this.link.onExit(reason, this.self);
-    else this.settleStart(reason instanceof Error ? reason : new Error(`${this.path} exited during init: ${formatReason(reason)}`));
-    this.resolveExited(reason);
+    proc.exitedWith = reason;
+    for (const listener of proc.listeners ?? []) listener.processDown(reason);
+    proc.listeners = undefined;
+    if (proc.initialized) proc.link.onExit(reason, proc.self);
+    else proc.settleStart?.(reason instanceof Error ? reason : new Error(`${proc.path} exited during init: ${formatReason(reason)}`));
+    for (const resolve of proc.exitWaiters ?? []) resolve(reason);
+    proc.exitWaiters = undefined;
   }
 }
 
@@ -248,12 +294,21 @@ export interface Exit {
  * message, unless the parent is itself exiting (then the child is merely
  * stopping with it).
  */
+class LinkToWorker implements Link {
+  constructor(
+    readonly parent: Ref,
+    readonly name: string,
+    readonly restarts: number,
+  ) {}
+
+  onExit(reason: ExitReason, from: Ref): void {
+    const parent = Process.of(this.parent);
+    if (parent && parent.status !== 'exiting') send(this.parent, { type: 'EXIT', from, reason } satisfies Exit);
+  }
+}
+
 export function linkTo(parent: Ref, name: string, restarts = 0): Link {
-  const onExit = (reason: ExitReason, from: Ref): void => {
-    const parentProcess = Process.of(parent);
-    if (parentProcess && parentProcess.status !== 'exiting') send(parent, { type: 'EXIT', from, reason } satisfies Exit);
-  };
-  return { parent, name, restarts, onExit };
+  return new LinkToWorker(parent, name, restarts);
 }
 
 async function withTimeout(work: Promise<unknown>, ms: number | 'infinity'): Promise<boolean> {

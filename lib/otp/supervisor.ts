@@ -44,14 +44,37 @@ export interface SupervisorModule<Args> {
 /** A supervisor with dynamic children all started from one spec. */
 export type SimpleSupervisorRef<Extra extends unknown[]> = Ref & { readonly __extra?: Extra };
 
-interface Child {
-  readonly id: string;
-  readonly spec: ChildSpec<unknown[]>;
-  readonly extra: unknown[];
+/**
+ * A supervisor's record of one child, and the child's link to it: the
+ * child's exit comes back here. A temporary child keeps no start arguments,
+ * as in OTP, since it is never started again.
+ */
+class Child implements Link {
   /** The running incarnation; undefined while stopped on purpose or being restarted. */
-  ref: Ref | undefined;
-  restarts: number;
+  ref: Ref | undefined = undefined;
+  restarts = 0;
+
+  constructor(
+    private readonly sup: Process<SupState>,
+    readonly id: string,
+    readonly spec: ChildSpec<unknown[]>,
+    readonly extra: readonly unknown[],
+  ) {}
+
+  get parent(): Ref {
+    return this.sup.self;
+  }
+
+  get name(): string {
+    return this.id;
+  }
+
+  onExit(reason: ExitReason, self: Ref): void {
+    childExited(this.sup, this, self, reason);
+  }
 }
+
+const NO_ARGUMENTS: readonly unknown[] = [];
 
 interface SupState {
   readonly flags: Required<SupFlags>;
@@ -66,7 +89,7 @@ interface SupState {
 
 export async function startLink<Args>(link: Link, module: SupervisorModule<Args>, args: Args): Promise<Ref> {
   const { flags, children } = module.init(args);
-  const proc = await Process.spawn(link, behaviour(flags, children as readonly ChildSpec<unknown[]>[]));
+  const proc = await Process.spawn(link, behaviour(flags, children as readonly ChildSpec<unknown[]>[]), undefined);
   return proc.self;
 }
 
@@ -74,10 +97,10 @@ export async function startLink<Args>(link: Link, module: SupervisorModule<Args>
 export function startChild<Extra extends unknown[]>(supervisor: SimpleSupervisorRef<Extra>, ...extra: Extra): Promise<Ref> {
   const sup = simpleSupervisor(supervisor);
   const spec = sup.state.specs[0]!;
-  const child: Child = { id: `${spec.id}-${++sup.state.nextId}`, spec, extra, ref: undefined, restarts: 0 };
+  const child = new Child(sup, `${spec.id}-${++sup.state.nextId}`, spec, spec.restart === 'temporary' ? NO_ARGUMENTS : extra);
   sup.state.children.set(child.id, child);
   sup.processed++;
-  return startOne(sup, child).then(
+  return startOne(child, extra).then(
     () => child.ref!,
     (error: unknown) => {
       sup.state.children.delete(child.id);
@@ -139,9 +162,9 @@ function behaviour(flags: SupFlags, specs: readonly ChildSpec<unknown[]>[]): Beh
       proc.state = state;
       if (flags.strategy === 'simple_one_for_one') return;
       for (const spec of specs) {
-        const child: Child = { id: spec.id, spec, extra: [], ref: undefined, restarts: 0 };
+        const child = new Child(proc, spec.id, spec, NO_ARGUMENTS);
         state.children.set(spec.id, child);
-        await startOne(proc, child); // a failure fails init, which stops the children started so far
+        await startOne(child); // a failure fails init, which stops the children started so far
       }
     },
     handle(proc, message) {
@@ -154,14 +177,8 @@ function behaviour(flags: SupFlags, specs: readonly ChildSpec<unknown[]>[]): Beh
   };
 }
 
-async function startOne(sup: Process<SupState>, child: Child): Promise<void> {
-  const link: Link = {
-    parent: sup.self,
-    name: child.id,
-    restarts: child.restarts,
-    onExit: (reason, ref) => childExited(sup, child, ref, reason),
-  };
-  child.ref = await child.spec.start(link, ...child.extra);
+async function startOne(child: Child, extra = child.extra): Promise<void> {
+  child.ref = await child.spec.start(child, ...extra);
 }
 
 /** A child's link fired: decide, as OTP does, whether and what to restart. */
@@ -190,7 +207,7 @@ async function restartAfter(sup: Process<SupState>, failed: Child, reason: ExitR
   for (const child of again) {
     child.restarts++;
     try {
-      await startOne(sup, child);
+      await startOne(child);
       const behaviour = Process.of(child.ref!)?.behaviour.name ?? child.id;
       restartReport(`${sup.path}/${child.id}`, behaviour, child === failed ? reason : 'shutdown', child.restarts);
     } catch (error) {
