@@ -1,0 +1,150 @@
+/**
+ * The fanout benchmark (`npm run bench`), the original talk's method: N
+ * clients connect, a start signal is given, each sends M messages to its
+ * room, and every client must receive every message of its room. The same
+ * load runs first against a bare uWebSockets.js pub/sub server (the stack's
+ * practical limit) and then against warren, and every warren figure is given
+ * as a ratio to that baseline measured in the same invocation: the machine is
+ * shared and noisy, so absolute figures mean little from one run to the next.
+ *
+ * `--idle K` opens K connections instead and reports memory per connection.
+ * Run `npm run bench -- --help` for the options. The last line printed is a
+ * one-line summary for scripts.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describeProfile, mainThreadProfile, summarizeProfile, type Window } from './cpu_profile';
+import type { Load } from './load_generator';
+import { type FanoutResult, measureFanout, measureIdle } from './measure';
+import { type BenchOptions, expectedDeliveries, parseOptions, USAGE, UsageError } from './options';
+import { openFilesHardLimit } from './proc_metrics';
+import { describeFanout, describeIdle, fanoutSummary, idleSummary, writeResults } from './report';
+import { runningDaemon, startBaseline, startDaemon, stopAll, type Target } from './servers';
+
+// Descriptors the load generator and a server need beyond one per connection.
+const SPARE_FILES = 100;
+
+type Start = () => Promise<Target>;
+
+interface Outcome {
+  readonly summary: string;
+  /** The warren run to read the daemon's CPU profile for. */
+  readonly profileWindow?: Window;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const options = parseOptions(argv);
+  const out = resolve(options.out);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync(out, { recursive: true });
+  const profileDir = options.profile ? mkdtempSync(join(out, `profile-${stamp}-`)) : undefined;
+  const logDir = join(out, 'logs');
+  const starts: Start[] = [
+    ...(options.baseline ? [() => startBaseline(logDir)] : []),
+    () =>
+      options.url
+        ? Promise.resolve(runningDaemon(options.url, options.pid))
+        : startDaemon({ broker: options.broker, ...(options.amqpUrl && { amqpUrl: options.amqpUrl }), ...(profileDir && { profileDir }), logDir }),
+  ];
+  const outcome = options.idle === undefined ? await fanout(options, out, stamp, starts) : await idle(options, options.idle, out, stamp, starts);
+  if (profileDir) {
+    // The daemon has exited by now: that is when node writes the profile.
+    const profile = mainThreadProfile(profileDir);
+    console.log(`\n${profile ? describeProfile(profile, summarizeProfile(profile, outcome.profileWindow), 'the warren run only') : `no CPU profile in ${profileDir}`}`);
+  }
+  console.log(`\n${outcome.summary}`);
+}
+
+async function fanout(options: BenchOptions, out: string, stamp: string, starts: readonly Start[]): Promise<Outcome> {
+  const { clients, messages, rooms, repeat } = options;
+  const shape = `${clients}x${messages}${rooms > 1 ? `/${rooms}rooms` : ''}`;
+  console.log(
+    `fanout ${shape}: ${clients} clients in ${rooms} room(s), ${messages} messages each, ${options.payload}-character texts, ${options.workers} load generator threads; ` +
+      `expected deliveries: ${expectedDeliveries(clients, messages, rooms).toLocaleString('en-US')} (each client gets every message of its room, its own included)`,
+  );
+  const load = (url: string): Load => ({ ...options, url, timeoutMs: options.timeoutSeconds * 1000 });
+  // Runs alternate between the targets, so that a burst of load from
+  // elsewhere on the machine does not fall on one target only.
+  const runs = await withServers(starts, async (targets) => {
+    const byTarget: FanoutResult[][] = targets.map(() => []);
+    for (let round = 1; round <= repeat; round++) {
+      for (const [i, target] of targets.entries()) {
+        const result = await measureFanout(target, load(target.url), options.workers);
+        byTarget[i]!.push(result);
+        if (repeat > 1) console.log(`run ${round}/${repeat}: ${fanoutSummary(result, shape)}`);
+      }
+    }
+    return byTarget;
+  });
+  const [baseline, warren] = (options.baseline ? runs : [undefined, ...runs]).map((results) => results && median(results));
+  if (baseline) console.log(describeFanout(baseline));
+  console.log(describeFanout(warren!, baseline));
+  const summary = fanoutSummary(warren!, shape, baseline);
+  const name = `fanout-${warren!.target.replace('/', '-')}-${shape.replace('/', '-')}-${stamp}`;
+  const files = writeResults(out, name, { options, summary, median: [baseline, warren].filter(Boolean), runs }, { title: summary, results: [baseline, warren].filter((r) => r !== undefined) });
+  console.log(`results: ${files.join(', ')}`);
+  return { summary, profileWindow: warren!.runWindow };
+}
+
+async function idle(options: BenchOptions, connections: number, out: string, stamp: string, starts: readonly Start[]): Promise<Outcome> {
+  const limit = openFilesHardLimit();
+  if (connections + SPARE_FILES > limit) {
+    throw new Error(`--idle ${connections} needs more than ${connections + SPARE_FILES} open files per process, and the hard limit here is ${limit}: raise it (ulimit -Hn, as root with CAP_SYS_RESOURCE) in the shell that runs the bench`);
+  }
+  console.log(`idle: ${connections} connections in ${options.rooms} room(s), open files limit ${limit}`);
+  const load = (url: string): Load => ({ ...options, clients: connections, messages: 0, url, timeoutMs: options.timeoutSeconds * 1000 });
+  // One server at a time: the other's memory must not move while one is measured.
+  const results = [];
+  for (const start of starts) results.push(await withServers([start], ([target]) => measureIdle(target!, load(target!.url), options.workers)));
+  const [baseline, warren] = options.baseline ? results : [undefined, ...results];
+  if (baseline) console.log(describeIdle(baseline));
+  console.log(describeIdle(warren!, baseline));
+  const summary = idleSummary(warren!, baseline);
+  const files = writeResults(out, `idle-${warren!.target.replace('/', '-')}-${connections}-${stamp}`, { options, summary, results });
+  console.log(`results: ${files.join(', ')}`);
+  return { summary };
+}
+
+/** Starts the servers in order, runs `use`, and stops them whatever happens. */
+async function withServers<R>(starts: readonly Start[], use: (targets: Target[]) => Promise<R>): Promise<R> {
+  const targets: Target[] = [];
+  try {
+    for (const start of starts) {
+      const target = await start();
+      targets.push(target);
+      if (target.uws === 'fallback') console.warn(`WARNING: ${target.name} runs uWS's JavaScript fallback, not the native binary: its figures mean little`);
+      const uws = target.uws && (target.uws === 'native' ? ', uWS native binary (getParts present)' : `, uWS ${target.uws}`);
+      console.log(`${target.name}: ${target.url}${uws || ''}${target.logFile ? `, log ${target.logFile}` : ''}`);
+    }
+    return await use(targets);
+  } finally {
+    for (const target of targets) await target.stop();
+  }
+}
+
+/** The run with the median completion time; runs that did not complete count as slowest. */
+function median(results: readonly FanoutResult[]): FanoutResult {
+  const sorted = [...results].sort((a, b) => (a.completionSeconds ?? Infinity) - (b.completionSeconds ?? Infinity));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+// Ctrl-C or a kill: stop every server started, by its process group, then go.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the servers\n`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    await stopAll();
+    process.stderr.write(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : `bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,152 @@
+/**
+ * The command line of `npm run bench` (a pure function, so it is specced).
+ */
+
+export type Broker = 'local' | 'rabbitmq';
+
+export interface BenchOptions {
+  readonly clients: number;
+  readonly messages: number;
+  readonly rooms: number;
+  /** Characters of each message's `text`, send time included. */
+  readonly payload: number;
+  /** An already running daemon (ws://host:port); absent: the bench starts one. */
+  readonly url?: string;
+  /** Its process id, to read its CPU and memory from /proc. */
+  readonly pid?: number;
+  readonly broker: Broker;
+  /** A running RabbitMQ for `--broker rabbitmq`; absent: a private node. */
+  readonly amqpUrl?: string;
+  readonly timeoutSeconds: number;
+  /** Threads of the load generator. */
+  readonly workers: number;
+  /** Fanout runs per target, alternating targets; the median is reported. */
+  readonly repeat: number;
+  readonly baseline: boolean;
+  /** Idle-connections mode: this many connections, no messages. */
+  readonly idle?: number;
+  /** The daemon's limit (PROTOCOL.md): the bench paces its `say`s under it. */
+  readonly rate: number;
+  readonly burst: number;
+  /** Run the daemon under `node --cpu-prof`; profiles land in `<out>/profiles`. */
+  readonly profile: boolean;
+  readonly out: string;
+}
+
+export const DEFAULTS: BenchOptions = {
+  clients: 100,
+  messages: 100,
+  rooms: 1,
+  payload: 64,
+  broker: 'local',
+  timeoutSeconds: 60,
+  workers: 2,
+  repeat: 1,
+  baseline: true,
+  rate: 50,
+  burst: 200,
+  profile: false,
+  out: 'bench/results',
+};
+
+export const DEFAULT_IDLE = 10_000;
+
+// A send time takes a space and 16 digits (see frames.ts).
+export const MIN_PAYLOAD = 17;
+
+export const USAGE = `npm run bench -- [options]
+
+  --clients N        websocket clients (default ${DEFAULTS.clients})
+  --messages M       messages each client sends (default ${DEFAULTS.messages})
+  --rooms R          client i joins room i mod R (default ${DEFAULTS.rooms})
+  --payload C        characters of text per message, >= ${MIN_PAYLOAD} (default ${DEFAULTS.payload})
+  --broker B         start the daemon with broker B: local | rabbitmq (default ${DEFAULTS.broker})
+  --amqp-url URL     with --broker rabbitmq: use this RabbitMQ instead of a private node
+  --url ws://H:P     measure an already running daemon instead of starting one
+  --pid P            with --url: the daemon's process id, for CPU and memory
+  --timeout S        give up S seconds after the start signal (default ${DEFAULTS.timeoutSeconds})
+  --workers W        load generator threads, clients split between them (default ${DEFAULTS.workers})
+  --repeat K         run the fanout K times per target, alternating, and report the median run (default ${DEFAULTS.repeat})
+  --no-baseline      skip the bare uWebSockets.js baseline (on by default; it runs first)
+  --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection
+  --rate F --burst B the daemon's rate limit the senders stay under (default ${DEFAULTS.rate}/s, burst ${DEFAULTS.burst})
+  --profile          run the daemon under node --cpu-prof and print its hottest functions
+  --out DIR          where results go (default ${DEFAULTS.out})
+`;
+
+export class UsageError extends Error {}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Parses argv (without node and the script); throws UsageError with a reason. */
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const options: Mutable<BenchOptions> = { ...DEFAULTS };
+  const args = [...argv];
+  const value = (flag: string): string => {
+    const next = args.shift();
+    if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return next;
+  };
+  const count = (flag: string, min = 1): number => {
+    const text = value(flag);
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, not ${text}`);
+    return n;
+  };
+  while (args.length > 0) {
+    const flag = args.shift()!;
+    switch (flag) {
+      case '--clients': options.clients = count(flag); break;
+      case '--messages': options.messages = count(flag); break;
+      case '--rooms': options.rooms = count(flag); break;
+      case '--payload': options.payload = count(flag, MIN_PAYLOAD); break;
+      case '--timeout': options.timeoutSeconds = count(flag); break;
+      case '--workers': options.workers = count(flag); break;
+      case '--repeat': options.repeat = count(flag); break;
+      case '--rate': options.rate = count(flag); break;
+      case '--burst': options.burst = count(flag); break;
+      case '--pid': options.pid = count(flag); break;
+      case '--amqp-url': options.amqpUrl = value(flag); break;
+      case '--out': options.out = value(flag); break;
+      case '--profile': options.profile = true; break;
+      case '--baseline': options.baseline = true; break;
+      case '--no-baseline': options.baseline = false; break;
+      case '--broker': {
+        const broker = value(flag);
+        if (broker !== 'local' && broker !== 'rabbitmq') throw new UsageError(`--broker must be local or rabbitmq, not ${broker}`);
+        options.broker = broker;
+        break;
+      }
+      case '--url': {
+        const url = value(flag);
+        if (!/^wss?:\/\/[^/]+\/?$/.test(url)) throw new UsageError(`--url must look like ws://host:port, not ${url}`);
+        options.url = url.replace(/\/$/, '');
+        break;
+      }
+      case '--idle':
+        // The count is optional: `--idle` alone means the default.
+        options.idle = args[0] !== undefined && !args[0].startsWith('--') ? count(flag) : DEFAULT_IDLE;
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  if (options.rooms > options.clients) throw new UsageError(`--rooms (${options.rooms}) cannot exceed --clients (${options.clients}): a room would have no sender`);
+  if (options.pid !== undefined && options.url === undefined) throw new UsageError('--pid only goes with --url');
+  if (options.amqpUrl !== undefined && options.broker !== 'rabbitmq') throw new UsageError('--amqp-url only goes with --broker rabbitmq');
+  if (options.profile && options.url !== undefined) throw new UsageError('--profile needs a daemon the bench starts (no --url)');
+  return options;
+}
+
+/** Client i is in room i mod R: how many clients each room has. */
+export function roomSizes(clients: number, rooms: number): number[] {
+  return Array.from({ length: rooms }, (_, room) => Math.floor(clients / rooms) + (room < clients % rooms ? 1 : 0));
+}
+
+/**
+ * Each client receives every message sent to its room, its own included:
+ * a room of s clients yields s × s × M deliveries.
+ */
+export function expectedDeliveries(clients: number, messages: number, rooms: number): number {
+  return roomSizes(clients, rooms).reduce((sum, size) => sum + size * size * messages, 0);
+}

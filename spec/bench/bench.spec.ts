@@ -1,0 +1,188 @@
+// The benchmark's pure parts: its command line, the expected deliveries, the
+// frames it writes and reads, its pacing under the rate limit, percentile
+// math and the summary line scripts read. No servers.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { niceCeiling, renderChart } from '../../bench/chart';
+import { paddingFor, sayFrame, sentUsOf } from '../../bench/frames';
+import type { FanoutResult, IdleResult } from '../../bench/measure';
+import { DEFAULT_IDLE, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, UsageError } from '../../bench/options';
+import { saysAllowed } from '../../bench/pacing';
+import { fanoutSummary, idleSummary } from '../../bench/report';
+import { percentile, percentiles, timeSeries } from '../../bench/stats';
+import { decodeClientFrame } from '../../lib/protocol/client_frames';
+import { encodeMessage } from '../../lib/protocol/server_frames';
+import { RateLimiter } from '../../lib/rate_limiter';
+
+describe('bench', () => {
+  describe('options', () => {
+    it('has the defaults of the issue', () => {
+      expect(parseOptions([])).to.deep.equal(DEFAULTS);
+      expect(DEFAULTS).to.include({ clients: 100, messages: 100, rooms: 1, broker: 'local', baseline: true, rate: 50, burst: 200 });
+    });
+
+    it('reads every option', () => {
+      const options = parseOptions(['--clients', '200', '--messages', '50', '--rooms', '4', '--payload', '100', '--broker', 'rabbitmq', '--amqp-url', 'amqp://x', '--timeout', '5', '--no-baseline', '--workers', '3', '--repeat', '5', '--profile']);
+      expect(options).to.include({ clients: 200, messages: 50, rooms: 4, payload: 100, broker: 'rabbitmq', amqpUrl: 'amqp://x', timeoutSeconds: 5, baseline: false, workers: 3, repeat: 5, profile: true });
+      expect(parseOptions(['--url', 'ws://127.0.0.1:8081/', '--pid', '42'])).to.include({ url: 'ws://127.0.0.1:8081', pid: 42 });
+    });
+
+    it('takes --idle with or without a count', () => {
+      expect(parseOptions(['--idle']).idle).to.equal(DEFAULT_IDLE);
+      expect(parseOptions(['--idle', '--broker', 'local']).idle).to.equal(DEFAULT_IDLE);
+      expect(parseOptions(['--idle', '500']).idle).to.equal(500);
+    });
+
+    it('refuses what it cannot run, saying why', () => {
+      const refused = (argv: string[], reason: RegExp) => expect(() => parseOptions(argv)).to.throw(UsageError, reason);
+      refused(['--clients', '0'], /--clients must be an integer >= 1/);
+      refused(['--clients', '1.5'], /--clients must be an integer/);
+      refused(['--clients'], /--clients needs a value/);
+      refused(['--broker', 'kafka'], /local or rabbitmq/);
+      refused(['--payload', '10'], />= 17/);
+      refused(['--url', 'http://x'], /ws:\/\/host:port/);
+      refused(['--rooms', '5', '--clients', '4'], /cannot exceed --clients/);
+      refused(['--pid', '1'], /only goes with --url/);
+      refused(['--amqp-url', 'amqp://x'], /only goes with --broker rabbitmq/);
+      refused(['--frobnicate'], /unknown option --frobnicate/);
+    });
+  });
+
+  describe('expected deliveries', () => {
+    it('is N × N × M in one room', () => {
+      expect(expectedDeliveries(100, 100, 1)).to.equal(1_000_000);
+      expect(expectedDeliveries(200, 50, 1)).to.equal(2_000_000);
+    });
+
+    it('is the sum over rooms of size² × M, client i in room i mod R', () => {
+      expect(roomSizes(10, 3)).to.deep.equal([4, 3, 3]);
+      expect(expectedDeliveries(10, 5, 3)).to.equal((16 + 9 + 9) * 5);
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 500 }), (clients, r) => {
+          const rooms = Math.min(clients, r);
+          const sizes = roomSizes(clients, rooms);
+          expect(sizes.reduce((a, b) => a + b, 0)).to.equal(clients);
+          const byModulo = Array.from({ length: rooms }, (_, room) => Array.from({ length: clients }, (_, i) => i).filter((i) => i % rooms === room).length);
+          expect(sizes).to.deep.equal(byModulo);
+        }),
+        { numRuns: 50 },
+      );
+    });
+  });
+
+  describe('frames', () => {
+    it('reads the send time back from the message frame the daemon encodes', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 17, max: 4000 }), fc.string({ minLength: 1, maxLength: 64 }), (sentUs, payload, room) => {
+          const say = decodeClientFrame(sayFrame(sentUs, 'c1', paddingFor(payload)), { maxTextChars: 4000 });
+          expect(say).to.include({ type: 'say', id: 'c1' });
+          const text = (say as { text: string }).text;
+          expect([...text]).to.have.length(payload);
+          const frame = encodeMessage({ room, msgId: 'vm-1-42', from: 'bench-7', text, ts: 1_764_100_000_000 });
+          expect(sentUsOf(Buffer.from(frame))).to.equal(sentUs);
+        }),
+      );
+    });
+
+    it('reads nothing from other frames', () => {
+      for (const frame of ['{"type":"ack","id":"1","msgId":"x"}', '{"type":"message","text":"hi","ts":1764100000000}', '{"type":"error","code":"x","message":"y"}']) {
+        expect(sentUsOf(Buffer.from(frame)), frame).to.be.NaN;
+      }
+    });
+  });
+
+  describe('pacing', () => {
+    it('never trips the daemon rate limiter, even when the daemon reads late', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 1000 }), fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 50 }), (messages, lags) => {
+          const limiter = new RateLimiter({ rate: { perSecond: 50, burst: 200 }, ratePolicy: { maxDropped: 100, windowMs: 10_000 } });
+          let sent = 0;
+          // The load generator's 10 ms ticks; the daemon reads each tick's frames up to 300 ms late but in order.
+          let readAt = 0;
+          for (let tick = 0; sent < messages; tick += 10) {
+            const allowed = saysAllowed(tick, messages, 50, 200);
+            readAt = Math.max(readAt, tick + lags[(tick / 10) % lags.length]!);
+            for (; sent < allowed; sent++) expect(limiter.admit(1000 + readAt), `say ${sent} at ${tick} ms`).to.equal('ok');
+          }
+        }),
+        { numRuns: 50 },
+      );
+    });
+
+    it('sends 100 messages at once, within the burst', () => {
+      expect(saysAllowed(0, 100, 50, 200)).to.equal(100);
+      expect(saysAllowed(0, 1000, 50, 200)).to.equal(180);
+      expect(saysAllowed(1000, 1000, 50, 200)).to.equal(225);
+    });
+  });
+
+  describe('statistics', () => {
+    it('takes nearest-rank percentiles', () => {
+      const sorted = Float32Array.from({ length: 100 }, (_, i) => i + 1);
+      expect([percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99), percentile(sorted, 100)]).to.deep.equal([50, 95, 99, 100]);
+      expect(percentile([7], 99)).to.equal(7);
+      expect(percentile([], 50)).to.be.NaN;
+      expect(percentiles(Float32Array.from([5, 1, 4, 2, 3]))).to.deep.equal({ p50: 3, p95: 5, p99: 5, max: 5 });
+    });
+
+    it('splits the run into slices of rate and latency', () => {
+      const receivedAt = Float32Array.from([0, 10, 20, 150, 199]);
+      const latency = Float32Array.from([1, 2, 3, 40, 50]);
+      const series = timeSeries(receivedAt, latency, 200, 2);
+      expect(series.map((s) => s.atMs)).to.deep.equal([0, 100]);
+      expect(series.map((s) => s.deliveriesPerSecond)).to.deep.equal([30, 20]);
+      expect(series.map((s) => s.latency?.p50)).to.deep.equal([2, 40]);
+      expect(timeSeries(Float32Array.from([5]), Float32Array.from([1]), 100, 4)[1]).to.not.have.property('latency');
+    });
+
+    it('rounds chart axes to 1, 2 or 5 × 10^n', () => {
+      expect([0.7, 1, 1.3, 3, 7, 740, 1_440_000].map(niceCeiling)).to.deep.equal([1, 1, 2, 5, 10, 1000, 2_000_000]);
+    });
+  });
+
+  describe('report', () => {
+    const result = (fields: Partial<FanoutResult>): FanoutResult => ({
+      target: 'warren/rabbitmq',
+      expected: 1_000_000,
+      delivered: 1_000_000,
+      lost: 0,
+      acks: 10_000,
+      errors: {},
+      ended: 'complete',
+      connectSeconds: 0.2,
+      completionSeconds: 1.42,
+      deliveriesPerSecond: 704_225.4,
+      latencyMs: { p50: 90, p95: 160, p99: 180.4, max: 200 },
+      cpuSeconds: { daemon: 1.0, rabbitmq: 0.3 },
+      loadGeneratorCpuSeconds: 1,
+      peakRssBytes: {},
+      series: [],
+      runWindow: { fromUs: 0, toUs: 1 },
+      ...fields,
+    });
+
+    it('ends with the one-line summary of the issue', () => {
+      const baseline = result({ target: 'bare uWS', completionSeconds: 0.75, cpuSeconds: { 'bare uWS': 0.2 } });
+      expect(fanoutSummary(result({}), '100x100', baseline)).to.equal('warren/rabbitmq 100x100: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, 1.89x bare uWS, lost 0');
+      expect(fanoutSummary(result({}), '100x100')).to.equal('warren/rabbitmq 100x100: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, lost 0');
+    });
+
+    it('says when a run did not complete, and its errors', () => {
+      const failed = result({ completionSeconds: undefined, deliveriesPerSecond: undefined, delivered: 999_000, lost: 1000, ended: 'timed out after 60 s', errors: { rate_limited: 10 } });
+      expect(fanoutSummary(failed, '100x100')).to.equal('warren/rabbitmq 100x100: incomplete (timed out after 60 s), - deliveries/s, 1.30 us/delivery, p99 180 ms, lost 1000, errors 10');
+    });
+
+    it('summarises the idle mode per connection', () => {
+      const idle = (target: string, perConnection: number): IdleResult => ({ target, connections: 10_000, connectSeconds: 3, rssBeforeBytes: 0, rssAfterBytes: 0, rssPerConnectionBytes: perConnection });
+      expect(idleSummary(idle('warren/local', 3174), idle('bare uWS', 2645))).to.equal('warren idle 10000: 3.1 KiB/conn, 1.20x bare uWS');
+    });
+
+    it('draws a chart that is one well-formed SVG', () => {
+      const series = timeSeries(Float32Array.from([0, 50, 99]), Float32Array.from([1, 2, 3]), 100, 4);
+      const svg = renderChart('a <title> & more', [{ label: 'bare uWS', series }, { label: 'warren/local', series }]);
+      expect(svg).to.match(/^<svg [^]*<\/svg>\n$/);
+      expect(svg).to.include('a &lt;title&gt; &amp; more');
+      expect(svg.match(/<polyline /g)).to.have.length(6);
+    });
+  });
+});
