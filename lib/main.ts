@@ -17,7 +17,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv, configDir: CONFIG_DIR });
   log.level = config.logLevel;
   if (uwsRuntime === 'fallback') {
-    log.error('uWebSockets.js runs its slow JavaScript fallback: the native binary did not load (Node 20 on linux-x64/arm64 or darwin is needed). Expect a fraction of the normal throughput.');
+    log.error(
+      'uWebSockets.js runs its JavaScript fallback: the native binary did not load (it needs Node 20 on linux x64/arm64, darwin or win32). ' +
+        'The fallback cannot open websockets, so /readyz answers 503; the admin port works for diagnosis.',
+    );
   }
   log.info({ config: summary(config), uws: uwsRuntime, node: process.version }, 'warren starting');
   const warren = await start(config);

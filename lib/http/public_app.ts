@@ -94,7 +94,11 @@ function upgrade(context: PublicAppContext, res: HttpResponse, req: HttpRequest,
   res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
 }
 
+// uWebSockets.js's JavaScript fallback cannot serve websockets at all (it
+// implements no `upgrade` handler), so a daemon running on it is never ready.
 function readiness({ readiness, nodeId }: PublicAppContext) {
   const facts = { node: nodeId, broker: readiness.broker, draining: readiness.draining, uws: uwsRuntime };
-  return readiness.ready ? json('200 OK', { status: 'ready', ...facts }) : json('503 Service Unavailable', { status: 'unavailable', ...facts });
+  return readiness.ready && uwsRuntime === 'native'
+    ? json('200 OK', { status: 'ready', ...facts })
+    : json('503 Service Unavailable', { status: 'unavailable', ...facts });
 }

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { createServer } from 'node:net';
+import { fetchTree } from '../support/admin';
 import { Daemon, type DaemonOptions } from '../support/daemon';
 
 async function exitOf(options: DaemonOptions): Promise<{ code: number | null; stderr: string }> {
@@ -60,6 +61,25 @@ describe('starting the daemon', function () {
     const daemon = await Daemon.start();
     try {
       await daemon.waitForLog((line) => line.msg.startsWith('no AMQP_URL: using the in-process broker'));
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
+describe('on the uWebSockets.js JavaScript fallback', function () {
+  this.timeout(30_000);
+
+  it('says so loudly, and shows it in /readyz (503: it cannot serve websockets) and /debug/tree', async () => {
+    const daemon = await Daemon.start({ env: { UWS_USE_FALLBACK: '1' } });
+    try {
+      const loud = await daemon.waitForLog((line) => line.msg.startsWith('uWebSockets.js runs its JavaScript fallback'));
+      expect(loud.level).to.equal(50);
+      const ready = await fetch(daemon.url('/readyz'));
+      expect(ready.status).to.equal(503);
+      expect(await ready.json()).to.include({ uws: 'fallback', broker: 'connected' });
+      const { tree } = await fetchTree(daemon);
+      expect(tree.children.find((child) => child.behaviour === 'listener')!.info).to.include({ uws: 'fallback' });
     } finally {
       await daemon.stop();
     }
