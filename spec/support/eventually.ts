@@ -10,3 +10,16 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 3_0
     }
   }
 }
+
+/** Polls `probe` until `ok` holds for its value, and returns that value. */
+export function until<T>(what: string, probe: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
+  return eventually(
+    async () => {
+      const value = await probe();
+      if (!ok(value)) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+      return value;
+    },
+    timeoutMs,
+    50,
+  );
+}

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { launchBrowser, saveScreenshot, serveWeb, type LaunchedBrowser, type WebServer } from '../support/browser';
+import { until } from '../support/eventually';
 
 // page.evaluate callbacks run in the browser; no DOM lib in this project.
 declare const window: any;
@@ -73,17 +74,6 @@ class FakeDaemon {
 
 function send(c: Client, frame: Record<string, unknown>): void {
   c.ws.send(JSON.stringify(frame));
-}
-
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await probe();
-  while (!ok(v)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    v = await probe();
-  }
-  return v;
 }
 
 describe('chat page (web/index.html) against a stand-in websocket server', function () {

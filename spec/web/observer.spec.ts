@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Page } from 'playwright-core';
 import { launchBrowser, saveScreenshot, serveWeb, type LaunchedBrowser, type WebServer } from '../support/browser';
+import { until } from '../support/eventually';
 
 // The callbacks given to page.evaluate run in the browser. This project
 // compiles without the DOM lib, so the few browser globals they use are named
@@ -130,17 +131,6 @@ class Fixture {
 // ---- helpers ------------------------------------------------------------------------
 
 const actorSel = (p: string): string => `[data-testid="actor"][data-path="${p.replace(/["\\]/g, '\\$&')}"]`;
-
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await probe();
-  while (!ok(v)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    v = await probe();
-  }
-  return v;
-}
 
 describe('observer page (web/debug.html) against a fixture /debug/tree', function () {
   let browser: LaunchedBrowser;
