@@ -27,9 +27,19 @@ export interface AdminAppContext {
 }
 
 export function adminApp(context: AdminAppContext): TemplatedApp {
+  // uWS runs handlers outside any process: an exception there would reach
+  // no supervisor and end the daemon, so it becomes a 500 and a log line.
   const guarded = (handle: (res: HttpResponse, req: HttpRequest) => void) => (res: HttpResponse, req: HttpRequest) => {
-    if (authorized(context.token, req.getHeader('authorization'))) handle(res, req);
-    else respond(res, { ...json('401 Unauthorized', { error: 'a bearer token is required' }), headers: { 'WWW-Authenticate': 'Bearer' } });
+    if (!authorized(context.token, req.getHeader('authorization'))) {
+      respond(res, { ...json('401 Unauthorized', { error: 'a bearer token is required' }), headers: { 'WWW-Authenticate': 'Bearer' } });
+      return;
+    }
+    try {
+      handle(res, req);
+    } catch (error) {
+      log.error({ err: error, url: req.getUrl() }, `admin request ${req.getUrl()} failed`);
+      respond(res, json('500 Internal Server Error', { error: (error as Error).message }));
+    }
   };
   const debugPage = context.files.get('/debug.html')!;
   return uWS

@@ -75,7 +75,8 @@ export class Process<S = unknown> {
   status: 'starting' | 'running' | 'exiting' = 'starting';
   self!: Ref;
   private actor!: nact.NactActor;
-  private initialized = false;
+  /** Whether init has returned: until then there is no behaviour state to show or terminate. */
+  initialized = false;
   private inFlight: Promise<void> | undefined;
   private exitReason: ExitReason = 'normal';
   /** Set once the actor has stopped. */

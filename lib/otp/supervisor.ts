@@ -172,8 +172,8 @@ function behaviour(flags: SupFlags, specs: readonly ChildSpec<unknown[]>[]): Beh
     },
     shutdownChildren: (proc) => shutdownChildren(proc),
     terminate() {},
-    info: (proc) => ({ children: proc.state.children.size, intensity: proc.state.flags.intensity, period: proc.state.flags.period }),
-    strategy: (proc) => proc.state.flags.strategy,
+    info: () => ({ children: state.children.size, intensity: state.flags.intensity, period: state.flags.period }),
+    strategy: () => state.flags.strategy,
   };
 }
 

@@ -39,7 +39,8 @@ function describe(actor: nact.NactActor): ActorInfo {
     mailbox: actor.mailbox.length,
     processed: proc.processed,
     restarts: proc.link.restarts,
-    info: behaviour.info(proc),
+    // A process still in its init has no state yet (a restart under way).
+    info: proc.initialized ? behaviour.info(proc) : {},
     children,
   };
 }

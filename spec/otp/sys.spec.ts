@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { Application } from '../../lib/otp/application';
 import { call, cast } from '../../lib/otp/gen_server';
-import type { Link } from '../../lib/otp/process';
+import type { Link, Ref } from '../../lib/otp/process';
 import { type ChildSpec, startLink } from '../../lib/otp/supervisor';
 import { type ActorInfo, whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
-import { type ProbeRef, probeSpec } from '../support/probe';
+import { type ProbeRef, probeSpec, startProbe } from '../support/probe';
 
 describe('sys: introspection of the live tree', () => {
   let app: Application;
@@ -85,3 +85,30 @@ describe('sys: introspection of the live tree', () => {
     expect(app.kill('/elsewhere')).to.equal(false);
   });
 });
+
+describe('sys: a process in the middle of its init', () => {
+  it('is described without info, and its supervisor with its strategy, while init runs', async () => {
+    let finishInit!: () => void;
+    const app = await Application.start({
+      name: 'slow_sup',
+      supervisor: { init: () => ({ flags: { strategy: 'one_for_one' as const, intensity: 5 }, children: [probeSpec({ id: 'slow', journal: [] })] }) },
+      args: undefined,
+      onRootExit: () => undefined,
+    });
+    const sup = whereis(app.root, '/slow_sup')!;
+    const restarting = startChildLater(sup.self, () => new Promise<void>((resolve) => (finishInit = resolve)));
+    await eventually(() => expect(finishInit, 'init is under way').to.be.a('function'));
+    const late = app.describe()!.children.find((child) => child.name === 'late')!;
+    expect(late.info).to.deep.equal({});
+    expect(app.describe()).to.include({ strategy: 'one_for_one' });
+    finishInit();
+    await restarting;
+    expect(app.describe()!.children.find((child) => child.name === 'late')!.info).to.include({ id: 'late' });
+    await app.stop();
+  });
+});
+
+/** A probe linked under `parent` whose init waits for `gate`. */
+function startChildLater(parent: Ref, gate: () => Promise<void>): Promise<unknown> {
+  return startProbe({ parent, name: 'late', restarts: 0, onExit: () => undefined }, { id: 'late', journal: [], onInit: gate });
+}
