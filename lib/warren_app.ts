@@ -15,6 +15,7 @@ import type { BrokerAdapter } from './broker/adapter';
 import { LocalAdapter } from './broker/local_bus';
 import { connectRabbitMQ } from './broker/rascal_adapter';
 import type { Config } from './config';
+import { ListenSockets } from './http/listen_sockets';
 import { log } from './log';
 import { Application } from './otp/application';
 import type { ExitReason } from './otp/exit_reason';
@@ -26,6 +27,8 @@ import { Readiness } from './readiness';
 
 export interface Warren {
   readonly app: Application;
+  /** The application's ports: they outlive listener restarts, and close with the application. */
+  readonly sockets: ListenSockets;
   readonly nodeId: string;
   readonly readiness: Readiness;
 }
@@ -33,13 +36,19 @@ export interface Warren {
 export async function start(config: Config, onRootExit?: (reason: ExitReason) => void): Promise<Warren> {
   const nodeId = config.nodeId ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const readiness = new Readiness();
-  const app = await Application.start({
-    name: 'warren_sup',
-    supervisor: warrenSup,
-    args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor(config) },
-    ...(onRootExit && { onRootExit }),
-  });
-  return { app, nodeId, readiness };
+  const sockets = new ListenSockets();
+  try {
+    const app = await Application.start({
+      name: 'warren_sup',
+      supervisor: warrenSup,
+      args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor(config), sockets },
+      ...(onRootExit && { onRootExit }),
+    });
+    return { app, sockets, nodeId, readiness };
+  } catch (error) {
+    sockets.close();
+    throw error;
+  }
 }
 
 /** Resolves once every connection has closed, or `deadline` (epoch ms) has come. */
@@ -53,8 +62,9 @@ export async function prepStop({ app, readiness }: Warren, deadline: number): Pr
   while (countChildren(connectionSup).active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-export function stop({ app }: Warren): Promise<void> {
-  return app.stop();
+export async function stop({ app, sockets }: Warren): Promise<void> {
+  await app.stop();
+  sockets.close();
 }
 
 function brokerFor(config: Config): () => Promise<BrokerAdapter> {

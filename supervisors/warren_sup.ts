@@ -15,7 +15,8 @@
  *     `say` with `unavailable`; the connections restart so that no client is
  *     left holding half-answered state, and reconnect to the new broker.
  *   - connection_sup crash: every socket closes; the listener restarts.
- *   - listener crash: only the listener restarts; open sockets carry on.
+ *   - listener crash: only the listener restarts, on the same listen
+ *     sockets; open websockets carry on.
  * Shutdown runs in reverse: the listener stops accepting, connections drain
  * and close with 1001, the broker closes its RabbitMQ connection, the relay.
  *
@@ -27,6 +28,7 @@ import { type BrokerArgs, broker } from '../lib/actors/broker';
 import { listener, type ListenerArgs } from '../lib/actors/listener';
 import { relay } from '../lib/actors/relay';
 import type { Config } from '../lib/config';
+import type { ListenSockets } from '../lib/http/listen_sockets';
 import { startLink } from '../lib/otp/gen_server';
 import type { Link } from '../lib/otp/process';
 import { startLink as startSupervisor, type SupervisorModule } from '../lib/otp/supervisor';
@@ -40,6 +42,7 @@ export interface WarrenArgs {
   readonly startedAt: Date;
   readonly readiness: Readiness;
   readonly connect: BrokerArgs['connect'];
+  readonly sockets: ListenSockets;
 }
 
 /** A sibling started earlier; refs are paths, so it stays valid when that sibling restarts. */
@@ -84,6 +87,7 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
             startedAt: args.startedAt,
             connectionSup: sibling<ConnectionSupRef>(link, 'connection_sup'),
             root: link.parent,
+            sockets: args.sockets,
           } satisfies ListenerArgs),
       },
     ],

@@ -2,21 +2,22 @@
  * listener: the uWebSockets.js apps, on the public port (websocket, chat
  * page, health) and the admin port (debug, metrics).
  *
- * Stopping the listener stops accepting; it does not close the websockets
- * it accepted. Those belong to their connection processes, which close them
- * (1001 on shutdown) when connection_sup stops them. A restarted listener
- * binds its ports again and the open sockets carry on.
+ * The first listener opens both ports; a restarted one takes over the same
+ * apps and listen sockets (see lib/http/listen_sockets.ts), and the sockets
+ * it accepted stay with their connection processes. So a listener crash
+ * closes nothing, and the application closes the ports when it stops.
+ * While the daemon drains, upgrades are refused (readiness), not the ports.
  */
-import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from '../config';
 import { adminApp } from '../http/admin_app';
+import { type ListenSockets, listen } from '../http/listen_sockets';
 import { publicApp } from '../http/public_app';
 import { loadStaticFiles } from '../http/static_files';
 import { log } from '../log';
 import { type GenServer, type ServerRef } from '../otp/gen_server';
 import type { Ref } from '../otp/process';
 import type { Readiness } from '../readiness';
-import { uWS, uwsRuntime } from '../uws';
+import { uwsRuntime } from '../uws';
 import type { ConnectionSupRef } from '../../supervisors/connection_sup';
 
 export interface ListenerArgs {
@@ -27,52 +28,30 @@ export interface ListenerArgs {
   readonly connectionSup: ConnectionSupRef;
   /** The root supervisor, for the admin port's tree. */
   readonly root: Ref;
-}
-
-interface Bound {
-  readonly socket: us_listen_socket;
-  readonly port: number;
-}
-
-interface State {
-  readonly public: Bound;
-  readonly admin: Bound;
-  readonly stats: { accepted: number; refused: number };
+  /** The application's ports, open or to be opened. */
+  readonly sockets: ListenSockets;
 }
 
 export type ListenerRef = ServerRef;
 
-export const listener: GenServer<ListenerArgs, State> = {
+export const listener: GenServer<ListenerArgs, ListenerArgs> = {
   behaviour: 'listener',
 
   async init(args) {
+    const { config, sockets } = args;
+    if (sockets.public && sockets.admin) return args;
     const files = loadStaticFiles();
-    const stats = { accepted: 0, refused: 0 };
-    const { config } = args;
-    const publicPort = await listen(publicApp({ ...args, files, stats }), config.host, config.port, 'PORT');
-    const adminPort = await listen(
+    sockets.public = await listen(publicApp({ ...args, files, stats: sockets.stats }), config.host, config.port, 'PORT');
+    sockets.admin = await listen(
       adminApp({ token: config.admin.token, nodeId: args.nodeId, startedAt: args.startedAt, root: args.root, files }),
       config.admin.host,
       config.admin.port,
       'ADMIN_PORT',
     );
-    log.info({ port: publicPort.port, adminPort: adminPort.port, host: config.host, adminHost: config.admin.host, uws: uwsRuntime }, `listening on ${config.host}:${publicPort.port} (admin ${config.admin.host}:${adminPort.port})`);
-    return { public: publicPort, admin: adminPort, stats };
+    const ports = { port: sockets.public.port, adminPort: sockets.admin.port };
+    log.info({ ...ports, host: config.host, adminHost: config.admin.host, uws: uwsRuntime }, `listening on ${config.host}:${ports.port} (admin ${config.admin.host}:${ports.adminPort})`);
+    return args;
   },
 
-  terminate(_reason, state) {
-    uWS.us_listen_socket_close(state.public.socket);
-    uWS.us_listen_socket_close(state.admin.socket);
-  },
-
-  formatStatus: (state) => ({ uws: uwsRuntime, port: state.public.port, adminPort: state.admin.port, ...state.stats }),
+  formatStatus: ({ sockets }) => ({ uws: uwsRuntime, port: sockets.public?.port, adminPort: sockets.admin?.port, ...sockets.stats }),
 };
-
-function listen(app: TemplatedApp, host: string, port: number, setting: string): Promise<Bound> {
-  return new Promise((resolve, reject) =>
-    app.listen(host, port, (socket) => {
-      if (socket) resolve({ socket, port: uWS.us_socket_local_port(socket) });
-      else reject(new Error(`${setting}: cannot listen on ${host}:${port} (in use, or not an address of this host)`));
-    }),
-  );
-}

@@ -49,6 +49,41 @@ describe('supervision, seen from the sockets', function () {
     await eventually(async () => expect(connectionOf((await fetchTree(daemon())).tree, 'doomed')).to.equal(undefined));
   });
 
+  it('restarts a crashed listener on the same ports, and open sockets carry on', async () => {
+    const client = await ChatClient.connect(daemon().wsUrl('name=survivor&room=l1'));
+    const listenerBefore = (await fetchTree(daemon())).tree.children.find((child) => child.name === 'listener')!;
+    await killActor(daemon(), listenerBefore.path);
+    await eventually(async () => expect((await fetchTree(daemon())).tree.children.find((child) => child.name === 'listener')!.restarts).to.equal(1));
+    const listenerAfter = (await fetchTree(daemon())).tree.children.find((child) => child.name === 'listener')!;
+    expect(listenerAfter.info).to.include({ port: listenerBefore.info['port'], adminPort: listenerBefore.info['adminPort'] });
+    client.send({ type: 'say', text: 'after the listener restarted', id: 'l' });
+    await client.next('ack', { id: 'l' });
+    const newcomer = await ChatClient.connect(daemon().wsUrl('name=newcomer&room=l1'));
+    newcomer.send({ type: 'ping', id: 'n' });
+    await newcomer.next('pong', { id: 'n' });
+  });
+
+  it('on a broker crash, restarts the broker and what was started after it (rest_for_one): sockets close, clients reconnect', async () => {
+    const client = await ChatClient.connect(daemon().wsUrl('name=bystander&room=b1'));
+    await killActor(daemon(), '/warren_sup/broker');
+    expect((await client.closed).code).to.equal(1001);
+    const { tree } = await eventually(async () => {
+      const answer = await fetchTree(daemon());
+      expect(answer.tree.children.map((child) => [child.name, child.restarts])).to.deep.equal([
+        ['relay', 0],
+        ['broker', 1],
+        ['connection_sup', 1],
+        ['listener', 2],
+      ]);
+      return answer;
+    });
+    expect(tree.children[1]!.info).to.include({ state: 'connected' });
+    const again = await ChatClient.connect(daemon().wsUrl('name=bystander&room=b1'));
+    again.send({ type: 'say', text: 'back', id: 'b' });
+    await again.next('ack', { id: 'b' });
+    await again.next('message', { text: 'back' });
+  });
+
   it('answers 404 for an actor that does not exist', async () => {
     const response = await killActor(daemon(), '/warren_sup/nobody');
     expect(response.status).to.equal(404);
