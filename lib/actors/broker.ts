@@ -95,13 +95,14 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
 
   handleCast(publish, state) {
     const msgId = `${state.args.nodeId}-${(state.nextSeq++).toString(36)}`;
+    const now = Date.now();
     const accepted: Accepted = {
       room: publish.room,
-      frame: encodeMessage({ room: publish.room, msgId, from: publish.from, text: publish.text, ts: Date.now() }),
+      frame: encodeMessage({ room: publish.room, msgId, from: publish.from, text: publish.text, ts: now }),
       msgId,
       replyTo: publish.replyTo,
       tag: publish.tag,
-      acceptedAt: Date.now(),
+      acceptedAt: now,
     };
     if (state.adapter.state !== 'connected') answerUnavailable(state, [accepted]);
     else {
