@@ -93,9 +93,19 @@ export async function startLink<Args>(link: Link, module: SupervisorModule<Args>
   return proc.self;
 }
 
-/** Starts a dynamic child of a simple_one_for_one supervisor with the template's extra arguments. */
+/**
+ * Starts a dynamic child of a simple_one_for_one supervisor with the
+ * template's extra arguments. Every failure is a rejection, never a throw:
+ * callers run in uWS callbacks, where a throw would end the daemon (while
+ * connection_sup restarts, for one, there is no supervisor to start under).
+ */
 export function startChild<Extra extends unknown[]>(supervisor: SimpleSupervisorRef<Extra>, ...extra: Extra): Promise<Ref> {
-  const sup = simpleSupervisor(supervisor);
+  let sup: Process<SupState>;
+  try {
+    sup = simpleSupervisor(supervisor);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const spec = sup.state.specs[0]!;
   const child = new Child(sup, `${spec.id}-${++sup.state.nextId}`, spec, spec.restart === 'temporary' ? NO_ARGUMENTS : extra);
   sup.state.children.set(child.id, child);

@@ -67,6 +67,20 @@ describe('supervisor', () => {
       expect(whichChildren(sup).map((c) => c.restarts)).to.deep.equal([0, 1, 1]);
     });
 
+    it('simple_one_for_one rejects, never throws, a startChild while the supervisor is down', async () => {
+      const template: ChildSpec<[string]> = { id: 'worker', start: (link, id) => startProbe(link, { id, journal }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template as ChildSpec]), undefined)) as SimpleSupervisorRef<[string]>;
+      await Process.of(sup)!.shutdown('shutdown');
+      let started: Promise<Ref> | undefined;
+      expect(() => (started = startChild(sup, 'x'))).not.to.throw();
+      try {
+        await started;
+        expect.fail('a child started under a stopped supervisor');
+      } catch (error) {
+        expect((error as Error).message).to.include('is not a running supervisor');
+      }
+    });
+
     it('simple_one_for_one starts, restarts and terminates dynamic children of one spec', async () => {
       const template: ChildSpec<[string]> = { id: 'worker', start: (link, id) => startProbe(link, { id, journal }) };
       const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one', intensity: 5 }, [template as ChildSpec]), undefined)) as SimpleSupervisorRef<[string]>;
