@@ -1,12 +1,21 @@
 // Component spec of the observer page (web/debug.html + observer*.js) in
 // headless Chromium. A tiny node:http server stands in for the daemon's
-// admin port: it serves web/ and answers GET /debug/tree with fixture trees
-// shaped exactly as PROTOCOL.md says, and POST /debug/kill by recording the
-// path. The end-to-end spec against the real daemon lives elsewhere.
+// admin port: it serves web/ and answers GET /debug/tree with fixture trees,
+// and POST /debug/kill by recording the path. The fixture is not written by
+// hand: it is grown from the /debug/tree answer of the real application,
+// started in-process with three connections, so it has the daemon's paths,
+// names, order and info keys (the first spec holds it to them). The
+// end-to-end spec against the real daemon lives elsewhere.
 import { expect } from 'chai';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { loadConfig } from '../../lib/config';
+import type { ActorInfo } from '../../lib/otp/sys';
+import { start, stop } from '../../lib/warren_app';
+import { actors, type TreeAnswer } from '../support/admin';
 import { launchBrowser, saveScreenshot, serveWeb, type LaunchedBrowser, type WebServer } from '../support/browser';
+import { ChatClient } from '../support/client';
 import { until } from '../support/eventually';
 
 // The callbacks given to page.evaluate run in the browser. This project
@@ -17,27 +26,38 @@ declare const document: any;
 declare const sessionStorage: any;
 declare const PerformanceObserver: any;
 
-// ---- fixture: a realistic warren tree -------------------------------------------
+// ---- fixture: the daemon's own tree, grown -------------------------------------
 
-interface Actor {
-  name: string;
-  path: string;
-  kind: 'supervisor' | 'worker';
-  behaviour: string;
-  strategy?: 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
-  mailbox: number;
-  processed: number;
-  restarts: number;
-  info: Record<string, unknown>;
-  children: Actor[];
+/** What the application's admin port answers with user-1..3 connected, user-3 also in #dev. */
+async function liveTree(): Promise<TreeAnswer> {
+  const configDir = join(__dirname, '..', '..', 'config');
+  const warren = await start(loadConfig({ env: { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0' }, argv: [], configDir }));
+  const clients: ChatClient[] = [];
+  try {
+    const { port, adminPort } = warren.app.describe()!.children.find((child) => child.name === 'listener')!.info;
+    for (const n of [1, 2, 3]) clients.push(await ChatClient.connect(`ws://127.0.0.1:${port}/websocket?name=user-${n}`));
+    clients[2]!.send({ type: 'join', room: 'dev' });
+    await clients[2]!.next('joined', { room: 'dev' });
+    const answer = await fetch(`http://127.0.0.1:${adminPort}/debug/tree`);
+    return (await answer.json()) as TreeAnswer;
+  } finally {
+    for (const client of clients) client.terminate();
+    await stop(warren);
+  }
 }
 
-const NODE = 'warren@test-7f3a';
+/** An actor as far as the fixture may differ from the daemon: values, not names, paths, order, fields or info keys. */
+const shape = (a: ActorInfo): unknown => ({
+  ...a,
+  mailbox: typeof a.mailbox,
+  processed: typeof a.processed,
+  restarts: typeof a.restarts,
+  info: Object.entries(a.info).map(([key, value]) => [key, Array.isArray(value) ? 'array' : typeof value]),
+  children: a.children.map(shape),
+});
+
 /** Started 1 h 02 min 03 s before each answer, so the page shows an uptime of 1h 02m whenever the spec runs. */
 const startedAt = () => new Date(Date.now() - 3_723_000).toISOString();
-const path = (...parts: string[]): string => `warren://${['warren_sup', ...parts].join('/')}`;
-const connPath = (n: number): string => path('connection_sup', `connection-${n}`);
-const consumerPath = (n: number): string => path('connection_sup', `connection-${n}`, `consumer-${n}`);
 
 class Fixture {
   connections: number[] = [];
@@ -50,6 +70,8 @@ class Fixture {
   authHeaders: Array<string | undefined> = [];
   kills: Array<{ path: string; rawQuery: string; auth: string | undefined }> = [];
 
+  constructor(readonly live: TreeAnswer) {}
+
   reset(connections: number): void {
     this.connections = Array.from({ length: connections }, (_, i) => i + 1);
     this.restarts.clear();
@@ -60,69 +82,60 @@ class Fixture {
     this.authHeaders = [];
   }
 
-  actor(a: Omit<Actor, 'mailbox' | 'processed' | 'restarts' | 'children'> & { processed?: number; children?: Actor[] }): Actor {
-    return { mailbox: 0, restarts: this.restarts.get(a.path) ?? 0, children: [], processed: 0, ...a };
-  }
-
-  /** The /debug/tree body; each poll advances the counters by one tick. */
-  tree(advance = true): { node: string; startedAt: string; tree: Actor } {
+  /**
+   * The /debug/tree body: the live answer with this fixture's connections
+   * (each a copy of the live connection-1 and its consumer), restarts and
+   * uWebSockets.js mode; each poll makes every actor handle one more message.
+   */
+  tree(advance = true): TreeAnswer {
     const t = advance ? ++this.tick : this.tick;
-    const conns = this.connections.map((n) => this.actor({
-      name: `connection-${n}`, path: connPath(n), kind: 'worker', behaviour: 'connection', processed: 3 + t,
-      info: { name: this.names.get(n) ?? `user-${n}`, rooms: n % 3 === 0 ? ['lobby', 'dev'] : ['lobby'], remote: `127.0.0.1:${40000 + (n % 20000)}` },
-      children: [this.actor({
-        name: `consumer-${n}`, path: consumerPath(n), kind: 'worker', behaviour: 'consumer', processed: 10 * t,
-        info: { delivered: 10 * t, dropped: n === 2 ? 4 : 0, buffered: n === 2 ? 65536 : 0 },
-      })],
-    }));
-    return {
-      node: NODE,
-      startedAt: startedAt(),
-      tree: this.actor({
-        name: 'warren_sup', path: path(), kind: 'supervisor', behaviour: 'supervisor', strategy: 'rest_for_one',
-        info: { intensity: 3, period: 5 },
-        children: [
-          this.actor({ name: 'broker', path: path('broker'), kind: 'worker', behaviour: 'broker', processed: 100 * t,
-            info: { kind: 'rabbitmq', state: 'connected', queue: 'amq.gen-9x2Yb', published: 100 * t } }),
-          this.actor({ name: 'relay', path: path('relay'), kind: 'worker', behaviour: 'relay', processed: 100 * t,
-            info: { rooms: 2, members: conns.length } }),
-          this.actor({ name: 'connection_sup', path: path('connection_sup'), kind: 'supervisor', behaviour: 'supervisor',
-            strategy: 'simple_one_for_one', info: { active: conns.length }, children: conns }),
-          this.actor({ name: 'listener', path: path('listener'), kind: 'worker', behaviour: 'listener', processed: t,
-            info: { port: 8081, adminPort: 8082, uws: this.uws } }),
-        ],
-      }),
-    };
+    const grown = (a: ActorInfo, info: Record<string, unknown> = {}, children = a.children): ActorInfo => ({
+      ...a,
+      processed: a.processed + t,
+      restarts: a.restarts + (this.restarts.get(a.path) ?? 0),
+      info: { ...a.info, ...info },
+      children,
+    });
+    const root = this.live.tree;
+    const connectionSup = root.children.find((a) => a.name === 'connection_sup')!;
+    const connection = connectionSup.children[0]!;
+    const consumer = connection.children[0]!;
+    const connections = this.connections.map((n) => {
+      const at = { name: `connection-${n}`, path: `${connectionSup.path}/connection-${n}` };
+      return grown({ ...connection, ...at }, { name: this.names.get(n) ?? `user-${n}`, rooms: n % 3 === 0 ? ['lobby', 'dev'] : ['lobby'] }, [
+        grown({ ...consumer, path: `${at.path}/${consumer.name}` }, { delivered: 10 * t, dropped: n === 2 ? 4 : 0, buffered: n === 2 ? 65536 : 0 }),
+      ]);
+    });
+    const children = root.children.map((a) =>
+      a === connectionSup ? grown(a, { children: connections.length }, connections)
+        : a.behaviour === 'listener' ? grown(a, { uws: this.uws })
+          : grown(a));
+    return { ...this.live, startedAt: startedAt(), tree: grown(root, {}, children) };
   }
 
+  // Answers as lib/http/admin_app.ts does.
   route = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
     if (!url.pathname.startsWith('/debug/')) return false;
     const auth = req.headers.authorization;
-    if (this.token !== null && auth !== `Bearer ${this.token}`) {
-      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
-      res.end('bearer token required');
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}): true => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
       return true;
+    };
+    if (this.token !== null && auth !== `Bearer ${this.token}`) {
+      return answer(401, { error: 'a bearer token is required' }, { 'www-authenticate': 'Bearer' });
     }
     if (url.pathname === '/debug/tree' && req.method === 'GET') {
       this.treeRequests++;
       this.authHeaders.push(auth);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(this.tree()));
-      return true;
+      return answer(200, this.tree());
     }
     if (url.pathname === '/debug/kill' && req.method === 'POST') {
       const killed = url.searchParams.get('path') ?? '';
       this.kills.push({ path: killed, rawQuery: url.search, auth });
-      const known = JSON.stringify(this.tree(false)).includes(`"path":${JSON.stringify(killed)}`);
-      if (!known) {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'no such actor' }));
-        return true;
-      }
+      if (!actors(this.tree(false).tree).some((a) => a.path === killed)) return answer(404, { error: `no actor at ${killed}` });
       this.restarts.set(killed, (this.restarts.get(killed) ?? 0) + 1); // its supervisor restarts it
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ killed }));
-      return true;
+      return answer(200, { killed });
     }
     return false;
   };
@@ -131,13 +144,16 @@ class Fixture {
 // ---- helpers ------------------------------------------------------------------------
 
 const actorSel = (p: string): string => `[data-testid="actor"][data-path="${p.replace(/["\\]/g, '\\$&')}"]`;
+const path = (...parts: string[]): string => ['', 'warren_sup', ...parts].join('/');
+const connPath = (n: number): string => path('connection_sup', `connection-${n}`);
+const consumerPath = (n: number): string => `${connPath(n)}/consumer`;
 
 describe('observer page (web/debug.html) against a fixture /debug/tree', function () {
   let browser: LaunchedBrowser;
   let web: WebServer;
   let page: Page;
   let pageErrors: string[];
-  const fx = new Fixture();
+  let fx: Fixture;
 
   const count = (sel: string): Promise<number> => page.locator(sel).count();
   const text = (sel: string): Promise<string> => page.locator(sel).first().innerText();
@@ -148,6 +164,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
 
   before(async function () {
     this.timeout(30_000);
+    fx = new Fixture(await liveTree());
     web = await serveWeb(fx.route);
     browser = await launchBrowser();
   });
@@ -171,6 +188,10 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     expect(pageErrors, 'errors in the page').to.deep.equal([]);
   });
 
+  it('serves the tree the daemon serves: its actors, names, paths, order, fields and info keys', function () {
+    expect(shape(fx.tree().tree)).to.deep.equal(shape(fx.live.tree));
+  });
+
   it('draws the supervision tree as nested actors with kinds, strategies, stats and info', async function () {
     fx.names.set(3, '<img src=x onerror="window.pwned=1">bob');
     await page.goto(`${web.origin}/debug`);
@@ -189,7 +210,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     expect(ancestry).to.deep.equal([consumerPath(3), connPath(3), path('connection_sup'), path()]);
     const top = await page.locator(`${actorSel(path())} ~ ul.children > li > [data-testid="actor"]`).evaluateAll(
       (els) => els.map((e) => e.getAttribute('data-path')));
-    expect(top).to.deep.equal([path('broker'), path('relay'), path('connection_sup'), path('listener')]);
+    expect(top).to.deep.equal([path('relay'), path('broker'), path('connection_sup'), path('listener')]);
 
     expect(await text(`${actorSel(path())} [data-testid="strategy"]`)).to.equal('rest_for_one');
     expect(await text(`${actorSel(path('connection_sup'))} [data-testid="strategy"]`)).to.equal('simple_one_for_one');
@@ -210,10 +231,10 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
 
     // totals bar
     expect(await text('[data-testid="connections-total"]')).to.equal('3');
-    expect(await text('[data-testid="broker-state"]')).to.equal('rabbitmq · connected');
+    expect(await text('[data-testid="broker-state"]')).to.equal('local · connected');
     expect(await text('[data-testid="uws-mode"]')).to.equal('native');
     expect(await page.locator('[data-testid="uws-fallback"]').isVisible()).to.equal(false);
-    expect(await text('[data-testid="node-id"]')).to.equal(NODE);
+    expect(await text('[data-testid="node-id"]')).to.equal(fx.live.node);
     expect(await text('[data-testid="uptime"]')).to.match(/^1h 02m$/);
     // msgs/s and deliveries/s from the growth of processed / info.delivered between polls
     await waitPolls(2);
@@ -298,7 +319,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     // the supervisor restarted it: the next poll shows restarts 1, highlighted
     await until('restarts 1', () => consumer.locator('[data-testid="restarts"]').innerText(), (t) => t === '1');
     expect(await consumer.locator('.stat:has([data-testid="restarts"])').getAttribute('class')).to.contain('flash');
-    expect(await text('[data-testid="event-log"]')).to.contain('consumer-2: restarts 0 → 1');
+    expect(await text('[data-testid="event-log"]')).to.contain('consumer: restarts 0 → 1');
     expect(await count('[data-testid="actor"][data-behaviour="connection"]'), 'the socket stays').to.equal(3);
     const shot = await saveScreenshot(page, 'observer');
     expect(shot).to.match(/spec\/artifacts\/observer\.png$/);
