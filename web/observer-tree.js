@@ -227,7 +227,7 @@ export class TreeView {
     const restarts = num(a.restarts);
     if (v.prev.restarts !== undefined && restarts !== v.prev.restarts) {
       this.flash(v.restarts.parentElement);
-      this.on.event(`${a.name}: restarts ${v.prev.restarts} → ${restarts}`, 'warn');
+      this.on.event(`${v.path}: restarts ${v.prev.restarts} → ${restarts}`, 'warn');
     }
     v.prev.restarts = restarts;
     setAttr(v.restarts.parentElement, 'data-nonzero', restarts > 0 ? 'true' : null);

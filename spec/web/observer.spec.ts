@@ -319,7 +319,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     // the supervisor restarted it: the next poll shows restarts 1, highlighted
     await until('restarts 1', () => consumer.locator('[data-testid="restarts"]').innerText(), (t) => t === '1');
     expect(await consumer.locator('.stat:has([data-testid="restarts"])').getAttribute('class')).to.contain('flash');
-    expect(await text('[data-testid="event-log"]')).to.contain('consumer: restarts 0 → 1');
+    expect(await text('[data-testid="event-log"]')).to.contain(`${consumerPath(2)}: restarts 0 → 1`);
     expect(await count('[data-testid="actor"][data-behaviour="connection"]'), 'the socket stays').to.equal(3);
     const shot = await saveScreenshot(page, 'observer');
     expect(shot).to.match(/spec\/artifacts\/observer\.png$/);
