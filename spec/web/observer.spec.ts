@@ -24,7 +24,6 @@ import { until } from '../support/eventually';
 declare const window: any;
 declare const document: any;
 declare const sessionStorage: any;
-declare const PerformanceObserver: any;
 
 // ---- fixture: the daemon's own tree, grown -------------------------------------
 
