@@ -7,6 +7,7 @@ import { fetchTree, killActor } from '../support/admin';
 import { ChatClient } from '../support/client';
 import { Daemon } from '../support/daemon';
 import { eventually } from '../support/eventually';
+import { freePorts } from '../support/free_ports';
 import { useDaemon } from '../support/lifecycle';
 
 /** Prometheus text format -> `name{labels}` -> value. */
@@ -110,9 +111,15 @@ describe('the admin port', function () {
     });
   });
 
-  it('respects LOG_LEVEL: at warn, no info line is written', async () => {
-    const daemon = await Daemon.spawn({ env: { LOG_LEVEL: 'warn' } });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  it('respects LOG_LEVEL: at warn it logs a crash and its restart, and no info line', async () => {
+    const [port, adminPort] = await freePorts(2, []);
+    const daemon = Daemon.spawn({ env: { LOG_LEVEL: 'warn', PORT: String(port), ADMIN_PORT: String(adminPort) } });
+    // At warn no line says where it listens: it listens where it was told.
+    daemon.port = port!;
+    daemon.adminPort = adminPort!;
+    await eventually(() => fetchTree(daemon), 20_000, 100);
+    expect((await killActor(daemon, '/warren_sup/listener')).status).to.equal(200);
+    await daemon.waitForLog((line) => line.level === 40 && line.msg.startsWith('/warren_sup/listener restarted'));
     await daemon.stop();
     expect(daemon.logs.filter((line) => line.level < 40)).to.be.empty;
   });
