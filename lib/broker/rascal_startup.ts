@@ -18,6 +18,11 @@ import { log } from '../log';
 // A TCP handshake with a reachable host takes milliseconds; without a limit
 // a host that drops packets would hold each probe for the OS's ~2 minutes.
 const PROBE_TIMEOUT_MS = 2_000;
+// An attempt ends at the startup deadline: against a host that accepts TCP
+// and never speaks AMQP, Broker.create would wait out Rascal's
+// connection_timeout (10 s), past a shorter startup timeout. A RabbitMQ that
+// answers takes milliseconds; the floor gives even a zero timeout one try.
+const MIN_ATTEMPT_MS = 2_000;
 // A clean shutdown is a few round trips (milliseconds); one that hangs will
 // not end by itself, and the daemon has a shutdown deadline to keep.
 const SHUTDOWN_TIMEOUT_MS = 2_000;
@@ -32,7 +37,7 @@ export async function startBroker(rascalConfig: BrokerConfig, settings: Config['
   const giveUpAt = Date.now() + startupTimeoutMs;
   let delay = reconnect.minMs;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await tryOnce(rascalConfig, urls, where);
+    const outcome = await tryOnce(rascalConfig, urls, where, giveUpAt);
     if ('broker' in outcome) return outcome.broker;
     const remaining = giveUpAt - Date.now();
     if (remaining <= 0) throw new Error(`AMQP_URL: ${outcome.failure} at ${where} within ${startupTimeoutMs} ms (${outcome.reason})`);
@@ -43,10 +48,23 @@ export async function startBroker(rascalConfig: BrokerConfig, settings: Config['
 }
 
 /** A broker, or why there is none this time; throws if RabbitMQ refused the topology, as it would again. */
-async function tryOnce(rascalConfig: BrokerConfig, urls: readonly string[], where: string): Promise<{ broker: Broker } | { failure: string; reason: string }> {
+async function tryOnce(
+  rascalConfig: BrokerConfig,
+  urls: readonly string[],
+  where: string,
+  giveUpAt: number,
+): Promise<{ broker: Broker } | { failure: string; reason: string }> {
   const silence = await noAnswer(urls);
   if (silence !== undefined) return { failure: 'no RabbitMQ answered', reason: silence };
-  const [error, broker] = await new Promise<[Error | null, Broker]>((resolve) => Broker.create(rascalConfig, (...outcome) => resolve(outcome)));
+  const created = new Promise<[Error | null, Broker]>((resolve) => Broker.create(rascalConfig, (...outcome) => resolve(outcome)));
+  const attemptMs = Math.max(giveUpAt - Date.now(), MIN_ATTEMPT_MS);
+  const outcome = await within(created, attemptMs);
+  if (outcome === undefined) {
+    // Too late for this start: whatever the create still makes is shut down once made.
+    void created.then(([, late]) => shutdownBroker(late));
+    return { failure: 'could not connect to RabbitMQ', reason: `no AMQP handshake within ${attemptMs} ms` };
+  }
+  const [error, broker] = outcome;
   if (!error) return { broker };
   await shutdownBroker(broker); // clears the keep-alive timer a failed create leaves
   // An AMQP reply code means RabbitMQ answered and refused what was asked
@@ -77,6 +95,13 @@ export function shutdownBroker(broker: Broker): Promise<void> {
       resolve();
     });
   });
+}
+
+/** What `promise` gives within `ms`, or undefined. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The URL without its password or query (Rascal adds its connection options there). */

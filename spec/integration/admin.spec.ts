@@ -3,10 +3,12 @@
  * daemon as users run it.
  */
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import { fetchTree, killActor } from '../support/admin';
 import { ChatClient } from '../support/client';
 import { Daemon } from '../support/daemon';
 import { eventually } from '../support/eventually';
+import { freePorts } from '../support/free_ports';
 import { useDaemon } from '../support/lifecycle';
 
 /** Prometheus text format -> `name{labels}` -> value. */
@@ -77,14 +79,23 @@ describe('the admin port', function () {
       await eventually(async () => expect((await scrape()).get('warren_restarts_total{behaviour="listener"}')).to.equal(1));
     });
 
-    it('logs one line per lifecycle event: start with the config, broker state, restarts with their reason', async () => {
-      const messages = daemon().logs.map((line) => line.msg);
+    it('logs one line per lifecycle event: start with the config, broker state, restarts with their reason; no chat text', async () => {
       const starting = daemon().logs.find((line) => line.msg === 'warren starting')!;
       expect(starting['config']).to.include({ port: 0, broker: 'in-process', adminToken: 'none' });
-      expect(messages).to.include('broker connected');
+      expect(daemon().logs.map((line) => line.msg)).to.include('broker connected');
+      const text = `never logged ${randomUUID()}`;
+      const client = await ChatClient.connect(daemon().wsUrl('name=quiet&room=unlogged'));
+      client.send({ type: 'say', text, id: 'q' });
+      client.send(text);
+      await client.collect('message', 2);
       await killActor(daemon(), '/warren_sup/relay');
-      await daemon().waitForLog((line) => line.msg.startsWith('/warren_sup/relay restarted'));
-      expect(messages.filter((msg) => msg.includes('"type":"message"'))).to.be.empty;
+      const restarted = await daemon().waitForLog((line) => line.msg.startsWith('/warren_sup/relay restarted'));
+      const reason = 'KilledOnPurpose: /warren_sup/relay was crashed on purpose';
+      expect(restarted).to.include({ level: 40, reason });
+      expect(restarted.msg).to.include(`after: ${reason}`);
+      // Whole lines, whatever key a text might hide under.
+      const leaks = [...daemon().logs.map((line) => JSON.stringify(line)), ...daemon().stderr].filter((line) => line.includes(text));
+      expect(leaks).to.be.empty;
     });
   });
 
@@ -110,9 +121,15 @@ describe('the admin port', function () {
     });
   });
 
-  it('respects LOG_LEVEL: at warn, no info line is written', async () => {
-    const daemon = await Daemon.spawn({ env: { LOG_LEVEL: 'warn' } });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  it('respects LOG_LEVEL: at warn it logs a crash and its restart, and no info line', async () => {
+    const [port, adminPort] = await freePorts(2, []);
+    const daemon = Daemon.spawn({ env: { LOG_LEVEL: 'warn', PORT: String(port), ADMIN_PORT: String(adminPort) } });
+    // At warn no line says where it listens: it listens where it was told.
+    daemon.port = port!;
+    daemon.adminPort = adminPort!;
+    await eventually(() => fetchTree(daemon), 20_000, 100);
+    expect((await killActor(daemon, '/warren_sup/listener')).status).to.equal(200);
+    await daemon.waitForLog((line) => line.level === 40 && line.msg.startsWith('/warren_sup/listener restarted'));
     await daemon.stop();
     expect(daemon.logs.filter((line) => line.level < 40)).to.be.empty;
   });
