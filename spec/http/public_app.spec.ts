@@ -5,9 +5,7 @@
  */
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { type Config, loadConfig } from '../../lib/config';
 import { listen, type Bound } from '../../lib/http/listen_sockets';
 import { publicApp } from '../../lib/http/public_app';
 import { loadStaticFiles } from '../../lib/http/static_files';
@@ -15,15 +13,13 @@ import { Process } from '../../lib/otp/process';
 import { startLink as startSupervisor } from '../../lib/otp/supervisor';
 import { Readiness } from '../../lib/readiness';
 import { uWS } from '../../lib/uws';
-import { start, stop, type Warren } from '../../lib/warren_app';
+import { stop, type Warren } from '../../lib/warren_app';
 import { type ConnectionSupRef, connectionSup } from '../../supervisors/connection_sup';
 import { ChatClient } from '../support/client';
 import { until } from '../support/eventually';
 import { atExit } from '../support/hooks';
+import { childOf, startWarren, testConfig } from '../support/in_process';
 import { useSystem } from '../support/system';
-
-const testConfig = (): Config =>
-  loadConfig({ env: { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0' }, argv: [], configDir: join(__dirname, '..', '..', 'config') });
 
 /** A client of `url` that keeps what the server closed its socket with. */
 function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
@@ -68,8 +64,7 @@ describe('public_app', function () {
     let port: number;
     before(async () => {
       const config = testConfig();
-      warren = await start({ ...config, limits: { ...config.limits, idleTimeoutSeconds: IDLE_TIMEOUT_SECONDS } });
-      port = warren.app.describe()!.children.find((child) => child.name === 'listener')!.info['port'] as number;
+      ({ warren, port } = await startWarren({ ...config, limits: { ...config.limits, idleTimeoutSeconds: IDLE_TIMEOUT_SECONDS } }));
     });
     after(() => stop(warren));
 
@@ -82,7 +77,7 @@ describe('public_app', function () {
       // The client sends nothing at all, so only the timeout can close it: uWS cuts it without a close frame.
       expect(await silent.closed).to.equal(1006);
       expect(Date.now() - opened).to.be.at.least((IDLE_TIMEOUT_SECONDS - 4) * 1000, 'closed before the idle timeout (uWS counts in 4 s ticks)');
-      const connections = () => warren.app.describe()!.children.find((child) => child.name === 'connection_sup')!.children.map((c) => c.info['name']);
+      const connections = () => childOf(warren, 'connection_sup').children.map((child) => child.info['name']);
       await until('only the answering connection to be left', connections, (left) => JSON.stringify(left) === '["answering"]');
 
       await until('the idle timeout to pass for the answering client', () => Date.now() - opened, (ms) => ms > (IDLE_TIMEOUT_SECONDS + 2) * 1000, 15_000);
