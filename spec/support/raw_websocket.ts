@@ -23,7 +23,10 @@ export class RawWebSocket {
   private buffer = Buffer.alloc(0);
   private upgraded = false;
 
-  private constructor(private readonly socket: net.Socket) {
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly port: number,
+  ) {
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     this.ended = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => undefined); // a reset ends it like a close
@@ -31,12 +34,23 @@ export class RawWebSocket {
 
   /** Connects and writes the upgrade request for `path`. */
   static async open(port: number, path: string): Promise<RawWebSocket> {
+    const client = await RawWebSocket.connect(port);
+    client.upgrade(path);
+    return client;
+  }
+
+  /** A TCP connection that has not asked for anything yet. */
+  static async connect(port: number): Promise<RawWebSocket> {
     const socket = net.connect(port, '127.0.0.1');
     atExit(async () => void socket.destroy());
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new RawWebSocket(socket, port);
+  }
+
+  upgrade(path: string): void {
     const request = [
       `GET ${path} HTTP/1.1`,
-      `Host: 127.0.0.1:${port}`,
+      `Host: 127.0.0.1:${this.port}`,
       'Upgrade: websocket',
       'Connection: Upgrade',
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
@@ -44,14 +58,18 @@ export class RawWebSocket {
       '',
       '',
     ].join('\r\n');
-    const client = new RawWebSocket(socket);
-    socket.write(request);
-    return client;
+    this.socket.write(request);
   }
 
   /** Writes `frames` at once, in one write. */
   send(...frames: Buffer[]): void {
     this.socket.write(Buffer.concat(frames));
+  }
+
+  /** The code of the server's close frame, once it came. */
+  get closeCode(): number | undefined {
+    const close = this.frames.find((frame) => frame.opcode === CLOSE);
+    return close && close.payload.readUInt16BE(0);
   }
 
   /** The text frames received so far, parsed as JSON. */
