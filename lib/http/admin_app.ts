@@ -51,8 +51,12 @@ export function adminApp(context: AdminAppContext): TemplatedApp {
     .get('/*', guarded((res, req) => respond(res, context.files.get(req.getUrl()) ?? json('404 Not Found', { error: 'not found' }))));
 }
 
+// Between the root supervisor's exit and the ports' closing (the end of a
+// shutdown) there is no tree to show; PROTOCOL.md's answer always has one.
 function tree({ nodeId, startedAt, root }: AdminAppContext): Answer {
-  return json('200 OK', { node: nodeId, startedAt: startedAt.toISOString(), tree: describeTree(root) });
+  const described = describeTree(root);
+  if (!described) return json('503 Service Unavailable', { error: 'the application has stopped: no actor tree' });
+  return json('200 OK', { node: nodeId, startedAt: startedAt.toISOString(), tree: described });
 }
 
 function kill({ root }: AdminAppContext, path: string | undefined): Answer {
