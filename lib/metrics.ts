@@ -33,6 +33,8 @@ export const crashes = new Counter({ name: 'warren_crashes_total', help: 'Proces
 export const deadLetters = new Counter({ name: 'warren_dead_letters_total', help: 'Messages sent to processes that had stopped', registers });
 export const openConnections = new Gauge({ name: 'warren_connections', help: 'Open websocket connections (connection processes in the tree)', registers });
 export const relayMailbox = new Gauge({ name: 'warren_relay_mailbox', help: 'Messages waiting in the relay\'s mailbox', registers });
+export const historyBytes = new Gauge({ name: 'warren_history_bytes', help: 'Frame bytes kept in the rooms\' recent history on this node', registers });
+export const historyMessages = new Gauge({ name: 'warren_history_messages', help: 'Messages kept in the rooms\' recent history on this node', registers });
 
 const STATES: readonly ConnectionState[] = ['connected', 'disconnected', 'reconnecting', 'closed'];
 

@@ -52,7 +52,13 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
   init: (args) => ({
     flags: { strategy: 'rest_for_one', intensity: 3, period: 60 },
     children: [
-      { id: 'relay', start: (link) => startLink(link, relay, undefined) },
+      {
+        id: 'relay',
+        start: (link) => {
+          const { size, ttlSeconds, maxBytes } = args.config.history;
+          return startLink(link, relay, { size, ttlMs: ttlSeconds * 1000, maxBytes });
+        },
+      },
       {
         id: 'broker',
         // Closing the RabbitMQ connection cleanly can take a moment; past this it is cut.

@@ -106,7 +106,7 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     nextTag: 0,
     draining: false,
   };
-  cast(args.relay, { type: 'join', room: args.room, consumer: state.consumer });
+  cast(args.relay, { type: 'join', room: args.room, consumer: state.consumer, history: 0 });
   answer(state, 'welcome', encodeWelcome({ session: state.session, name: args.name, rooms: [args.room], node: args.nodeId }));
   args.socket.attach(self);
   return state;
@@ -153,13 +153,15 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> {
       (state.awaiting ??= new Map()).set(tag, { id: frame.id, ack: !frame.shortcut });
       return noreply(state);
     }
-    case 'join':
-      if (!state.rooms.includes(frame.room)) {
-        if (state.rooms.length >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
-        state.rooms.push(frame.room);
-        cast(relay, { type: 'join', room: frame.room, consumer: state.consumer });
-      }
-      return answer(state, 'joined', encodeJoined({ room: frame.room, id: frame.id }));
+    case 'join': {
+      const joined = state.rooms.includes(frame.room);
+      if (!joined && state.rooms.length >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
+      if (!joined) state.rooms.push(frame.room);
+      // `joined` goes out now; the relay's replay comes after it, through the consumer.
+      answer(state, 'joined', encodeJoined({ room: frame.room, id: frame.id }));
+      if (!joined || frame.history > 0) cast(relay, { type: 'join', room: frame.room, consumer: state.consumer, history: frame.history });
+      return noreply(state);
+    }
     case 'leave':
       if (state.rooms.includes(frame.room)) {
         state.rooms.splice(state.rooms.indexOf(frame.room), 1);
@@ -202,7 +204,7 @@ async function restartConsumer(state: State, reason: ExitReason): Promise<Result
   if (state.recentConsumerRestarts.length > CONSUMER_INTENSITY) return stop(reason, state);
   state.consumer = await startConsumer(state.self, state.args.socket, ++state.consumerRestarts);
   // The relay forgot the old consumer when it went down; the new one takes its rooms.
-  for (const room of state.rooms) cast(state.args.relay, { type: 'join', room, consumer: state.consumer });
+  for (const room of state.rooms) cast(state.args.relay, { type: 'join', room, consumer: state.consumer, history: 0 });
   return noreply(state);
 }
 

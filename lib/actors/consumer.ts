@@ -10,7 +10,8 @@ import type { ClientSocket } from '../client_socket';
 import { deliveries, dropped } from '../metrics';
 import { type GenServer, type Result, type ServerRef, noreply } from '../otp/gen_server';
 
-export type ConsumerCast = { readonly type: 'deliver'; readonly frames: readonly Uint8Array[] };
+/** Frames as the relay has them: views into a batch, or strings (replays from the history). */
+export type ConsumerCast = { readonly type: 'deliver'; readonly frames: readonly (string | Uint8Array)[] };
 export type ConsumerRef = ServerRef<never, ConsumerCast>;
 
 interface State {
@@ -28,7 +29,7 @@ export const consumer: GenServer<ClientSocket, State, never, ConsumerCast> = {
 };
 
 /** gen_bunny's handle_message: one batch of deliveries for this socket. */
-function handleMessage(frames: readonly Uint8Array[], state: State): Result<State> {
+function handleMessage(frames: ConsumerCast['frames'], state: State): Result<State> {
   const written = state.socket.write(frames);
   state.delivered += written;
   deliveries.inc(written);

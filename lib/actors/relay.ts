@@ -8,16 +8,26 @@
  * consumer per room per batch, sharing the frames (views into the batch
  * buffer) rather than copying them. Nothing here is O(members) per chat
  * message except the sends themselves, and the registry is never copied.
+ *
+ * The relay also keeps each room's recent messages (lib/history), because
+ * a replay must be cut at the exact moment its consumer joins: the history
+ * replayed on `join` and the live batches fanned out after it meet in this
+ * one mailbox, so no message is both replayed and delivered live, and none
+ * falls between the two. A history process of its own would have to hold
+ * back a joining consumer's live batches until its replay had come.
  */
 import type { ConnectionState } from '../broker/adapter';
 import { decodeBatch } from '../broker/batch';
+import { type HistoryLimits, RoomHistory } from '../history/room_history';
 import { log } from '../log';
 import { type GenServer, type ServerRef, cast, noreply } from '../otp/gen_server';
 import { type Down, type MonitorRef, demonitor, monitor } from '../otp/monitor';
+import { encodeReplay } from '../protocol/server_frames';
 import type { ConsumerRef } from './consumer';
 
 export type RelayCast =
-  | { readonly type: 'join'; readonly room: string; readonly consumer: ConsumerRef }
+  /** Also hands the consumer the room's last `history` messages, as replays, before anything live. */
+  | { readonly type: 'join'; readonly room: string; readonly consumer: ConsumerRef; readonly history: number }
   | { readonly type: 'leave'; readonly room: string; readonly consumer: ConsumerRef }
   | { readonly type: 'deliver'; readonly batch: Buffer }
   | { readonly type: 'broker_state'; readonly state: ConnectionState };
@@ -34,20 +44,22 @@ interface State {
   readonly self: RelayRef;
   readonly rooms: Map<string, Set<ConsumerRef>>;
   readonly members: Map<ConsumerRef, Member>;
+  readonly history: RoomHistory;
   broker: ConnectionState | 'unknown';
   batches: number;
   deliveries: number;
 }
 
-export const relay: GenServer<void, State, never, RelayCast, never, Down> = {
+export const relay: GenServer<HistoryLimits, State, never, RelayCast, never, Down> = {
   behaviour: 'relay',
 
-  init: (_args, self) => ({ self, rooms: new Map(), members: new Map(), broker: 'unknown', batches: 0, deliveries: 0 }),
+  init: (limits, self) => ({ self, rooms: new Map(), members: new Map(), history: new RoomHistory(limits), broker: 'unknown', batches: 0, deliveries: 0 }),
 
   handleCast(message, state) {
     switch (message.type) {
       case 'join':
         join(state, message.room, message.consumer);
+        replay(state, message.room, message.consumer, message.history);
         break;
       case 'leave':
         leave(state, message.room, message.consumer);
@@ -74,6 +86,7 @@ export const relay: GenServer<void, State, never, RelayCast, never, Down> = {
     batches: state.batches,
     deliveries: state.deliveries,
     broker: state.broker,
+    ...historyStatus(state.history),
   }),
 };
 
@@ -86,6 +99,16 @@ function join(state: State, room: string, consumer: ConsumerRef): void {
   let consumers = state.rooms.get(room);
   if (!consumers) state.rooms.set(room, (consumers = new Set()));
   consumers.add(consumer);
+}
+
+function historyStatus(history: RoomHistory) {
+  const { rooms, messages, bytes } = history.stats();
+  return { historyRooms: rooms, historyMessages: messages, historyBytes: bytes };
+}
+
+function replay(state: State, room: string, consumer: ConsumerRef, count: number): void {
+  const frames = state.history.recent(room, count, Date.now()).map(encodeReplay);
+  if (frames.length > 0) cast(consumer, { type: 'deliver', frames });
 }
 
 function leave(state: State, room: string, consumer: ConsumerRef): void {
@@ -117,7 +140,9 @@ function fanOut(state: State, batch: Buffer): void {
     if (frames) frames.push(frame);
     else framesByRoom.set(room, [frame]);
   }
+  const now = Date.now();
   for (const [room, frames] of framesByRoom) {
+    for (const frame of frames) state.history.append(room, Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString(), now);
     const consumers = state.rooms.get(room);
     if (!consumers) continue;
     const message = { type: 'deliver', frames } as const;

@@ -88,6 +88,13 @@ export const ConfigSchema = group({
       .refine((value) => value === 0 || (value >= 8 && value <= 960), { error: IDLE_TIMEOUT })
       .describe('uWebSockets.js closes a socket silent this long (0: never); any other value aborts the process in its C++ code'),
   }),
+  history: group({
+    size: integer(1, 10_000).describe('PROTOCOL.md: each room keeps its last 100 messages, what `join` with `history` (at most 100) can ask for'),
+    ttlSeconds: integer(1, 7 * 86_400).describe('PROTOCOL.md: a message older than an hour is not replayed; a chat is about now'),
+    maxBytes: integer(MIB, 64 * 1024 * MIB).describe(
+      "frame bytes the node keeps for all rooms together, least recently active rooms forgotten first; 64 MiB is 100 messages of 200 bytes in over 3,000 rooms",
+    ),
+  }),
   broker: group({
     url: z
       .array(text('an amqp:// or amqps:// URL', isAmqpUrl), { error: 'expected a list of amqp:// or amqps:// URLs' })

@@ -26,6 +26,8 @@ export const SETTINGS: readonly Setting[] = [
     path: 'broker.url', env: 'AMQP_URL', flag: '--amqp-url', kind: 'list', secret: true,
     meaning: 'RabbitMQ URL (amqp:// or amqps://), or several separated by commas for failover; none: the in-process broker',
   },
+  { path: 'history.size', env: 'HISTORY_SIZE', flag: '--history-size', kind: 'integer', meaning: 'messages each room keeps for `join` with `history`' },
+  { path: 'history.ttlSeconds', env: 'HISTORY_TTL_SECONDS', flag: '--history-ttl-seconds', kind: 'integer', meaning: 'seconds a message stays in its room\'s history' },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', kind: 'string', meaning: `pino level: ${LOG_LEVELS.join(', ')}` },
   {
     path: 'shutdownTimeoutMs', env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', kind: 'integer',

@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { log } from '../log';
-import { openConnections, registry, relayMailbox } from '../metrics';
+import { historyBytes, historyMessages, openConnections, registry, relayMailbox } from '../metrics';
 import { countChildren } from '../otp/supervisor';
 import type { Ref } from '../otp/process';
 import { childRef, describeTree, whereis } from '../otp/sys';
@@ -72,7 +72,10 @@ async function metrics({ root }: AdminAppContext): Promise<Answer> {
   const connectionSup = childRef(root, 'connection_sup');
   const relay = childRef(root, 'relay');
   openConnections.set(connectionSup ? countChildren(connectionSup).active : 0);
-  relayMailbox.set(relay ? (describeTree(relay)?.mailbox ?? 0) : 0);
+  const relayActor = relay && describeTree(relay);
+  relayMailbox.set(relayActor?.mailbox ?? 0);
+  historyBytes.set(Number(relayActor?.info['historyBytes'] ?? 0));
+  historyMessages.set(Number(relayActor?.info['historyMessages'] ?? 0));
   return { status: '200 OK', body: await registry.metrics(), contentType: registry.contentType };
 }
 

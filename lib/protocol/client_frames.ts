@@ -17,7 +17,13 @@ export interface SayFrame {
   readonly shortcut: boolean;
 }
 
-export interface JoinFrame { readonly type: 'join'; readonly room: string; readonly id?: string }
+export interface JoinFrame {
+  readonly type: 'join';
+  readonly room: string;
+  readonly id?: string;
+  /** Also replay the room's last `history` messages (PROTOCOL.md: 0–100); 0 when absent. */
+  readonly history: number;
+}
 export interface LeaveFrame { readonly type: 'leave'; readonly room: string; readonly id?: string }
 export interface PingFrame { readonly type: 'ping'; readonly id?: string }
 
@@ -64,16 +70,30 @@ function decodeCommand(command: Command, limits: FrameLimits): ClientFrame | Fra
     case 'say':
       return decodeSay(command, id, limits);
     case 'join':
+      return decodeJoin(command, id);
     case 'leave': {
       const room = command['room'];
       if (typeof room !== 'string' || !isRoomName(room)) return roomError(room, id);
-      return { type: command.type, room, id };
+      return { type: 'leave', room, id };
     }
     case 'ping':
       return { type: 'ping', id };
     default:
       return frameError('bad_request', 'type: expected say, join, leave or ping', id);
   }
+}
+
+/** PROTOCOL.md: `join` asks for at most 100 messages of history. */
+export const MAX_HISTORY = 100;
+
+function decodeJoin(command: Command, id: string | undefined): JoinFrame | FrameError {
+  const room = command['room'];
+  if (typeof room !== 'string' || !isRoomName(room)) return roomError(room, id);
+  const history = command['history'] === undefined ? 0 : command['history'];
+  if (!Number.isInteger(history) || (history as number) < 0 || (history as number) > MAX_HISTORY) {
+    return fieldError('history', history, `an integer from 0 to ${MAX_HISTORY}`, id);
+  }
+  return { type: 'join', room, id, history: history as number };
 }
 
 function decodeSay(command: Command, id: string | undefined, limits: FrameLimits): SayFrame | FrameError {

@@ -73,3 +73,8 @@ export function encodeError(f: Fields<ErrorFrame>): string {
 export function encodeMessage(f: Fields<MessageFrame>): string {
   return JSON.stringify({ type: 'message', room: f.room, msgId: f.msgId, from: f.from, text: f.text, ts: f.ts });
 }
+
+/** A `message` frame as a replay sends it (PROTOCOL.md): the same frame with `"replay": true`, without parsing it. */
+export function encodeReplay(message: string): string {
+  return `${message.slice(0, -1)},"replay":true}`;
+}

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { type RelayRef, relay } from '../../lib/actors/relay';
 import type { ConsumerRef } from '../../lib/actors/consumer';
 import { encodeBatch } from '../../lib/broker/batch';
+import { messageBytes } from '../../lib/history/room_history';
 import { cast, startLink } from '../../lib/otp/gen_server';
 import { Process } from '../../lib/otp/process';
 import { getState } from '../../lib/otp/sys';
@@ -16,14 +17,16 @@ const frames = (recorded: Recorded[]) =>
 describe('relay', () => {
   const system = useSystem();
   let relayRef: RelayRef;
-  const info = () => (Process.of(relayRef)!.behaviour.info(Process.of(relayRef)!) as Record<string, number>);
+  const info = () => Process.of(relayRef)!.behaviour.info(Process.of(relayRef)!);
   beforeEach(async () => {
-    relayRef = await startLink(system.link('relay'), relay, undefined);
+    relayRef = await startLink(system.link('relay'), relay, { size: 3, ttlMs: 60_000, maxBytes: 1 << 20 });
   });
 
+  const join = (consumer: { ref: unknown }, room: string, history = 0) =>
+    cast(relayRef, { type: 'join', room, consumer: consumer.ref as ConsumerRef, history });
   const member = async (name: string, ...rooms: string[]) => {
     const consumer = await startRecorder(system.link(name));
-    for (const room of rooms) cast(relayRef, { type: 'join', room, consumer: consumer.ref as ConsumerRef });
+    for (const room of rooms) join(consumer, room);
     return consumer;
   };
   const deliver = (...messages: Array<[room: string, frame: string]>) =>
@@ -39,6 +42,24 @@ describe('relay', () => {
     expect(frames(b.log)).to.deep.equal([['L1', 'L2'], ['D1']]);
     expect(c.log).to.be.empty;
     expect(info()).to.include({ rooms: 3, members: 3, batches: 1, deliveries: 5 });
+  });
+
+  it('on a join with history, hands over the room\'s last messages as replays, then the live ones: none both, none missed', async () => {
+    const watcher = await member('watcher', 'lobby');
+    deliver(['lobby', '{"n":1}'], ['dev', '{"d":1}'], ['lobby', '{"n":2}']);
+    deliver(['lobby', '{"n":3}'], ['lobby', '{"n":4}']);
+    const late = await startRecorder(system.link('late'));
+    join(late, 'lobby', 10);
+    deliver(['lobby', '{"n":5}']);
+    await eventually(() => expect(frames(late.log)).to.have.length(2));
+    // The ring holds 3 (size), oldest first; the live batch follows.
+    expect(frames(late.log)).to.deep.equal([['{"n":2,"replay":true}', '{"n":3,"replay":true}', '{"n":4,"replay":true}'], ['{"n":5}']]);
+    await eventually(() => expect(frames(watcher.log)).to.have.length(3));
+    const again = await startRecorder(system.link('again'));
+    join(again, 'lobby', 1);
+    join(again, 'dev', 0);
+    await eventually(() => expect(frames(again.log)).to.deep.equal([['{"n":5,"replay":true}']]));
+    expect(info()).to.include({ historyRooms: 2, historyMessages: 4, historyBytes: 4 * messageBytes('{"n":5}') });
   });
 
   it('stops delivering a room to a member that left it, and forgets a member with no room left', async () => {

@@ -73,6 +73,8 @@ describe('the admin port', function () {
       expect(grew('warren_publish_confirm_seconds_count')).to.equal(1);
       expect(after.get('warren_broker_state{state="connected"}')).to.equal(1);
       expect(after.has('warren_relay_mailbox')).to.equal(true);
+      expect(grew('warren_history_messages')).to.equal(1);
+      expect(grew('warren_history_bytes')).to.be.above(0);
       expect(after.has('warren_nodejs_eventloop_lag_seconds')).to.equal(true);
       expect(after.has('warren_process_cpu_seconds_total')).to.equal(true);
       await killActor(daemon(), '/warren_sup/listener');

@@ -23,10 +23,19 @@ describe('protocol/client_frames', () => {
     });
 
     it('join and leave a room, with or without id', () => {
-      expect(decode('{"type":"join","room":"dev"}')).to.deep.equal({ type: 'join', room: 'dev', id: undefined });
+      expect(decode('{"type":"join","room":"dev"}')).to.deep.equal({ type: 'join', room: 'dev', id: undefined, history: 0 });
       expect(decode('{"type":"leave","room":"dev"}')).to.deep.equal({ type: 'leave', room: 'dev', id: undefined });
-      expect(command({ type: 'join', room: 'dev', id: 'j' })).to.deep.equal({ type: 'join', room: 'dev', id: 'j' });
+      expect(command({ type: 'join', room: 'dev', id: 'j' })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', history: 0 });
       expect(command({ type: 'leave', room: 'dev', id: 'l' })).to.deep.equal({ type: 'leave', room: 'dev', id: 'l' });
+    });
+
+    it('join with history: an integer from 0 to 100', () => {
+      for (const history of [0, 1, 100]) expect(command({ type: 'join', room: 'dev', history })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, history });
+      for (const history of [-1, 101, 1.5, '5', null, true]) {
+        expect(command({ type: 'join', room: 'dev', history, id: 'h' })).to.deep.equal({
+          type: 'error', code: 'bad_request', message: 'history: expected an integer from 0 to 100', id: 'h',
+        });
+      }
     });
 
     it('ping, with or without id', () => {

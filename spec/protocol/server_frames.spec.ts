@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../../lib/protocol/errors';
 import {
-  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodeWelcome,
+  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodeReplay, encodeWelcome,
 } from '../../lib/protocol/server_frames';
 import { utf16Text } from './arbitraries';
 
@@ -54,6 +54,16 @@ describe('protocol/server_frames', () => {
         expect(Object.keys(JSON.parse(frame))).to.deep.equal(['type', 'room', 'msgId', 'from', 'text', 'ts']);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('replays a message frame as the same message with "replay": true, for any text', () => {
+    fc.assert(
+      fc.property(anyText, anyText, anyText, anyText, fc.nat(), (room, msgId, from, text, ts) => {
+        const replayed = encodeReplay(encodeMessage({ room, msgId, from, text, ts }));
+        expect(JSON.parse(replayed)).to.deep.equal({ type: 'message', room, msgId, from, text, ts, replay: true });
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -1,0 +1,36 @@
+/**
+ * `npm run bench:history`: what the rooms' history costs in memory per kept
+ * message, against what its byte budget counts (lib/history/room_history.ts).
+ * Fills 1,000 rooms with 100 typical message frames each and compares the
+ * heap (after a full GC) before and after.
+ */
+import { messageBytes, RoomHistory } from '../lib/history/room_history';
+import { encodeMessage } from '../lib/protocol/server_frames';
+
+const ROOMS = 1_000;
+const PER_ROOM = 100;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc (npm run bench:history does)');
+
+function heapBytes(): number {
+  gc!();
+  gc!();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
+}
+
+// Fresh strings per message, as the relay decodes each frame from its batch.
+const frameOf = (n: number) =>
+  Buffer.from(encodeMessage({ room: `room-${n % ROOMS}`, msgId: `host-1a2b3c4d-${n.toString(36)}`, from: 'alice', text: 'hello there, how is it going today?', ts: Date.now() })).toString();
+
+const before = heapBytes();
+const history = new RoomHistory({ size: PER_ROOM, ttlMs: 3_600_000, maxBytes: 1 << 30 });
+for (let n = 0; n < ROOMS * PER_ROOM; n++) history.append(`room-${n % ROOMS}`, frameOf(n), Date.now());
+const used = heapBytes() - before;
+const { messages, bytes } = history.stats();
+const frameBytes = bytes - messages * messageBytes('');
+console.log(
+  `${messages} messages in ${ROOMS} rooms: frames ${(frameBytes / messages).toFixed(0)} B each; ` +
+    `heap ${(used / messages).toFixed(0)} B per message; the budget counts ${(bytes / messages).toFixed(0)} B (${((100 * bytes) / used).toFixed(0)}% of the heap)`,
+);
