@@ -105,10 +105,13 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
     const { ref, relay, readiness } = await startBroker('node1');
     const publisher = await startRecorder(system.link('publisher'));
     say(ref, publisher.ref, 7, 'hello');
-    await eventually(() => expect(publisher.log).to.deep.equal([{ type: 'published', tag: 7, msgId: 'node1-0' }]));
+    await eventually(() => expect(publisher.log).to.have.length(1));
+    const msgId = publisher.log[0]!['msgId'];
+    expect(publisher.log).to.deep.equal([{ type: 'published', tag: 7, msgId }]);
+    expect(msgId).to.match(/^node1-[0-9a-z]+$/);
     await eventually(() => expect(deliveredTexts(relay.log)).to.have.length(1));
     const [message] = deliveredTexts(relay.log);
-    expect(message).to.include({ type: 'message', room: 'lobby', msgId: 'node1-0', from: 'alice', text: 'hello' });
+    expect(message).to.include({ type: 'message', room: 'lobby', msgId, from: 'alice', text: 'hello' });
     expect(message!['ts']).to.be.a('number');
     expect(readiness.broker).to.equal('connected');
     expect(relay.log[0]).to.deep.equal({ type: 'broker_state', state: 'connected' });
@@ -256,6 +259,21 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
           expect(messagesOf(adapters[1]!.publishes[1]!.batch).map((m) => m.text)).to.deep.equal(['m3']);
         });
       }
+
+      it('hands out no msgId its predecessor gave', async () => {
+        const { ref, adapters, restart } = await supervisedBroker();
+        const publisher = await startRecorder(system.link('publisher'));
+        for (const tag of [1, 2]) {
+          say(ref, publisher.ref, tag);
+          await eventually(() => expect(adapters.at(-1)!.publishes).to.have.length(1));
+          adapters.at(-1)!.publishes[0]!.confirm();
+          await eventually(() => expect(publisher.log).to.have.length(tag));
+          if (tag === 1) await restart();
+        }
+        expect(outcomes(publisher.log)).to.deep.equal([published(1), published(2)]);
+        const [first, second] = publisher.log.map((m) => m['msgId']);
+        expect(second).to.match(/^node1-/).and.not.equal(first);
+      });
 
       it("ignores the state changes of its predecessor's adapter", async () => {
         const { ref, adapters, relay, readiness, restart } = await supervisedBroker();
