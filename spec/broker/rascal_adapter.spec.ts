@@ -18,6 +18,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { eventually } from '../support/eventually';
 import { freePorts } from '../support/free_ports';
 import { captureLogs } from '../support/logs';
+import { silentHost, stoppingRabbit } from '../support/refusing_hosts';
 import { startRabbitNode } from '../support/rabbitmq';
 import type { RabbitNode } from '../support/rabbitmq_node';
 
@@ -129,6 +130,39 @@ describe('RabbitMQ adapter (Rascal)', function () {
       );
       expect(error.message).to.match(/^AMQP_URL: RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+ refused config\/rascal\.json: .*406 \(PRECONDITION-FAILED\)/);
       expect(Date.now() - started, 'no retries until the startup timeout').to.be.below(configFor([nodeA.url]).broker.startupTimeoutMs);
+    });
+
+    it('gives up on a host that does not answer after 2 s: no TCP handshake waits for the OS timeout', async function () {
+      this.timeout(30_000); // without a limit, the connect would take about 2 minutes
+      const silent = await silentHost();
+      try {
+        const started = Date.now();
+        const error = await connectRabbitMQ(configFor([`amqp://127.0.0.1:${silent.port}`], { startupTimeoutMs: 1 })).catch((e: Error) => e);
+        expect((error as Error).message).to.equal(
+          `AMQP_URL: no RabbitMQ answered at amqp://127.0.0.1:${silent.port} within 1 ms (connect: no answer within 2000 ms)`,
+        );
+        expect(Date.now() - started).to.be.at.least(1_990);
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it('retries a RabbitMQ that closes the connection with 320 CONNECTION_FORCED (it is stopping), and connects once it accepts', async () => {
+      const stopping = await stoppingRabbit(nodeA.port, 2);
+      const logs = captureLogs('warn');
+      try {
+        const adapter = await connectRabbitMQ(configFor([`amqp://guest:guest@127.0.0.1:${stopping.port}`]));
+        try {
+          expect(stopping.forced, 'both refusals were made').to.equal(2);
+          expect(adapter.state).to.equal('connected');
+          expect(logs.messages()).to.deep.equal(['rabbitmq: could not connect to RabbitMQ; retrying for up to 5000 ms']);
+        } finally {
+          await adapter.close();
+        }
+      } finally {
+        logs.restore();
+        await stopping.close();
+      }
     });
   });
 
