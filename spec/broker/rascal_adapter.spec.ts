@@ -303,6 +303,31 @@ describe('RabbitMQ adapter (Rascal)', function () {
     });
   });
 
+  describe('when RabbitMQ closes the connection (rabbitmqctl close_all_connections)', () => {
+    it('reconnects past a state change listener that throws; each throw is logged', async () => {
+      const logs = captureLogs('error');
+      try {
+        const adapter = await connect([nodeA.url]);
+        const tags = await received(adapter);
+        adapter.onStateChange(() => {
+          throw new Error('a listener with a bug');
+        });
+        const changes: StateChange[] = [];
+        adapter.onStateChange((change) => changes.push(change)); // told all the same
+        await rabbitmqctl(nodeA, 'close_all_connections', 'a spec closes them');
+        await eventually(() => expect(adapter.info()['reconnects']).to.equal(1), 15_000);
+        expect(changes[0]).to.deep.include({ state: 'disconnected' });
+        expect(changes.at(-1)).to.deep.include({ state: 'connected' });
+        const thrown = logs.lines.filter((line) => line.msg === 'rabbitmq: a state change listener threw');
+        expect(thrown.map((line) => (line['err'] as { message: string }).message)).to.deep.equal(changes.map(() => 'a listener with a bug'));
+        await adapter.publish(batchOf('after'), soon());
+        await eventually(() => expect(tags).to.deep.equal(['after']));
+      } finally {
+        logs.restore();
+      }
+    });
+  });
+
   describe('when RabbitMQ stops answering (node paused with SIGSTOP)', () => {
     it('rejects the unconfirmed publish by its deadline and withdraws the one queued behind it', async () => {
       const adapter = await connect([nodeA.url]);
@@ -468,6 +493,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
       await eventually(() => expect(tags).to.deep.equal(['on A', 'on B', 'from the neighbour']));
     });
   });
+
 });
 
 /** Publishes `prefix-0`, `prefix-1`... each once the last settled, until three were refused; resolves with the outcomes. */
