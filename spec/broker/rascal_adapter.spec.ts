@@ -1,7 +1,7 @@
 // The RabbitMQ adapter against real RabbitMQ nodes of this spec's own (it
 // stops, pauses and restarts them). Node restarts cost 7–15 s each, so the
 // tests share two nodes, A and B, and run in the order written: the last
-// ones stop A.
+// ones stop A, then kill B.
 import amqp from 'amqplib';
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
@@ -494,6 +494,38 @@ describe('RabbitMQ adapter (Rascal)', function () {
     });
   });
 
+  describe('when the last node (B) dies for good', () => {
+    it('shutdownBroker leaves a Rascal that waits for a channel after 2 s, with a warning, its keep-alive timer cleared', async function () {
+      this.timeout(30_000); // without the cap, Rascal's shutdown would never end
+      const logs = captureLogs('warn');
+      const raw = await createRascal(nodeB.url);
+      try {
+        await new Promise((resolve) => publishRaw(raw, batchOf('first')).then((session) => session.once('success', resolve))); // the pool's one channel exists
+        // 'unconfirmed' holds that channel (no confirm from a stopped node);
+        // 'waiting' asks the pool for another. Once the connection is gone,
+        // the pool can create it only after a reconnection, and Rascal's
+        // shutdown drains the pool first.
+        signalNode(nodeB, 'SIGSTOP');
+        for (const tag of ['unconfirmed', 'waiting']) (await publishRaw(raw, batchOf(tag))).on('error', () => {});
+        await new Promise((resolve) => setTimeout(resolve, 100)); // 'waiting' reaches the pool within a few turns
+        const lost = new Promise((resolve) => raw.once('disconnect', resolve));
+        signalNode(nodeB, 'SIGKILL');
+        await lost;
+        const started = Date.now();
+        await shutdownBroker(raw);
+        expect(Date.now() - started).to.be.at.least(1_990);
+        expect(logs.messages()).to.deep.equal([
+          'rabbitmq: Rascal did not shut down within 2000 ms (it waits for a channel only a reconnection can create); leaving it',
+        ]);
+        // (Node marks a cleared timer _destroyed; an active one would keep the process alive.)
+        const { keepActive } = raw as unknown as { keepActive: NodeJS.Timeout & { _destroyed: boolean } };
+        expect(keepActive._destroyed, 'the keep-alive timer is cleared').to.equal(true);
+      } finally {
+        logs.restore();
+        await nodeB.stop();
+      }
+    });
+  });
 });
 
 /** Publishes `prefix-0`, `prefix-1`... each once the last settled, until three were refused; resolves with the outcomes. */
@@ -524,8 +556,8 @@ async function messagesHeld(node: RabbitNode, queue: string): Promise<number> {
   return Number(row[1]);
 }
 
-/** SIGSTOP/SIGCONT to the node's process group (started by this spec's support code). */
-function signalNode(node: RabbitNode, signal: 'SIGSTOP' | 'SIGCONT'): void {
+/** SIGSTOP/SIGCONT/SIGKILL to the node's process group (started by this spec's support code). */
+function signalNode(node: RabbitNode, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void {
   process.kill(-node.pid!, signal);
 }
 
