@@ -71,7 +71,6 @@ interface State {
   readonly args: BrokerArgs;
   readonly adapter: BrokerAdapter;
   readonly self: BrokerRef;
-  nextSeq: number;
   waiting: Accepted[];
   inFlight: Batch | undefined;
   published: number;
@@ -81,6 +80,10 @@ interface State {
 
 export type BrokerRef = ServerRef<never, Publish>;
 
+// Counted per daemon process, not per broker process: a broker restarted
+// after a crash must not hand out its predecessor's msgIds again.
+let nextSeq = 0;
+
 export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> = {
   behaviour: 'broker',
 
@@ -88,13 +91,13 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
     const adapter = await args.connect();
     adapter.onStateChange((change) => send(self, { type: 'state', adapter, change } satisfies Info));
     await adapter.subscribe((batch) => cast(args.relay, { type: 'deliver', batch }));
-    const state: State = { args, adapter, self, nextSeq: 0, waiting: [], inFlight: undefined, published: 0, unavailable: 0, batches: 0 };
+    const state: State = { args, adapter, self, waiting: [], inFlight: undefined, published: 0, unavailable: 0, batches: 0 };
     reportState(state, { state: adapter.state, url: String(adapter.info()['url']) });
     return state;
   },
 
   handleCast(publish, state) {
-    const msgId = `${state.args.nodeId}-${(state.nextSeq++).toString(36)}`;
+    const msgId = `${state.args.nodeId}-${(nextSeq++).toString(36)}`;
     const now = Date.now();
     const accepted: Accepted = {
       room: publish.room,

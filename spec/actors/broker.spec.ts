@@ -1,33 +1,95 @@
 /**
  * The broker actor on the in-process bus (the real in-process broker, not a
- * stand-in). The same behaviour over RabbitMQ, outages included, is proven
- * by the integration specs.
+ * stand-in), and on a stand-in adapter whose publishes the spec settles by
+ * hand, for the outcomes the bus never has: a refused or unconfirmed
+ * publish, a crash with batches pending, a predecessor's late outcome. The
+ * same behaviour over RabbitMQ, outages included, is proven by the
+ * integration specs.
  */
 import { expect } from 'chai';
 import { type BrokerRef, broker } from '../../lib/actors/broker';
 import type { RelayRef } from '../../lib/actors/relay';
+import { type BrokerAdapter, BrokerUnavailable, type ConnectionState, type StateChange } from '../../lib/broker/adapter';
 import { decodeBatch } from '../../lib/broker/batch';
 import { LocalAdapter, LocalExchange } from '../../lib/broker/local_bus';
 import { cast, startLink } from '../../lib/otp/gen_server';
-import { Process, type Ref } from '../../lib/otp/process';
+import { Process, type Ref, send } from '../../lib/otp/process';
+import { startLink as startSupervisor } from '../../lib/otp/supervisor';
+import { childRef } from '../../lib/otp/sys';
 import { Readiness } from '../../lib/readiness';
 import { eventually } from '../support/eventually';
+import { captureLogs } from '../support/logs';
 import { type Recorded, startRecorder } from '../support/recorder';
 import { useSystem } from '../support/system';
 
-describe('broker (on the in-process bus)', () => {
+interface HeldPublish {
+  readonly batch: Buffer;
+  readonly deadline: number;
+  confirm(): void;
+  fail(reason: string): void;
+}
+
+/**
+ * An adapter whose publishes wait until the spec confirms or fails them;
+ * with `silent`, a broker that never confirms: each publish is rejected at
+ * its deadline, as the adapter contract says.
+ */
+class HeldAdapter implements BrokerAdapter {
+  readonly kind = 'local';
+  state: ConnectionState = 'connected';
+  closed = false;
+  readonly publishes: HeldPublish[] = [];
+  private readonly listeners: Array<(change: StateChange) => void> = [];
+
+  constructor(private readonly silent = false) {}
+
+  publish(batch: Buffer, deadline: number): Promise<void> {
+    return new Promise((confirm, reject) => {
+      const fail = (reason: string) => reject(new BrokerUnavailable(reason));
+      this.publishes.push({ batch, deadline, confirm, fail });
+      if (this.silent) setTimeout(fail, deadline - Date.now(), 'no confirm by the deadline');
+    });
+  }
+
+  async subscribe(): Promise<void> {}
+
+  onStateChange(listener: (change: StateChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** What the real adapter does when its connection changes. */
+  change(change: StateChange): void {
+    this.state = change.state;
+    for (const listener of this.listeners) listener(change);
+  }
+
+  info(): Record<string, unknown> {
+    return { url: 'held' };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.state = 'closed';
+  }
+}
+
+/** The texts and timestamps of the messages in a published batch. */
+const messagesOf = (batch: Buffer) =>
+  decodeBatch(batch).map((d) => JSON.parse(Buffer.from(d.frame).toString()) as { text: string; ts: number });
+
+describe('broker (on the in-process bus, or a stand-in adapter)', () => {
   const system = useSystem();
   let exchange: LocalExchange;
   beforeEach(() => (exchange = new LocalExchange()));
 
-  async function startBroker(name: string, adapter = new LocalAdapter(exchange)) {
+  async function startBroker(name: string, adapter: BrokerAdapter = new LocalAdapter(exchange), publishTimeoutMs = 5_000) {
     const relay = await startRecorder(system.link(`${name}-relay`));
     const readiness = new Readiness();
     const ref: BrokerRef = await startLink(system.link(name), broker, {
       nodeId: name,
       relay: relay.ref as unknown as RelayRef,
       connect: async () => adapter,
-      publishTimeoutMs: 5_000,
+      publishTimeoutMs,
       readiness,
     });
     return { ref, relay, readiness, adapter };
@@ -43,10 +105,13 @@ describe('broker (on the in-process bus)', () => {
     const { ref, relay, readiness } = await startBroker('node1');
     const publisher = await startRecorder(system.link('publisher'));
     say(ref, publisher.ref, 7, 'hello');
-    await eventually(() => expect(publisher.log).to.deep.equal([{ type: 'published', tag: 7, msgId: 'node1-0' }]));
+    await eventually(() => expect(publisher.log).to.have.length(1));
+    const msgId = publisher.log[0]!['msgId'];
+    expect(publisher.log).to.deep.equal([{ type: 'published', tag: 7, msgId }]);
+    expect(msgId).to.match(/^node1-[0-9a-z]+$/);
     await eventually(() => expect(deliveredTexts(relay.log)).to.have.length(1));
     const [message] = deliveredTexts(relay.log);
-    expect(message).to.include({ type: 'message', room: 'lobby', msgId: 'node1-0', from: 'alice', text: 'hello' });
+    expect(message).to.include({ type: 'message', room: 'lobby', msgId, from: 'alice', text: 'hello' });
     expect(message!['ts']).to.be.a('number');
     expect(readiness.broker).to.equal('connected');
     expect(relay.log[0]).to.deep.equal({ type: 'broker_state', state: 'connected' });
@@ -81,5 +146,147 @@ describe('broker (on the in-process bus)', () => {
     await adapter.close();
     say(ref, publisher.ref, 3);
     await eventually(() => expect(publisher.log).to.deep.equal([{ type: 'unavailable', tag: 3 }]));
+  });
+
+  describe('on a stand-in adapter', () => {
+    const unavailable = (tag: number) => ({ type: 'unavailable', tag });
+    const published = (tag: number) => ({ type: 'published', tag });
+    /** What each publisher heard, without the msgIds. */
+    const outcomes = (log: Recorded[]) => log.map(({ type, tag }) => (tag === undefined ? { type } : { type, tag }));
+
+    /** A broker on a HeldAdapter, with one publisher whose say 1 is in flight and says 2 and 3 wait behind it. */
+    async function threeSaysPending(adapter = new HeldAdapter(), publishTimeoutMs?: number) {
+      const { ref } = await startBroker('node1', adapter, publishTimeoutMs);
+      const publisher = await startRecorder(system.link('publisher'));
+      say(ref, publisher.ref, 1);
+      await eventually(() => expect(adapter.publishes).to.have.length(1));
+      say(ref, publisher.ref, 2);
+      say(ref, publisher.ref, 3);
+      return { ref, adapter, publisher };
+    }
+
+    it('answers unavailable once to each publisher of a batch the adapter refused, and goes on with the next batch', async () => {
+      const { adapter, publisher } = await threeSaysPending();
+      adapter.publishes[0]!.fail('refused');
+      await eventually(() => expect(adapter.publishes).to.have.length(2));
+      expect(messagesOf(adapter.publishes[1]!.batch).map((m) => m.text), 'the refused batch is not sent again').to.deep.equal(['m2', 'm3']);
+      adapter.publishes[1]!.confirm();
+      await eventually(() => expect(publisher.log).to.have.length(3));
+      expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), published(2), published(3)]);
+    });
+
+    it('answers unavailable once to each publisher when no confirm came by the deadline: the publish timeout after the oldest was accepted', async () => {
+      // 2 and 3 wait behind the first batch, which takes all its 300 ms.
+      const { adapter, publisher } = await threeSaysPending(new HeldAdapter(true), 300);
+      await eventually(() => expect(publisher.log).to.have.length(3));
+      expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), unavailable(2), unavailable(3)]);
+      for (const { batch, deadline } of adapter.publishes) expect(deadline).to.equal(messagesOf(batch)[0]!.ts + 300);
+    });
+
+    it('answers unavailable to every pending publisher, in flight and waiting, when it crashes, and closes the adapter', async () => {
+      const logs = captureLogs('fatal'); // the crash report
+      try {
+        const { ref, adapter, publisher } = await threeSaysPending();
+        const proc = Process.of(ref)!;
+        proc.crash(); // handled after the says already in its mailbox
+        await proc.exited();
+        adapter.publishes[0]!.confirm(); // too late: nobody is there
+        send(publisher.ref, { type: 'marker' }); // arrives after whatever the broker sent
+        await eventually(() => expect(publisher.log).to.deep.include({ type: 'marker' }));
+        expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), unavailable(2), unavailable(3), { type: 'marker' }]);
+        expect(adapter.closed).to.equal(true);
+      } finally {
+        logs.restore();
+      }
+    });
+
+    describe('restarted by its supervisor', () => {
+      let logs: ReturnType<typeof captureLogs>;
+      beforeEach(() => (logs = captureLogs('fatal'))); // crash and restart reports
+      afterEach(() => logs.restore());
+
+      /** A broker under a supervisor, on a new HeldAdapter per start: the same path, so the same address, after a restart. */
+      async function supervisedBroker() {
+        const adapters: HeldAdapter[] = [];
+        const relay = await startRecorder(system.link('node1-relay'));
+        const readiness = new Readiness();
+        const sup = await startSupervisor(system.link('sup'), {
+          init: () => ({
+            flags: { strategy: 'one_for_one', intensity: 5 },
+            children: [
+              {
+                id: 'broker',
+                start: (link) =>
+                  startLink(link, broker, {
+                    nodeId: 'node1',
+                    relay: relay.ref as unknown as RelayRef,
+                    connect: async () => adapters[adapters.push(new HeldAdapter()) - 1]!,
+                    publishTimeoutMs: 5_000,
+                    readiness,
+                  }),
+              },
+            ],
+          }),
+        }, undefined);
+        const ref = childRef(sup, 'broker') as BrokerRef;
+        const restart = async () => {
+          const before = adapters.length;
+          Process.of(ref)!.crash();
+          await eventually(() => expect(adapters.length === before + 1 && Process.of(ref)?.status).to.equal('running'));
+        };
+        return { ref, adapters, relay, readiness, restart };
+      }
+
+      for (const [outcome, settle] of [
+        ['confirm', (held: HeldPublish) => held.confirm()],
+        ['failure', (held: HeldPublish) => held.fail('late')],
+      ] as const) {
+        it(`takes no ${outcome} of its predecessor's batch for its own`, async () => {
+          const { ref, adapters, restart } = await supervisedBroker();
+          const publisher = await startRecorder(system.link('publisher'));
+          say(ref, publisher.ref, 1);
+          await eventually(() => expect(adapters[0]!.publishes).to.have.length(1));
+          await restart();
+          say(ref, publisher.ref, 2);
+          await eventually(() => expect(adapters[1]!.publishes).to.have.length(1));
+          say(ref, publisher.ref, 3); // waits behind the batch in flight
+          settle(adapters[0]!.publishes[0]!); // reaches the new broker, at the same address
+          adapters[1]!.publishes[0]!.confirm(); // reaches it after
+          await eventually(() => expect(adapters[1]!.publishes).to.have.length(2));
+          adapters[1]!.publishes[1]!.confirm();
+          await eventually(() => expect(publisher.log).to.have.length.at.least(3));
+          expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), published(2), published(3)]);
+          expect(messagesOf(adapters[1]!.publishes[1]!.batch).map((m) => m.text)).to.deep.equal(['m3']);
+        });
+      }
+
+      it('hands out no msgId its predecessor gave', async () => {
+        const { ref, adapters, restart } = await supervisedBroker();
+        const publisher = await startRecorder(system.link('publisher'));
+        for (const tag of [1, 2]) {
+          say(ref, publisher.ref, tag);
+          await eventually(() => expect(adapters.at(-1)!.publishes).to.have.length(1));
+          adapters.at(-1)!.publishes[0]!.confirm();
+          await eventually(() => expect(publisher.log).to.have.length(tag));
+          if (tag === 1) await restart();
+        }
+        expect(outcomes(publisher.log)).to.deep.equal([published(1), published(2)]);
+        const [first, second] = publisher.log.map((m) => m['msgId']);
+        expect(second).to.match(/^node1-/).and.not.equal(first);
+      });
+
+      it("ignores the state changes of its predecessor's adapter", async () => {
+        const { ref, adapters, relay, readiness, restart } = await supervisedBroker();
+        const publisher = await startRecorder(system.link('publisher'));
+        await restart();
+        adapters[0]!.change({ state: 'disconnected', reason: 'the old connection, closed late' });
+        say(ref, publisher.ref, 1); // handled after the state change
+        await eventually(() => expect(adapters[1]!.publishes).to.have.length(1));
+        adapters[1]!.publishes[0]!.confirm();
+        await eventually(() => expect(outcomes(publisher.log)).to.deep.equal([published(1)]));
+        expect(readiness.broker).to.equal('connected');
+        expect(relay.log.filter((m) => m.type === 'broker_state').map((m) => m['state'])).to.deep.equal(['connected', 'connected']);
+      });
+    });
   });
 });

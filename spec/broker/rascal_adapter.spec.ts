@@ -1,7 +1,7 @@
 // The RabbitMQ adapter against real RabbitMQ nodes of this spec's own (it
 // stops, pauses and restarts them). Node restarts cost 7–15 s each, so the
 // tests share two nodes, A and B, and run in the order written: the last
-// ones stop A.
+// ones stop A, then kill B.
 import amqp from 'amqplib';
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { eventually } from '../support/eventually';
 import { freePorts } from '../support/free_ports';
 import { captureLogs } from '../support/logs';
+import { silentHost, stoppingRabbit } from '../support/refusing_hosts';
 import { startRabbitNode } from '../support/rabbitmq';
 import type { RabbitNode } from '../support/rabbitmq_node';
 
@@ -130,6 +131,39 @@ describe('RabbitMQ adapter (Rascal)', function () {
       expect(error.message).to.match(/^AMQP_URL: RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+ refused config\/rascal\.json: .*406 \(PRECONDITION-FAILED\)/);
       expect(Date.now() - started, 'no retries until the startup timeout').to.be.below(configFor([nodeA.url]).broker.startupTimeoutMs);
     });
+
+    it('gives up on a host that does not answer after 2 s: no TCP handshake waits for the OS timeout', async function () {
+      this.timeout(30_000); // without a limit, the connect would take about 2 minutes
+      const silent = await silentHost();
+      try {
+        const started = Date.now();
+        const error = await connectRabbitMQ(configFor([`amqp://127.0.0.1:${silent.port}`], { startupTimeoutMs: 1 })).catch((e: Error) => e);
+        expect((error as Error).message).to.equal(
+          `AMQP_URL: no RabbitMQ answered at amqp://127.0.0.1:${silent.port} within 1 ms (connect: no answer within 2000 ms)`,
+        );
+        expect(Date.now() - started).to.be.at.least(1_990);
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it('retries a RabbitMQ that closes the connection with 320 CONNECTION_FORCED (it is stopping), and connects once it accepts', async () => {
+      const stopping = await stoppingRabbit(nodeA.port, 2);
+      const logs = captureLogs('warn');
+      try {
+        const adapter = await connectRabbitMQ(configFor([`amqp://guest:guest@127.0.0.1:${stopping.port}`]));
+        try {
+          expect(stopping.forced, 'both refusals were made').to.equal(2);
+          expect(adapter.state).to.equal('connected');
+          expect(logs.messages()).to.deep.equal(['rabbitmq: could not connect to RabbitMQ; retrying for up to 5000 ms']);
+        } finally {
+          await adapter.close();
+        }
+      } finally {
+        logs.restore();
+        await stopping.close();
+      }
+    });
   });
 
   describe('on a running node', () => {
@@ -224,7 +258,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
         await eventually(() => expect(seen).to.deep.equal(['poison', 'fine']));
         await new Promise((resolve) => setTimeout(resolve, 300)); // room for a redelivery, if there were one
         expect(seen).to.deep.equal(['poison', 'fine']);
-        expect(await queueState(nodeA, adapter.info()['queue'] as string)).to.include({ messageCount: 0 });
+        await eventually(async () => expect(await messagesHeld(nodeA, adapter.info()['queue'] as string), 'acked, not merely delivered').to.equal(0), 10_000, 200);
         expect(logs.messages()).to.deep.equal(['rabbitmq: delivering a batch failed; it is acked and dropped']);
       } finally {
         logs.restore();
@@ -243,7 +277,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
       await adapter.publish(batchOf('real'), soon());
       await eventually(() => expect(tags).to.deep.equal(['real']));
       expect(adapter.info()).to.deep.include({ batchesDropped: 2, batchesDelivered: 1 });
-      expect(await queueState(nodeA, adapter.info()['queue'] as string)).to.include({ messageCount: 0 });
+      await eventually(async () => expect(await messagesHeld(nodeA, adapter.info()['queue'] as string), 'acked, not merely delivered').to.equal(0), 10_000, 200);
     });
 
     it('trap: Rascal\'s ackOrNack(error) nacks without requeue: the message is gone, not redelivered', async () => {
@@ -262,9 +296,34 @@ describe('RabbitMQ adapter (Rascal)', function () {
         await eventually(() => expect(deliveries).to.equal(1));
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(deliveries).to.equal(1);
-        expect(await queueState(nodeA, nodeQueueName(broker.config))).to.include({ messageCount: 0 });
+        await eventually(async () => expect(await messagesHeld(nodeA, nodeQueueName(broker.config)), 'nacked, not merely delivered').to.equal(0), 10_000, 200);
       } finally {
         await shutdownBroker(broker);
+      }
+    });
+  });
+
+  describe('when RabbitMQ closes the connection (rabbitmqctl close_all_connections)', () => {
+    it('reconnects past a state change listener that throws; each throw is logged', async () => {
+      const logs = captureLogs('error');
+      try {
+        const adapter = await connect([nodeA.url]);
+        const tags = await received(adapter);
+        adapter.onStateChange(() => {
+          throw new Error('a listener with a bug');
+        });
+        const changes: StateChange[] = [];
+        adapter.onStateChange((change) => changes.push(change)); // told all the same
+        await rabbitmqctl(nodeA, 'close_all_connections', 'a spec closes them');
+        await eventually(() => expect(adapter.info()['reconnects']).to.equal(1), 15_000);
+        expect(changes[0]).to.deep.include({ state: 'disconnected' });
+        expect(changes.at(-1)).to.deep.include({ state: 'connected' });
+        const thrown = logs.lines.filter((line) => line.msg === 'rabbitmq: a state change listener threw');
+        expect(thrown.map((line) => (line['err'] as { message: string }).message)).to.deep.equal(changes.map(() => 'a listener with a bug'));
+        await adapter.publish(batchOf('after'), soon());
+        await eventually(() => expect(tags).to.deep.equal(['after']));
+      } finally {
+        logs.restore();
       }
     });
   });
@@ -434,6 +493,39 @@ describe('RabbitMQ adapter (Rascal)', function () {
       await eventually(() => expect(tags).to.deep.equal(['on A', 'on B', 'from the neighbour']));
     });
   });
+
+  describe('when the last node (B) dies for good', () => {
+    it('shutdownBroker leaves a Rascal that waits for a channel after 2 s, with a warning, its keep-alive timer cleared', async function () {
+      this.timeout(30_000); // without the cap, Rascal's shutdown would never end
+      const logs = captureLogs('warn');
+      const raw = await createRascal(nodeB.url);
+      try {
+        await new Promise((resolve) => publishRaw(raw, batchOf('first')).then((session) => session.once('success', resolve))); // the pool's one channel exists
+        // 'unconfirmed' holds that channel (no confirm from a stopped node);
+        // 'waiting' asks the pool for another. Once the connection is gone,
+        // the pool can create it only after a reconnection, and Rascal's
+        // shutdown drains the pool first.
+        signalNode(nodeB, 'SIGSTOP');
+        for (const tag of ['unconfirmed', 'waiting']) (await publishRaw(raw, batchOf(tag))).on('error', () => {});
+        await new Promise((resolve) => setTimeout(resolve, 100)); // 'waiting' reaches the pool within a few turns
+        const lost = new Promise((resolve) => raw.once('disconnect', resolve));
+        signalNode(nodeB, 'SIGKILL');
+        await lost;
+        const started = Date.now();
+        await shutdownBroker(raw);
+        expect(Date.now() - started).to.be.at.least(1_990);
+        expect(logs.messages()).to.deep.equal([
+          'rabbitmq: Rascal did not shut down within 2000 ms (it waits for a channel only a reconnection can create); leaving it',
+        ]);
+        // (Node marks a cleared timer _destroyed; an active one would keep the process alive.)
+        const { keepActive } = raw as unknown as { keepActive: NodeJS.Timeout & { _destroyed: boolean } };
+        expect(keepActive._destroyed, 'the keep-alive timer is cleared').to.equal(true);
+      } finally {
+        logs.restore();
+        await nodeB.stop();
+      }
+    });
+  });
 });
 
 /** Publishes `prefix-0`, `prefix-1`... each once the last settled, until three were refused; resolves with the outcomes. */
@@ -445,14 +537,27 @@ async function publishUntilRefused(adapter: BrokerAdapter, prefix: string): Prom
   return outcomes;
 }
 
-/** rabbitmqctl (the script that runs as we are, not Debian's wrapper) with the node's cookie and epmd. */
-async function rabbitmqctl(node: RabbitNode, ...args: string[]): Promise<void> {
+/** rabbitmqctl (the script that runs as we are, not Debian's wrapper) with the node's cookie and epmd; its output. */
+async function rabbitmqctl(node: RabbitNode, ...args: string[]): Promise<string> {
   const env = { ...process.env, HOME: node.dir, ERL_EPMD_PORT: String(node.epmdPort) };
-  await promisify(execFile)('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', node.nodeName, ...args], { env, timeout: 30_000 });
+  const { stdout } = await promisify(execFile)('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', node.nodeName, ...args], { env, timeout: 30_000 });
+  return stdout;
 }
 
-/** SIGSTOP/SIGCONT to the node's process group (started by this spec's support code). */
-function signalNode(node: RabbitNode, signal: 'SIGSTOP' | 'SIGCONT'): void {
+/**
+ * Messages `queue` holds, delivered but unacked ones included: a passive
+ * declare counts only those ready for delivery, so a message a live consumer
+ * never acked would not show there.
+ */
+async function messagesHeld(node: RabbitNode, queue: string): Promise<number> {
+  const rows = (await rabbitmqctl(node, 'list_queues', '--quiet', '--no-table-headers', 'name', 'messages')).trim().split('\n');
+  const row = rows.map((line) => line.split('\t')).find(([name]) => name === queue);
+  if (!row) throw new Error(`no queue ${queue} on ${node.nodeName}: ${rows.join('; ')}`);
+  return Number(row[1]);
+}
+
+/** SIGSTOP/SIGCONT/SIGKILL to the node's process group (started by this spec's support code). */
+function signalNode(node: RabbitNode, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void {
   process.kill(-node.pid!, signal);
 }
 
