@@ -26,9 +26,6 @@ const MIN_ATTEMPT_MS = 2_000;
 // A clean shutdown is a few round trips (milliseconds); one that hangs will
 // not end by itself, and the daemon has a shutdown deadline to keep.
 const SHUTDOWN_TIMEOUT_MS = 2_000;
-// RabbitMQ's reply code when it closes connections because it is stopping:
-// worth another attempt, unlike every other refusal.
-const CONNECTION_FORCED = 320;
 
 /** The broker of the first URL that answers, or an error naming the setting, the URLs and why. */
 export async function startBroker(rascalConfig: BrokerConfig, settings: Config['broker']): Promise<Broker> {
@@ -70,8 +67,11 @@ async function tryOnce(
   // An AMQP reply code means RabbitMQ answered and refused what was asked
   // (an exchange that exists with another type, say). Rascal leaves that
   // connection open, out of reach: the error is final, the daemon exits.
+  // A RabbitMQ that is stopping closes with 320 CONNECTION_FORCED, which
+  // reaches us without a code ("Channel ended, no reply will be
+  // forthcoming"), so it is retried as any failed connection is.
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'number' && code !== CONNECTION_FORCED) throw new Error(`AMQP_URL: RabbitMQ at ${where} refused config/rascal.json: ${error.message}`);
+  if (typeof code === 'number') throw new Error(`AMQP_URL: RabbitMQ at ${where} refused config/rascal.json: ${error.message}`);
   return { failure: 'could not connect to RabbitMQ', reason: error.message };
 }
 
