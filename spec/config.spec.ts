@@ -226,9 +226,16 @@ describe('config', () => {
       expect(loadError({}, ['--admin-token', 'x'])).to.equal('--admin-token: unknown argument (see --help)');
       expect(loadError({}, ['--port'])).to.equal('--port: missing value');
       expect(loadError({ NODE_ENV: '../etc' })).to.equal('NODE_ENV: expected a name of letters, digits, _ and -, got "../etc"');
+      expect(loadError({ NODE_ENV: 'test/../../etc' })).to.equal('NODE_ENV: expected a name of letters, digits, _ and -, got "test/../../etc"');
       expect(loadError({ NODE_ENV: 'production' }, [], withProduction('{"port": 1,}'))).to.match(/^config\/production\.json: not valid JSON \(/);
       expect(loadError({ NODE_ENV: 'production' }, [], withProduction([1]))).to.equal('config/production.json: expected a JSON object');
       expect(loadError({}, [], configDir({}))).to.match(/^config\/default\.json: cannot be read \(/);
+    });
+
+    it('include a $NODE_ENV.json that exists but cannot be read: only a missing one is skipped', () => {
+      const d = configDir({ 'default.json': realDefaults() });
+      mkdirSync(join(d, 'staging.json'));
+      expect(loadError({ NODE_ENV: 'staging' }, [], d)).to.match(/^config\/staging\.json: cannot be read \(EISDIR/);
     });
   });
 
@@ -250,12 +257,23 @@ describe('config', () => {
         const line = lineOf(setting.flag ?? setting.env);
         expect(line).to.include(setting.env).and.match(new RegExp(`default ${expected[setting.env]}$`));
       }
-      expect(text).to.include('--help').and.include('NODE_ENV');
+      expect(text).to.include('--help, -h').and.include('NODE_ENV');
     });
 
-    it('shows the defaults of the folder it is given', () => {
+    it("puts the defaults in one column, and each setting's meaning on the line below it", () => {
+      const lines = helpText(CONFIG_DIR).split('\n');
+      const columns = SETTINGS.map((setting) => {
+        const at = lines.findIndex((line) => line.trimStart().startsWith(setting.flag ?? setting.env));
+        expect(lines[at], setting.env).to.match(/\S {2,}default \S/);
+        expect(lines[at + 1], setting.env).to.equal(`      ${setting.meaning}`).and.match(/^ {6}\S/);
+        return lines[at]!.indexOf(' default ');
+      });
+      expect(new Set(columns).size).to.equal(1);
+    });
+
+    it('shows the defaults of the folder it is given, a secret one only as (set)', () => {
       const d = configDir({ 'default.json': { ...realDefaults(), port: 7000, broker: { ...realDefaults().broker, url: ['amqp://x:pw@h'] } } });
-      expect(helpText(d)).to.match(/--port, PORT +default 7000\n/).and.not.include('pw@h');
+      expect(helpText(d)).to.match(/--port, PORT +default 7000\n/).and.match(/--amqp-url, AMQP_URL +default \(set\)\n/).and.not.include('pw@h');
     });
   });
 });
