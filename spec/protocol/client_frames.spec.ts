@@ -92,9 +92,9 @@ describe('protocol/client_frames', () => {
       }
     });
 
-    it('for the limit it is given', () => {
-      expect(decodeClientFrame('{"type":"say","text":"abc"}', { maxTextChars: 2 })).to.include({ code: 'too_large' });
-      expect(decodeClientFrame('abc', { maxTextChars: 2 })).to.include({ code: 'too_large' });
+    it('for the limit it is given, which the message names', () => {
+      expect(decodeClientFrame('{"type":"say","text":"abc"}', { maxTextChars: 2 })).to.include({ code: 'too_large', message: 'text: longer than 2 characters' });
+      expect(decodeClientFrame('abc', { maxTextChars: 2 })).to.include({ code: 'too_large', message: 'text: longer than 2 characters' });
     });
   });
 
