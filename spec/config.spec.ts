@@ -33,6 +33,8 @@ function configDir(files: Record<string, unknown>): string {
   return dir;
 }
 
+/** Four labels of letters, the last one `lastLabel` long: 253 characters with 61, the longest host name (RFC 1123). */
+const hostName = (lastLabel: number) => ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(lastLabel)].join('.');
 const realDefaults = () => JSON.parse(readFileSync(join(CONFIG_DIR, 'default.json'), 'utf8'));
 /** The real defaults with one file's worth of changes in config/production.json. */
 const withProduction = (production: unknown) => configDir({ 'default.json': realDefaults(), 'production.json': production });
@@ -119,6 +121,24 @@ describe('config', () => {
     });
   });
 
+  describe('a value at the edge of its rule', () => {
+    it('is accepted as it is', () => {
+      const cases: Array<[string, unknown]> = [
+        ['host', 'h'], ['host', 'a.b.c'], ['host', hostName(61)],
+        ['nodeId', 'node-1.eu_2'], ['nodeId', 'n'.repeat(64)],
+        ['limits.idleTimeoutSeconds', 0], ['limits.idleTimeoutSeconds', 8], ['limits.idleTimeoutSeconds', 960],
+        ['broker.reconnect.minMs', realDefaults().broker.reconnect.maxMs],
+        ['limits.maxPayloadBytes', 12 * realDefaults().limits.maxTextChars + 1024],
+      ];
+      for (const [path, value] of cases) {
+        const keys = path.split('.');
+        const production = keys.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+        const config = load({ NODE_ENV: 'production' }, [], withProduction(production));
+        expect(keys.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config), path).to.equal(value);
+      }
+    });
+  });
+
   describe('a bad value', () => {
     it('is refused with the setting, where it came from and what was given', () => {
       const cases: Array<[Env, string[], string]> = [
@@ -148,6 +168,8 @@ describe('config', () => {
         [{ limits: { extra: { deep: 1 } } }, 'limits.extra (config/production.json): unknown setting'],
         ['{"__proto__": {"port": 1}}', '__proto__ (config/production.json): unknown setting'],
         [{ limits: 5 }, 'limits (config/production.json): expected an object, got 5'],
+        [{ limits: null }, 'limits (config/production.json): expected an object, got null'],
+        [{ host: hostName(62) }, `host (config/production.json): expected an IP address or a host name, got "${hostName(62)}"`],
         [{ defaultRoom: 'the lobby' }, 'defaultRoom (config/production.json): expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit), got "the lobby"'],
         [{ nodeId: 'node 1' }, 'nodeId (config/production.json): expected 1 to 64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got "node 1"'],
         [{ broker: { reconnect: { minMs: 5000, maxMs: 1000 } } }, 'broker.reconnect.minMs (config/production.json): must not exceed broker.reconnect.maxMs, got 5000'],
@@ -214,6 +236,10 @@ describe('config', () => {
       expect(loadError({}, ['--admin-host', '0.0.0.0'])).to.match(/^admin\.token \(ADMIN_TOKEN\): required/);
     });
 
+    it('may be all digits: only a setting that is a number is read as one', () => {
+      expect(load({ ADMIN_TOKEN: '0123456789' }).admin.token).to.equal('0123456789');
+    });
+
     it('must be usable in an Authorization header, and is never echoed', () => {
       expect(loadError({ ADMIN_TOKEN: 'two words' })).to.equal('admin.token (ADMIN_TOKEN): expected a token of visible ASCII characters');
     });
@@ -258,6 +284,18 @@ describe('config', () => {
         expect(line).to.include(setting.env).and.match(new RegExp(`default ${expected[setting.env]}$`));
       }
       expect(text).to.include('--help, -h').and.include('NODE_ENV');
+      expect(text, 'the levels LOG_LEVEL takes').to.include('fatal, error, warn, info, debug, trace, silent');
+    });
+
+    it('opens with the usage and the order in which the sources override each other, and ends its last line', () => {
+      const text = helpText(CONFIG_DIR);
+      const [usage, blank, ...rest] = text.split('\n');
+      expect(usage).to.equal('Usage: npm start -- [flags]');
+      expect(blank).to.equal('');
+      expect(rest.indexOf(''), 'a blank line after the sources').to.equal(2);
+      const sources = rest.slice(0, 2).join(' ');
+      expect(sources).to.match(/default\.json.*\$NODE_ENV\.json.*environment variables.*flags.*each overrides the one before/);
+      expect(text).to.match(/\n {2}--help, -h\n {6}print this help and exit\n$/);
     });
 
     it("puts the defaults in one column, and each setting's meaning on the line below it", () => {
@@ -269,6 +307,10 @@ describe('config', () => {
         return lines[at]!.indexOf(' default ');
       });
       expect(new Set(columns).size).to.equal(1);
+    });
+
+    it('cannot be written without the defaults: a folder without default.json is named', () => {
+      expect(() => helpText(configDir({}))).to.throw(ConfigError, /^config\/default\.json: cannot be read \(/);
     });
 
     it('shows the defaults of the folder it is given, a secret one only as (set)', () => {
