@@ -169,6 +169,8 @@ describe('config', () => {
         ['{"__proto__": {"port": 1}}', '__proto__ (config/production.json): unknown setting'],
         [{ limits: 5 }, 'limits (config/production.json): expected an object, got 5'],
         [{ limits: null }, 'limits (config/production.json): expected an object, got null'],
+        [{ limits: { maxBufferedBytes: 65_535 } }, 'limits.maxBufferedBytes (config/production.json): expected an integer from 65536 to 1073741824, got 65535'],
+        [{ defaultRoom: 5 }, 'defaultRoom (config/production.json): expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit), got 5'],
         [{ host: hostName(62) }, `host (config/production.json): expected an IP address or a host name, got "${hostName(62)}"`],
         [{ defaultRoom: 'the lobby' }, 'defaultRoom (config/production.json): expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit), got "the lobby"'],
         [{ nodeId: 'node 1' }, 'nodeId (config/production.json): expected 1 to 64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got "node 1"'],
