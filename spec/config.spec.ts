@@ -35,6 +35,8 @@ function configDir(files: Record<string, unknown>): string {
 
 /** Four labels of letters, the last one `lastLabel` long: 253 characters with 61, the longest host name (RFC 1123). */
 const hostName = (lastLabel: number) => ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(lastLabel)].join('.');
+/** The value of the setting at a dotted path. */
+const settingAt = (config: Config, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
 const realDefaults = () => JSON.parse(readFileSync(join(CONFIG_DIR, 'default.json'), 'utf8'));
 /** The real defaults with one file's worth of changes in config/production.json. */
 const withProduction = (production: unknown) => configDir({ 'default.json': realDefaults(), 'production.json': production });
@@ -108,11 +110,10 @@ describe('config', () => {
         LOG_LEVEL: ['debug', 'debug'], SHUTDOWN_TIMEOUT_MS: ['2500', 2500], ADMIN_TOKEN: ['s3cr3t', 's3cr3t'],
       };
       expect(Object.keys(values)).to.have.members(SETTINGS.map((s) => s.env));
-      const at = (config: Config, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
       for (const setting of SETTINGS) {
         const [text, value] = values[setting.env]!;
-        expect(at(load({ [setting.env]: text }), setting.path), setting.env).to.deep.equal(value);
-        if (setting.flag !== undefined) expect(at(load({}, [setting.flag, text]), setting.path), setting.flag).to.deep.equal(value);
+        expect(settingAt(load({ [setting.env]: text }), setting.path), setting.env).to.deep.equal(value);
+        if (setting.flag !== undefined) expect(settingAt(load({}, [setting.flag, text]), setting.path), setting.flag).to.deep.equal(value);
       }
     });
 
@@ -131,10 +132,8 @@ describe('config', () => {
         ['limits.maxPayloadBytes', 12 * realDefaults().limits.maxTextChars + 1024],
       ];
       for (const [path, value] of cases) {
-        const keys = path.split('.');
-        const production = keys.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
-        const config = load({ NODE_ENV: 'production' }, [], withProduction(production));
-        expect(keys.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config), path).to.equal(value);
+        const production = path.split('.').reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+        expect(settingAt(load({ NODE_ENV: 'production' }, [], withProduction(production)), path), path).to.equal(value);
       }
     });
   });
