@@ -33,6 +33,10 @@ function configDir(files: Record<string, unknown>): string {
   return dir;
 }
 
+/** Four labels of letters, the last one `lastLabel` long: 253 characters with 61, the longest host name (RFC 1123). */
+const hostName = (lastLabel: number) => ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(lastLabel)].join('.');
+/** The value of the setting at a dotted path. */
+const settingAt = (config: Config, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
 const realDefaults = () => JSON.parse(readFileSync(join(CONFIG_DIR, 'default.json'), 'utf8'));
 /** The real defaults with one file's worth of changes in config/production.json. */
 const withProduction = (production: unknown) => configDir({ 'default.json': realDefaults(), 'production.json': production });
@@ -107,16 +111,31 @@ describe('config', () => {
         HISTORY_SIZE: ['20', 20], HISTORY_TTL_SECONDS: ['60', 60],
       };
       expect(Object.keys(values)).to.have.members(SETTINGS.map((s) => s.env));
-      const at = (config: Config, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
       for (const setting of SETTINGS) {
         const [text, value] = values[setting.env]!;
-        expect(at(load({ [setting.env]: text }), setting.path), setting.env).to.deep.equal(value);
-        if (setting.flag !== undefined) expect(at(load({}, [setting.flag, text]), setting.path), setting.flag).to.deep.equal(value);
+        expect(settingAt(load({ [setting.env]: text }), setting.path), setting.env).to.deep.equal(value);
+        if (setting.flag !== undefined) expect(settingAt(load({}, [setting.flag, text]), setting.path), setting.flag).to.deep.equal(value);
       }
     });
 
     it('takes an empty variable as unset', () => {
       expect(load({ PORT: '', AMQP_URL: '', ADMIN_TOKEN: '' })).to.deep.equal(load());
+    });
+  });
+
+  describe('a value at the edge of its rule', () => {
+    it('is accepted as it is', () => {
+      const cases: Array<[string, unknown]> = [
+        ['host', 'h'], ['host', 'a.b.c'], ['host', hostName(61)],
+        ['nodeId', 'node-1.eu_2'], ['nodeId', 'n'.repeat(64)],
+        ['limits.idleTimeoutSeconds', 0], ['limits.idleTimeoutSeconds', 8], ['limits.idleTimeoutSeconds', 960],
+        ['broker.reconnect.minMs', realDefaults().broker.reconnect.maxMs],
+        ['limits.maxPayloadBytes', 12 * realDefaults().limits.maxTextChars + 1024],
+      ];
+      for (const [path, value] of cases) {
+        const production = path.split('.').reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+        expect(settingAt(load({ NODE_ENV: 'production' }, [], withProduction(production)), path), path).to.equal(value);
+      }
     });
   });
 
@@ -149,6 +168,10 @@ describe('config', () => {
         [{ limits: { extra: { deep: 1 } } }, 'limits.extra (config/production.json): unknown setting'],
         ['{"__proto__": {"port": 1}}', '__proto__ (config/production.json): unknown setting'],
         [{ limits: 5 }, 'limits (config/production.json): expected an object, got 5'],
+        [{ limits: null }, 'limits (config/production.json): expected an object, got null'],
+        [{ limits: { maxBufferedBytes: 65_535 } }, 'limits.maxBufferedBytes (config/production.json): expected an integer from 65536 to 1073741824, got 65535'],
+        [{ defaultRoom: 5 }, 'defaultRoom (config/production.json): expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit), got 5'],
+        [{ host: hostName(62) }, `host (config/production.json): expected an IP address or a host name, got "${hostName(62)}"`],
         [{ defaultRoom: 'the lobby' }, 'defaultRoom (config/production.json): expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit), got "the lobby"'],
         [{ nodeId: 'node 1' }, 'nodeId (config/production.json): expected 1 to 64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got "node 1"'],
         [{ broker: { reconnect: { minMs: 5000, maxMs: 1000 } } }, 'broker.reconnect.minMs (config/production.json): must not exceed broker.reconnect.maxMs, got 5000'],
@@ -215,6 +238,10 @@ describe('config', () => {
       expect(loadError({}, ['--admin-host', '0.0.0.0'])).to.match(/^admin\.token \(ADMIN_TOKEN\): required/);
     });
 
+    it('may be all digits: only a setting that is a number is read as one', () => {
+      expect(load({ ADMIN_TOKEN: '0123456789' }).admin.token).to.equal('0123456789');
+    });
+
     it('must be usable in an Authorization header, and is never echoed', () => {
       expect(loadError({ ADMIN_TOKEN: 'two words' })).to.equal('admin.token (ADMIN_TOKEN): expected a token of visible ASCII characters');
     });
@@ -227,9 +254,16 @@ describe('config', () => {
       expect(loadError({}, ['--admin-token', 'x'])).to.equal('--admin-token: unknown argument (see --help)');
       expect(loadError({}, ['--port'])).to.equal('--port: missing value');
       expect(loadError({ NODE_ENV: '../etc' })).to.equal('NODE_ENV: expected a name of letters, digits, _ and -, got "../etc"');
+      expect(loadError({ NODE_ENV: 'test/../../etc' })).to.equal('NODE_ENV: expected a name of letters, digits, _ and -, got "test/../../etc"');
       expect(loadError({ NODE_ENV: 'production' }, [], withProduction('{"port": 1,}'))).to.match(/^config\/production\.json: not valid JSON \(/);
       expect(loadError({ NODE_ENV: 'production' }, [], withProduction([1]))).to.equal('config/production.json: expected a JSON object');
       expect(loadError({}, [], configDir({}))).to.match(/^config\/default\.json: cannot be read \(/);
+    });
+
+    it('include a $NODE_ENV.json that exists but cannot be read: only a missing one is skipped', () => {
+      const d = configDir({ 'default.json': realDefaults() });
+      mkdirSync(join(d, 'staging.json'));
+      expect(loadError({ NODE_ENV: 'staging' }, [], d)).to.match(/^config\/staging\.json: cannot be read \(EISDIR/);
     });
   });
 
@@ -252,12 +286,39 @@ describe('config', () => {
         const line = lineOf(setting.flag ?? setting.env);
         expect(line).to.include(setting.env).and.match(new RegExp(`default ${expected[setting.env]}$`));
       }
-      expect(text).to.include('--help').and.include('NODE_ENV');
+      expect(text).to.include('--help, -h').and.include('NODE_ENV');
+      expect(text, 'the levels LOG_LEVEL takes').to.include('fatal, error, warn, info, debug, trace, silent');
     });
 
-    it('shows the defaults of the folder it is given', () => {
+    it('opens with the usage and the order in which the sources override each other, and ends its last line', () => {
+      const text = helpText(CONFIG_DIR);
+      const [usage, blank, ...rest] = text.split('\n');
+      expect(usage).to.equal('Usage: npm start -- [flags]');
+      expect(blank).to.equal('');
+      expect(rest.indexOf(''), 'a blank line after the sources').to.equal(2);
+      const sources = rest.slice(0, 2).join(' ');
+      expect(sources).to.match(/default\.json.*\$NODE_ENV\.json.*environment variables.*flags.*each overrides the one before/);
+      expect(text).to.match(/\n {2}--help, -h\n {6}print this help and exit\n$/);
+    });
+
+    it("puts the defaults in one column, and each setting's meaning on the line below it", () => {
+      const lines = helpText(CONFIG_DIR).split('\n');
+      const columns = SETTINGS.map((setting) => {
+        const at = lines.findIndex((line) => line.trimStart().startsWith(setting.flag ?? setting.env));
+        expect(lines[at], setting.env).to.match(/\S {2,}default \S/);
+        expect(lines[at + 1], setting.env).to.equal(`      ${setting.meaning}`).and.match(/^ {6}\S/);
+        return lines[at]!.indexOf(' default ');
+      });
+      expect(new Set(columns).size).to.equal(1);
+    });
+
+    it('cannot be written without the defaults: a folder without default.json is named', () => {
+      expect(() => helpText(configDir({}))).to.throw(ConfigError, /^config\/default\.json: cannot be read \(/);
+    });
+
+    it('shows the defaults of the folder it is given, a secret one only as (set)', () => {
       const d = configDir({ 'default.json': { ...realDefaults(), port: 7000, broker: { ...realDefaults().broker, url: ['amqp://x:pw@h'] } } });
-      expect(helpText(d)).to.match(/--port, PORT +default 7000\n/).and.not.include('pw@h');
+      expect(helpText(d)).to.match(/--port, PORT +default 7000\n/).and.match(/--amqp-url, AMQP_URL +default \(set\)\n/).and.not.include('pw@h');
     });
   });
 });

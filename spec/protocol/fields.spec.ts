@@ -16,6 +16,15 @@ describe('protocol/fields', () => {
       expect(hasMoreCodePointsThan('\udc00\ud800', 1)).to.equal(true); // reversed: two lone surrogates
     });
 
+    it('pairs a high surrogate only with the low surrogate right after it, at both ends of both ranges', () => {
+      for (const pair of ['\ud800\udc00', '\ud800\udfff', '\udbff\udc00', '\udbff\udfff']) {
+        expect(hasMoreCodePointsThan(pair, 1), JSON.stringify(pair)).to.equal(false);
+      }
+      for (const twoCodePoints of ['\ud7ff\udc00', '\ue000\udc00', '\ud800\udbff', '\ud800\ue000', '\ud800\ud7ff', '\ud800a', '\udc00\udc00']) {
+        expect(hasMoreCodePointsThan(twoCodePoints, 1), JSON.stringify(twoCodePoints)).to.equal(true);
+      }
+    });
+
     it('agrees with counting every code point, for any string and limit', () => {
       fc.assert(
         fc.property(utf16Text({ maxLength: 80 }), fc.integer({ min: 0, max: 90 }), (text, limit) => {
