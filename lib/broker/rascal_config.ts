@@ -90,10 +90,10 @@ const validate: PreflightStep = require('rascal/lib/config/validate');
 const positive = (what: string) => z.int({ error: `expected a whole number of ${what}` }).min(1, { error: `expected a whole number of ${what}, at least 1` });
 
 /**
- * The stream as RabbitMQ must be asked for it. RabbitMQ checks little of
- * this itself: a max-age it cannot parse or a size given as a string is
- * refused only when a daemon declares it, and a typo in a name is an
- * unknown argument it ignores, leaving the stream without that bound.
+ * The stream as warren relies on it, checked before connecting: RabbitMQ
+ * would see a bad value only once a daemon declares the stream, and it
+ * ignores an argument it does not know (a misspelt one), leaving the
+ * stream without that bound.
  */
 const StreamOptions = z.object({
   durable: z.literal(true, { error: 'expected true (a stream is durable)' }),
@@ -126,8 +126,8 @@ function checkStream(rascalConfig: BrokerConfig): void {
   if (result.success) return;
   const [issue] = result.error.issues;
   const path = issue!.path.length > 0 ? `.${issue!.path.join('.')}` : '';
-  const unknown = issue!.code === 'unrecognized_keys' ? `: unknown argument ${issue!.keys.join(', ')}` : `: ${issue!.message}`;
-  throw new Error(`${where}${path}${unknown}`);
+  const why = issue!.code === 'unrecognized_keys' ? `unknown argument ${issue!.keys.join(', ')}` : issue!.message;
+  throw new Error(`${where}${path}: ${why}`);
 }
 
 /**

@@ -102,7 +102,7 @@ export const ConfigSchema = group({
       .optional()
       .describe('several URLs for failover; absent: the in-process broker'),
     prefetch: integer(1, 65_535).describe(
-      'unacknowledged deliveries in flight to this node: keeps the relay busy without letting one slow node hoard messages',
+      'unacknowledged deliveries in flight to this node: keeps the relay busy without letting one slow node hoard messages; a stream consumer needs at least 1',
     ),
     reconnect: group({ minMs: integer(10, 600_000), maxMs: integer(10, 600_000) }).describe(
       'backoff between connection attempts, doubling from minMs up to maxMs',
