@@ -2,7 +2,7 @@
  * warren_sup: the top of the tree.
  *
  *   relay            the room registry; everything below feeds it or is fed by it
- *   broker           forwards this node's queue to the relay
+ *   broker           forwards the stream to the relay
  *   connection_sup   connections hold memberships in the relay, publish through the broker
  *   listener         accepts sockets only once all of the above is up
  *

@@ -1,7 +1,7 @@
 /**
  * broker: owns the connection to the message broker (RabbitMQ through
  * Rascal, or the in-process bus) for this node. It publishes chat messages
- * with confirms and forwards what arrives on this node's queue to the relay.
+ * with confirms and forwards what it reads from the stream to the relay.
  *
  * Publishing is group commit: at most one batch is in flight, and every
  * message accepted while it waits for its confirm goes out in the next

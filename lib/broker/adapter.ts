@@ -23,10 +23,10 @@ export interface BrokerAdapter {
    * no confirm came by `deadline` (epoch ms), having withdrawn the batch.
    */
   publish(batch: Buffer, deadline: number): Promise<void>;
-  /** Hands each batch that reaches this node's queue to `deliver`, in order. */
+  /** Hands each batch published from now on to `deliver`, in order (RabbitMQ: read from the stream). */
   subscribe(deliver: (batch: Buffer) => void): Promise<void>;
   onStateChange(listener: (change: StateChange) => void): void;
-  /** Facts for /debug/tree: url, queue, reconnects... */
+  /** Facts for /debug/tree: url, stream, offset, reconnects... */
   info(): Record<string, unknown>;
   close(): Promise<void>;
 }

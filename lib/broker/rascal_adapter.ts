@@ -1,8 +1,8 @@
 /**
  * The RabbitMQ broker, through Rascal (the gen_bunny of this port): publishes
- * batches to the fanout exchange `chat` with publisher confirms, and consumes
- * this node's own queue. Topology and settings: rascal_config.ts. Startup:
- * rascal_startup.ts.
+ * batches to the fanout exchange `chat` with publisher confirms, and reads
+ * the stream `chat.log` bound to it, which every daemon reads. Topology and
+ * settings: rascal_config.ts. Startup: rascal_startup.ts.
  *
  * What it adds to Rascal (LIBRARIES.md §3):
  * - A publish never waits in Rascal's memory: refused at once while the
@@ -12,7 +12,11 @@
  *   takes.
  * - Rascal's events become a few state changes, one log line each, instead
  *   of its several events per reconnection attempt.
- * - Deliveries are always acked, even when handling them throws.
+ * - Deliveries are always acked, even when handling them throws: a nack on
+ *   a stream closes the whole connection (540 NOT_IMPLEMENTED).
+ * - After any loss the stream is read again from the offset after the last
+ *   delivery handled, where Rascal would start over from the first offset
+ *   it was given (see `subscribe`).
  *
  * A batch rejected at its deadline may still be delivered: once its bytes
  * are on the wire only a confirm could say whether RabbitMQ took it, and no
@@ -27,7 +31,7 @@ import { log as rootLog } from '../log';
 import type { BrokerAdapter, ConnectionState, StateChange } from './adapter';
 import { BrokerUnavailable } from './adapter';
 import { BATCH_CONTENT_TYPE } from './batch';
-import { buildRascalConfig, nodeQueueName, preflight, PUBLICATION, RASCAL_TOPOLOGY, SUBSCRIPTION, type RascalTopology } from './rascal_config';
+import { buildRascalConfig, connectionName, preflight, PUBLICATION, RASCAL_TOPOLOGY, STREAM, SUBSCRIPTION, type RascalTopology } from './rascal_config';
 import { maskedUrl, shutdownBroker, startBroker } from './rascal_startup';
 
 /**
@@ -44,20 +48,21 @@ export async function connectRabbitMQ(config: Config, topology: RascalTopology =
   } catch (error) {
     throw new Error(`config/rascal.json: ${(error as Error).message}`);
   }
-  return new RascalAdapter(await startBroker(rascalConfig, config.broker));
+  return new RascalAdapter(await startBroker(rascalConfig, config.broker), connectionName(config));
 }
 
 class RascalAdapter implements BrokerAdapter {
   readonly kind = 'rabbitmq';
   state: ConnectionState = 'connected';
   private url: string;
-  private readonly queue: string;
   private reconnects = 0;
   /** Failed reconnection attempts since the connection was lost. */
   private attempts = 0;
   /** Why RabbitMQ blocks publishers (a resource alarm), while it does. */
   private blocked: string | undefined;
   private subscribed = false;
+  /** The stream offset of the last delivery handled; null before the first. */
+  private offset: number | null = null;
   private batchesDelivered = 0;
   private batchesDropped = 0;
   /** How to fail each publish not yet settled. */
@@ -65,11 +70,14 @@ class RascalAdapter implements BrokerAdapter {
   private readonly listeners: Array<(change: StateChange) => void> = [];
   private readonly log: typeof rootLog;
 
-  constructor(private readonly broker: Broker) {
+  /** `connection`: its name in RabbitMQ, which its log lines carry too. */
+  constructor(
+    private readonly broker: Broker,
+    connection: string,
+  ) {
     // The first connection's events fired inside Broker.create, before any listener.
     this.url = maskedUrl(broker.getConnections()[0]?.connectionUrl ?? 'amqp://unknown');
-    this.queue = nodeQueueName(broker.config);
-    this.log = rootLog.child({ queue: this.queue });
+    this.log = rootLog.child({ stream: STREAM, connection });
     broker.on('vhost_initialised', ({ connectionUrl }: { connectionUrl: string }) => this.connected(connectionUrl));
     // Rascal emits 'error' with connection details when the connection
     // breaks or a reconnection attempt fails, then retries by itself;
@@ -127,25 +135,59 @@ class RascalAdapter implements BrokerAdapter {
   async subscribe(deliver: (batch: Buffer) => void): Promise<void> {
     if (this.subscribed) throw new Error('rabbitmq: already subscribed (a second consumer would take half of the batches)');
     this.subscribed = true;
+    // Where the consumer starts: what is published from now on, then, after
+    // any loss, the offset after the last delivery handled (`handled`).
+    // Rascal consumes again by itself once it has a channel (after a
+    // reconnect, or a consumer RabbitMQ cancelled), with the arguments it
+    // was first given: from 'next' that would skip what was published
+    // meanwhile, from a number replay what was handled already. It keeps
+    // this very object, though: Subscription.subscribe (Rascal 21.0.1)
+    // does `_.defaultsDeep(overrides, subscriptionConfig)`, which mutates
+    // the overrides and uses them for every later consume; so moving the
+    // offset here moves where the next consume starts. The resume specs of
+    // rascal_adapter.spec.ts fail if a Rascal upgrade copies them instead.
+    const args: Record<string, unknown> = { 'x-stream-offset': 'next' };
+    const handled = (message: Message) => {
+      // A plain number in amqplib (a string would be read as an interval).
+      // Offsets grow but skip one at each segment roll-over.
+      this.offset = message.properties.headers?.['x-stream-offset'] as number;
+      args['x-stream-offset'] = this.offset + 1;
+    };
     const session = await new Promise<SubscriptionSession>((resolve, reject) =>
-      this.broker.subscribe(SUBSCRIPTION, (error, subscription) => (error ? reject(error) : resolve(subscription))),
+      this.broker.subscribe(SUBSCRIPTION, { options: { arguments: args } }, (error, subscription) => (error ? reject(error) : resolve(subscription))),
     );
-    // The consumer's channel is lost with the connection, or alone (the
-    // consumer cancelled by RabbitMQ...): one line, and Rascal consumes again
-    // by itself once it has a channel (without a new 'subscribed').
+    // The consumer's channel is lost with the connection, or alone: one
+    // line, and Rascal consumes again by itself (without a new 'subscribed').
     session.on('error', (error: Error) => {
       this.log.warn({ err: error.message }, 'rabbitmq: the subscription lost its channel; Rascal resubscribes');
     });
     // Only for application/json that does not parse: not a warren batch.
+    // Without this listener Rascal would nack it.
     session.on('invalid_content', (error: Error, message: Message, ackOrNack: () => void) => {
+      handled(message);
       this.drop(message, error.message);
       ackOrNack();
     });
-    // Every delivery is acked, whatever happens to it. Rascal's
-    // ackOrNack(error) nacks WITHOUT requeue, so it would drop the batch all
-    // the same, and a requeue would deliver a batch that makes `deliver`
-    // throw again and again (a poison message looping forever).
+    // Consuming starts once the 'message' listener is added; from 'next',
+    // what is published before RabbitMQ has the consumer is not read, so
+    // the subscription is made only then. A first consume that fails is
+    // not retried by Rascal: the daemon cannot start without it.
+    const consuming = new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) => reject(new Error(`rabbitmq: could not consume the stream ${STREAM}: ${error.message}`));
+      session.once('error', failed);
+      // (@types/rascal lacks this overload.)
+      (session as NodeJS.EventEmitter).once('subscribed', () => {
+        session.off('error', failed);
+        resolve();
+      });
+    });
+    // Every delivery is acked, whatever happens to it, and never nacked: on
+    // a stream a nack (any `ackOrNack(error)` of Rascal's) closes the whole
+    // connection with 540 NOT_IMPLEMENTED. Rascal emits the delivery
+    // synchronously from amqplib's frame loop, so the offset is moved before
+    // any reconnection can read it.
     session.on('message', (message: Message, content: unknown, ackOrNack: () => void) => {
+      handled(message);
       if (this.state === 'closed') return ackOrNack(); // Rascal's shutdown waits for every ack
       if (message.properties.contentType !== BATCH_CONTENT_TYPE || !Buffer.isBuffer(content)) {
         this.drop(message, `content type ${message.properties.contentType}`);
@@ -159,6 +201,7 @@ class RascalAdapter implements BrokerAdapter {
       }
       ackOrNack();
     });
+    await consuming;
   }
 
   onStateChange(listener: (change: StateChange) => void): void {
@@ -168,7 +211,8 @@ class RascalAdapter implements BrokerAdapter {
   info(): Record<string, unknown> {
     return {
       url: this.url,
-      queue: this.queue,
+      stream: STREAM,
+      offset: this.offset,
       reconnects: this.reconnects,
       ...(this.blocked !== undefined && { blocked: this.blocked }),
       batchesDelivered: this.batchesDelivered,

@@ -1,12 +1,13 @@
 /**
  * The Rascal configuration warren runs with: the static topology of
- * config/rascal.json (the fanout exchange `chat`, this node's queue `node`
- * bound to it, the publication and subscription `chat`) with the runtime
- * values of `Config` merged in: URLs, retry, prefetch, queue limits and the
- * confirm timeout. Code refers to the topology by the names exported here,
- * as Rascal intends.
+ * config/rascal.json (the fanout exchange `chat`, the stream `chat.log`
+ * bound to it that every daemon reads, the publication and subscription
+ * `chat`) with the runtime values of `Config` merged in: URLs, retry,
+ * prefetch and the confirm timeout. Code refers to the topology by the
+ * names exported here, as Rascal intends.
  */
 import { withDefaultConfig, type BrokerConfig } from 'rascal';
+import { z } from 'zod';
 import RASCAL_TOPOLOGY from '../../config/rascal.json';
 import type { Config } from '../config';
 
@@ -16,14 +17,13 @@ export type RascalTopology = typeof RASCAL_TOPOLOGY;
 export const VHOST = '/';
 export const PUBLICATION = 'chat';
 export const SUBSCRIPTION = 'chat';
-/** This node's queue; `replyTo: true` makes its real name `node:<uuid>`, fixed for the life of the broker. */
-export const NODE_QUEUE = 'node';
+/** The log of every batch: one stream, the same name for every daemon. */
+export const STREAM = 'chat.log';
 
-/** Pure: the same Config and topology give the same Rascal config (the queue's uuid is drawn later, by Rascal). */
+/** Pure: the same Config and topology give the same Rascal config. */
 export function buildRascalConfig(config: Config, topology: RascalTopology = RASCAL_TOPOLOGY): BrokerConfig {
-  const { url = [], prefetch, queue, reconnect } = config.broker;
+  const { url = [], prefetch, reconnect } = config.broker;
   const vhost = topology.vhosts[VHOST];
-  const nodeQueue = vhost.queues[NODE_QUEUE];
   const backoff = { strategy: 'exponential', min: reconnect.minMs, max: reconnect.maxMs, factor: 2 };
   const rascalConfig = {
     defaults: {
@@ -53,16 +53,6 @@ export function buildRascalConfig(config: Config, topology: RascalTopology = RAS
           // until its confirm, and two channels may reorder).
           confirmPool: { max: 1 },
         },
-        queues: {
-          ...vhost.queues,
-          [NODE_QUEUE]: {
-            ...nodeQueue,
-            options: {
-              ...nodeQueue.options,
-              arguments: { ...nodeQueue.options.arguments, 'x-expires': queue.expiresMs, 'x-max-length': queue.maxLength },
-            },
-          },
-        },
         publications: {
           ...vhost.publications,
           // Rascal's own confirm timeout (10 s by default) frees the channel a
@@ -72,25 +62,19 @@ export function buildRascalConfig(config: Config, topology: RascalTopology = RAS
         subscriptions: {
           ...vhost.subscriptions,
           // The same backoff when consuming fails again after a reconnect.
+          // `prefetch` is per consumer: RabbitMQ refuses a stream consumer
+          // without one, and a global one (Rascal's `channelPrefetch`).
           [SUBSCRIPTION]: { ...vhost.subscriptions[SUBSCRIPTION], prefetch, retry: backoff },
         },
       },
     },
   };
-  // @types/rascal (v10-era) lacks noDelay, replyTo and the publication timeout.
+  // @types/rascal (v10-era) lacks noDelay and the publication timeout.
   return withDefaultConfig(rascalConfig as BrokerConfig);
 }
 
-/** The real name of this node's queue (`node:<uuid>`), from a broker's configuration or `preflight`'s result. */
-export function nodeQueueName(configured: BrokerConfig): string {
-  const queues = configured.vhosts?.[VHOST]?.queues as Record<string, { fullyQualifiedName?: string }> | undefined;
-  const name = queues?.[NODE_QUEUE]?.fullyQualifiedName;
-  if (name === undefined) throw new Error(`Rascal configuration: no queue ${NODE_QUEUE} in vhost ${VHOST}`);
-  return name;
-}
-
 /** Shown in RabbitMQ's management UI and `rabbitmqctl list_connections`. */
-function connectionName(config: Config): string {
+export function connectionName(config: Config): string {
   return config.nodeId === undefined ? 'warren' : `warren ${config.nodeId}`;
 }
 
@@ -103,6 +87,49 @@ type PreflightStep = (config: BrokerConfig, next: Callback) => void;
 const configure: PreflightStep = require('rascal/lib/config/configure');
 const validate: PreflightStep = require('rascal/lib/config/validate');
 
+const positive = (what: string) => z.int({ error: `expected a whole number of ${what}` }).min(1, { error: `expected a whole number of ${what}, at least 1` });
+
+/**
+ * The stream as warren relies on it, checked before connecting: RabbitMQ
+ * would see a bad value only once a daemon declares the stream, and it
+ * ignores an argument it does not know (a misspelt one), leaving the
+ * stream without that bound.
+ */
+const StreamOptions = z.object({
+  durable: z.literal(true, { error: 'expected true (a stream is durable)' }),
+  exclusive: z.literal(false, { error: 'expected false (every daemon reads the stream)' }),
+  autoDelete: z.literal(false, { error: 'expected false (the log outlives its readers)' }),
+  arguments: z.strictObject(
+    {
+      'x-queue-type': z.literal('stream', { error: 'expected "stream"' }),
+      // RabbitMQ's units: Y, M(onths), D, h, m, s.
+      'x-max-age': z.string({ error: 'expected an age such as "2h" (a number and one of Y M D h m s)' }).regex(/^[1-9][0-9]*[YMDhms]$/, {
+        error: 'expected an age such as "2h" (a number and one of Y M D h m s)',
+      }),
+      'x-max-length-bytes': positive('bytes'),
+      // Retention drops whole segments and always keeps the last one.
+      'x-stream-max-segment-size-bytes': positive('bytes').max(64 * 1024 * 1024, {
+        error: 'expected at most 67108864 (64 MiB): retention drops whole segments, so a large one outlives x-max-age',
+      }),
+      'x-initial-cluster-size': positive('replicas'),
+    },
+    { error: 'expected the stream arguments' },
+  ),
+});
+
+/** Throws, naming the argument, unless the stream's declaration is one RabbitMQ accepts and warren relies on. */
+function checkStream(rascalConfig: BrokerConfig): void {
+  const queues = (rascalConfig.vhosts?.[VHOST]?.queues ?? {}) as Record<string, { options?: unknown }>;
+  const where = `queues.${STREAM}.options`;
+  if (!queues[STREAM]) throw new Error(`queues: no stream ${STREAM}`);
+  const result = StreamOptions.safeParse(queues[STREAM].options);
+  if (result.success) return;
+  const [issue] = result.error.issues;
+  const path = issue!.path.length > 0 ? `.${issue!.path.join('.')}` : '';
+  const why = issue!.code === 'unrecognized_keys' ? `unknown argument ${issue!.keys.join(', ')}` : issue!.message;
+  throw new Error(`${where}${path}: ${why}`);
+}
+
 /**
  * What Rascal makes of `rascalConfig` (connections expanded, names
  * qualified), or its error: the same checks Broker.create runs, done without
@@ -110,6 +137,7 @@ const validate: PreflightStep = require('rascal/lib/config/validate');
  * is down.
  */
 export function preflight(rascalConfig: BrokerConfig): BrokerConfig {
+  checkStream(rascalConfig);
   let outcome: { error: Error } | { configured: BrokerConfig } | undefined;
   // configure mutates what it is given, hence the copy.
   configure(structuredClone(rascalConfig), (configureError, configured) => {

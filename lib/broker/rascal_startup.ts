@@ -27,6 +27,8 @@ const MIN_ATTEMPT_MS = 2_000;
 // not end by itself, and the daemon has a shutdown deadline to keep.
 const SHUTDOWN_TIMEOUT_MS = 2_000;
 
+const HOME_NODE_DOWN = /NOT_FOUND - home node .* of durable queue .* is down or inaccessible/;
+
 /** The broker of the first URL that answers, or an error naming the setting, the URLs and why. */
 export async function startBroker(rascalConfig: BrokerConfig, settings: Config['broker']): Promise<Broker> {
   const { url: urls = [], startupTimeoutMs, reconnect } = settings;
@@ -39,6 +41,7 @@ export async function startBroker(rascalConfig: BrokerConfig, settings: Config['
     const remaining = giveUpAt - Date.now();
     if (remaining <= 0) throw new Error(`AMQP_URL: ${outcome.failure} at ${where} within ${startupTimeoutMs} ms (${outcome.reason})`);
     if (attempt === 1) log.warn({ url: where, reason: outcome.reason }, `rabbitmq: ${outcome.failure}; retrying for up to ${startupTimeoutMs} ms`);
+    else log.debug({ url: where, reason: outcome.reason, attempt }, `rabbitmq: ${outcome.failure}; retrying`);
     await sleep(Math.min(delay, remaining));
     delay = Math.min(delay * 2, reconnect.maxMs);
   }
@@ -70,7 +73,12 @@ async function tryOnce(
   // A RabbitMQ that is stopping closes with 320 CONNECTION_FORCED, which
   // reaches us without a code ("Channel ended, no reply will be
   // forthcoming"), so it is retried as any failed connection is.
+  // Except one: for a moment after a RabbitMQ node starts (~250 ms), it
+  // answers the declaration of a durable queue it holds, the stream, with
+  // 404 "home node ... of durable queue ... is down or inaccessible" until
+  // the stream's process is back; the same declaration then succeeds.
   const code = (error as { code?: unknown }).code;
+  if (code === 404 && HOME_NODE_DOWN.test(error.message)) return { failure: 'RabbitMQ is still starting the stream', reason: error.message };
   if (typeof code === 'number') throw new Error(`AMQP_URL: RabbitMQ at ${where} refused config/rascal.json: ${error.message}`);
   return { failure: 'could not connect to RabbitMQ', reason: error.message };
 }

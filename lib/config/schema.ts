@@ -102,12 +102,8 @@ export const ConfigSchema = group({
       .optional()
       .describe('several URLs for failover; absent: the in-process broker'),
     prefetch: integer(1, 65_535).describe(
-      'unacknowledged deliveries in flight to this node: keeps the relay busy without letting one slow node hoard messages',
+      'unacknowledged deliveries in flight to this node: keeps the relay busy without letting one slow node hoard messages; a stream consumer needs at least 1',
     ),
-    queue: group({
-      expiresMs: integer(1000, 86_400_000).describe("this node's queue outlives its last consumer this long, so a brief connection drop loses nothing"),
-      maxLength: integer(1, 10_000_000).describe('bounds what the queue of a dead or stuck node can hold on the broker until it expires'),
-    }),
     reconnect: group({ minMs: integer(10, 600_000), maxMs: integer(10, 600_000) }).describe(
       'backoff between connection attempts, doubling from minMs up to maxMs',
     ),

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import type { BrokerConfig } from 'rascal';
 import { loadConfig, type Config } from '../../lib/config';
-import { buildRascalConfig, nodeQueueName, preflight, RASCAL_TOPOLOGY, type RascalTopology } from '../../lib/broker/rascal_config';
+import { connectRabbitMQ } from '../../lib/broker/rascal_adapter';
+import { buildRascalConfig, preflight, RASCAL_TOPOLOGY, STREAM, type RascalTopology } from '../../lib/broker/rascal_config';
 
 const CONFIG_DIR = join(__dirname, '..', '..', 'config');
 const URLS = ['amqp://warren:secret@10.0.0.1:5672', 'amqp://warren:secret@10.0.0.2:5673/chat'];
@@ -24,22 +25,31 @@ describe('Rascal configuration (rascal_config)', () => {
   const built = buildRascalConfig(config) as Record<string, any>;
   const vhost = built.vhosts['/'];
 
-  it('takes the static topology from config/rascal.json: exchange, queue, binding, publication, subscription', () => {
+  it('takes the static topology from config/rascal.json: exchange, stream, binding, publication, subscription', () => {
     expect(vhost.exchanges).to.deep.equal({ chat: { type: 'fanout', options: { durable: true } } });
-    expect(vhost.bindings).to.deep.equal({ 'chat -> node': { source: 'chat', destination: 'node', destinationType: 'queue' } });
-    expect(vhost.queues.node).to.deep.include({ replyTo: true });
-    expect(vhost.queues.node.options).to.deep.include({ durable: true, exclusive: false, autoDelete: false });
+    expect(vhost.bindings).to.deep.equal({ 'chat -> chat.log': { source: 'chat', destination: 'chat.log', destinationType: 'queue' } });
+    expect(vhost.queues).to.have.all.keys(STREAM);
+    expect(vhost.queues[STREAM]).to.deep.equal({
+      options: {
+        durable: true,
+        exclusive: false,
+        autoDelete: false,
+        arguments: {
+          'x-queue-type': 'stream',
+          'x-max-age': '2h',
+          'x-max-length-bytes': 1024 ** 3,
+          'x-stream-max-segment-size-bytes': 4 * 1024 ** 2,
+          'x-initial-cluster-size': 3,
+        },
+      },
+    });
     expect(vhost.publications.chat).to.deep.include({ exchange: 'chat', confirm: true, options: { persistent: false } });
-    expect(vhost.subscriptions.chat).to.deep.include({ queue: 'node' });
+    expect(vhost.subscriptions.chat).to.deep.include({ queue: STREAM });
   });
 
-  it('merges in the runtime values: queue limits, prefetch, confirm timeout', () => {
-    expect(vhost.queues.node.options.arguments).to.deep.equal({
-      'x-overflow': 'drop-head',
-      'x-expires': config.broker.queue.expiresMs,
-      'x-max-length': config.broker.queue.maxLength,
-    });
+  it('merges in the runtime values: prefetch (per consumer, as a stream needs), confirm timeout', () => {
     expect(vhost.subscriptions.chat.prefetch).to.equal(config.broker.prefetch);
+    expect(vhost.subscriptions.chat).to.not.have.property('channelPrefetch');
     expect(vhost.publications.chat.timeout).to.equal(config.publishTimeoutMs);
   });
 
@@ -86,10 +96,45 @@ describe('Rascal configuration (rascal_config)', () => {
     expect(RASCAL_TOPOLOGY).to.deep.equal(before);
   });
 
-  it('names the queue node:<uuid> once Rascal configures it, a new uuid per broker', () => {
-    const [first, second] = [nodeQueueName(preflight(built)), nodeQueueName(preflight(built))];
-    expect(first).to.match(/^node:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(second).to.not.equal(first);
+  describe('the stream arguments, checked at start', () => {
+    /** config/rascal.json with the stream's arguments changed by `change`. */
+    function withStreamArguments(change: (args: Record<string, unknown>) => void): RascalTopology {
+      const topology = structuredClone(RASCAL_TOPOLOGY) as unknown as { vhosts: Record<string, { queues: Record<string, { options: { arguments: Record<string, unknown> } }> }> };
+      change(topology.vhosts['/']!.queues[STREAM]!.options.arguments);
+      return topology as unknown as RascalTopology;
+    }
+    const refusal = (change: (args: Record<string, unknown>) => void) => () => preflight(buildRascalConfig(config, withStreamArguments(change)));
+    const at = `queues.${STREAM}.options.arguments`;
+
+    it('accepts those of config/rascal.json', () => {
+      expect(() => preflight(built)).to.not.throw();
+    });
+
+    it('refuses an age RabbitMQ cannot read, naming the argument', () => {
+      expect(refusal((args) => (args['x-max-age'] = '2 hours'))).to.throw(`${at}.x-max-age: expected an age such as "2h" (a number and one of Y M D h m s)`);
+      expect(refusal((args) => (args['x-max-age'] = 7200))).to.throw(`${at}.x-max-age: expected an age such as "2h"`);
+    });
+
+    it('refuses a size that is not a whole number of bytes, and segments too large for retention to work', () => {
+      expect(refusal((args) => (args['x-max-length-bytes'] = 1.5e9 + 0.5))).to.throw(`${at}.x-max-length-bytes: expected a whole number of bytes`);
+      expect(refusal((args) => (args['x-max-length-bytes'] = '1GB'))).to.throw(`${at}.x-max-length-bytes: expected a whole number of bytes`);
+      expect(refusal((args) => (args['x-stream-max-segment-size-bytes'] = 500_000_000))).to.throw(
+        `${at}.x-stream-max-segment-size-bytes: expected at most 67108864 (64 MiB)`,
+      );
+      expect(refusal((args) => (args['x-initial-cluster-size'] = 0))).to.throw(`${at}.x-initial-cluster-size: expected a whole number of replicas, at least 1`);
+    });
+
+    it('refuses a missing x-queue-type (a classic queue) and an argument streams do not know', () => {
+      expect(refusal((args) => delete args['x-queue-type'])).to.throw(`${at}.x-queue-type: expected "stream"`);
+      expect(refusal((args) => (args['x-max-length'] = 1000))).to.throw(`${at}: unknown argument x-max-length`);
+    });
+
+    it('is refused by connectRabbitMQ naming config/rascal.json, before connecting', async () => {
+      const error = await connectRabbitMQ(configWith(['amqp://127.0.0.1:1']), withStreamArguments((args) => (args['x-max-age'] = '2 hours'))).catch(
+        (rejection: Error) => rejection,
+      );
+      expect((error as Error).message).to.match(/^config\/rascal\.json: queues\.chat\.log\.options\.arguments\.x-max-age: expected an age/);
+    });
   });
 
   it("preflight reports a topology Rascal rejects with Rascal's message, without connecting", () => {

@@ -1,6 +1,6 @@
 // Hosts on 127.0.0.1 that refuse a RabbitMQ client the ways a real network
-// and a real RabbitMQ do, for the adapter's startup specs: one that never
-// answers, one that is stopping.
+// and a real RabbitMQ do, for the adapter's specs: one that never answers,
+// one that is stopping, one that can be shut.
 import { type ChildProcess, spawn } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 
@@ -48,14 +48,8 @@ export async function silentHost(): Promise<RefusingHost> {
  */
 export async function stoppingRabbit(upstreamPort: number, refusals: number): Promise<RefusingHost & { readonly forced: number }> {
   let forced = 0;
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {}).once('close', () => sockets.delete(socket));
-    return socket;
-  };
-  const server = net.createServer((socket) => {
-    track(socket).once('data', (header: Buffer) => {
+  const host = await trackingServer((socket, track) => {
+    socket.once('data', (header: Buffer) => {
       if (forced < refusals) {
         forced++;
         forceClose(socket, header);
@@ -66,12 +60,50 @@ export async function stoppingRabbit(upstreamPort: number, refusals: number): Pr
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    ...host,
     get forced() {
       return forced;
     },
+  };
+}
+
+/**
+ * A forwarder to the node on `upstreamPort` that can be shut: while shut it
+ * drops every new connection at once, so a client behind it stays away
+ * (reconnecting) for as long as a spec needs while others reach the node
+ * directly. Connections already made are left alone.
+ */
+export async function gatedRabbit(upstreamPort: number): Promise<RefusingHost & { urlOf(nodeUrl: string): string; shut(): void; open(): void }> {
+  let shut = false;
+  const host = await trackingServer((socket, track) => {
+    if (shut) return void socket.destroy();
+    const upstream = track(net.connect(upstreamPort, '127.0.0.1'));
+    socket.pipe(upstream).pipe(socket);
+    socket.once('close', () => upstream.destroy());
+    upstream.once('close', () => socket.destroy());
+  });
+  return {
+    ...host,
+    /** The node's URL with the gate's port instead. */
+    urlOf: (nodeUrl) => nodeUrl.replace(`:${upstreamPort}`, `:${host.port}`),
+    shut: () => void (shut = true),
+    open: () => void (shut = false),
+  };
+}
+
+/** A server on 127.0.0.1 whose `close()` also destroys every socket it accepted or `track` was given. */
+async function trackingServer(onConnection: (socket: net.Socket, track: (socket: net.Socket) => net.Socket) => void): Promise<RefusingHost> {
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {}).once('close', () => sockets.delete(socket));
+    return socket;
+  };
+  const server = net.createServer((socket) => onConnection(track(socket), track));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
