@@ -41,7 +41,7 @@ export async function start(config: Config, onRootExit?: (reason: ExitReason) =>
     const app = await Application.start({
       name: 'warren_sup',
       supervisor: warrenSup,
-      args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor(config), sockets },
+      args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor({ ...config, nodeId }), sockets },
       ...(onRootExit && { onRootExit }),
     });
     return { app, sockets, nodeId, readiness };
@@ -67,6 +67,7 @@ export async function stop({ app, sockets }: Warren): Promise<void> {
   sockets.close();
 }
 
+/** `config` carries the node id drawn at start: RabbitMQ shows it as the connection's name. */
 function brokerFor(config: Config): () => Promise<BrokerAdapter> {
   if (config.broker.url) return () => connectRabbitMQ(config);
   log.info('no AMQP_URL: using the in-process broker, a single node (set AMQP_URL to share rooms between daemons)');

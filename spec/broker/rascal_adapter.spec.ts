@@ -5,10 +5,9 @@
 // every adapter on it reads from 'next' (what is published from then on).
 import amqp from 'amqplib';
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Broker, type PublicationSession, type SubscriptionSession } from 'rascal';
 import { BrokerUnavailable, type BrokerAdapter, type StateChange } from '../../lib/broker/adapter';
 import { decodeBatch, encodeBatch } from '../../lib/broker/batch';
@@ -305,7 +304,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
         });
         const changes: StateChange[] = [];
         adapter.onStateChange((change) => changes.push(change)); // told all the same
-        await rabbitmqctl(nodeA, 'close_all_connections', 'a spec closes them');
+        await nodeA.ctl('close_all_connections', 'a spec closes them');
         await eventually(() => expect(adapter.info()['reconnects']).to.equal(1), 15_000);
         expect(changes[0]).to.deep.include({ state: 'disconnected' });
         expect(changes.at(-1)).to.deep.include({ state: 'connected' });
@@ -322,7 +321,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
   describe('when RabbitMQ closes the connection, the stream is read on after the last batch handled', () => {
     it('every batch exactly once, in order, those published while the reader was away included', async () => {
       await readsEveryBatchOnceAcross(async () => {
-        await rabbitmqctl(nodeA, 'close_all_connections', 'a spec closes them');
+        await nodeA.ctl('close_all_connections', 'a spec closes them');
       });
     });
   });
@@ -473,7 +472,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
       const adapter = await connect([nodeB.url]);
       const tags = await received(adapter);
       await adapter.publish(batchOf('before'), soon());
-      await rabbitmqctl(nodeB, 'set_vm_memory_high_watermark', '0.0001');
+      await nodeB.ctl('set_vm_memory_high_watermark', '0.0001');
       try {
         // RabbitMQ says "blocked" only to a connection that publishes: the
         // first batch waits unread in the socket, and fails by its deadline.
@@ -483,7 +482,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
         expect(await outcomeNow(adapter.publish(batchOf('while blocked'), soon()))).to.equal('rejected BrokerUnavailable');
         expect(adapter.state, 'blocked is not disconnected: deliveries still flow').to.equal('connected');
       } finally {
-        await rabbitmqctl(nodeB, 'set_vm_memory_high_watermark', '0.4');
+        await nodeB.ctl('set_vm_memory_high_watermark', '0.4');
       }
       await eventually(() => expect(adapter.info()).to.not.have.property('blocked'), 10_000);
       await adapter.publish(batchOf('after'), soon());
@@ -567,16 +566,9 @@ async function publishUntilRefused(adapter: BrokerAdapter, prefix: string): Prom
   return outcomes;
 }
 
-/** rabbitmqctl (the script that runs as we are, not Debian's wrapper) with the node's cookie and epmd; its output. */
-async function rabbitmqctl(node: RabbitNode, ...args: string[]): Promise<string> {
-  const env = { ...process.env, HOME: node.dir, ERL_EPMD_PORT: String(node.epmdPort) };
-  const { stdout } = await promisify(execFile)('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', node.nodeName, ...args], { env, timeout: 30_000 });
-  return stdout;
-}
-
 /** Name, type and consumer count of each queue on `node`. */
 async function queuesOn(node: RabbitNode): Promise<string[][]> {
-  const rows = (await rabbitmqctl(node, 'list_queues', '--quiet', '--no-table-headers', 'name', 'type', 'consumers')).trim().split('\n');
+  const rows = (await node.ctl('list_queues', '--quiet', '--no-table-headers', 'name', 'type', 'consumers')).trim().split('\n');
   return rows.map((line) => line.split('\t'));
 }
 

@@ -7,7 +7,7 @@ import { BROKERS } from '../support/brokers';
 import { ChatClient, type Frame } from '../support/client';
 import { Daemon } from '../support/daemon';
 import { useDaemon } from '../support/lifecycle';
-import { sharedRabbit } from '../support/rabbitmq';
+import { type SharedRabbit, sharedRabbit } from '../support/rabbitmq';
 
 const CLIENTS = 50;
 const MESSAGES = 10;
@@ -35,10 +35,11 @@ describe('two daemons on one RabbitMQ', function () {
   this.timeout(60_000);
   let first: Daemon;
   let second: Daemon;
+  let rabbit: SharedRabbit;
   before(async function () {
     this.timeout(120_000);
-    const { url } = await sharedRabbit();
-    [first, second] = await Promise.all([Daemon.start({ amqpUrl: url }), Daemon.start({ amqpUrl: url })]);
+    rabbit = await sharedRabbit();
+    [first, second] = await Promise.all([Daemon.start({ amqpUrl: rabbit.url }), Daemon.start({ amqpUrl: rabbit.url })]);
   });
   after(() => Promise.all([first.stop(), second.stop()]));
 
@@ -52,6 +53,14 @@ describe('two daemons on one RabbitMQ', function () {
       await client.next('message', { from: 'ann', text: 'from the first node' });
       await client.next('message', { from: 'ben', text: 'from the second node' });
     }
+  });
+
+  it('name their RabbitMQ connections after their node ids, as welcome gives them', async function () {
+    // rabbitmqctl needs the private node's cookie: not there with an AMQP_URL of the user's.
+    if (!rabbit.node) this.skip();
+    const nodes = await Promise.all([first, second].map(async (daemon) => (await ChatClient.connect(daemon.wsUrl('name=namer'))).welcome['node']));
+    const properties = await rabbit.node.ctl('list_connections', '--quiet', '--no-table-headers', 'client_properties');
+    for (const node of nodes) expect(properties).to.include(`warren ${String(node)}`);
   });
 });
 

@@ -6,12 +6,13 @@
 //   HOME=<dir> ERL_EPMD_PORT=<epmdPort> rabbitmqctl -n <nodeName> status
 // Only while the node runs: finding no epmd on that port, rabbitmqctl would
 // start a global one (on 0.0.0.0) that stays after it.
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { freePorts } from './free_ports';
 import { descendantsOf, hasExited, spawnGroup, stopGroup } from './process_group';
@@ -73,6 +74,13 @@ export class RabbitNode {
   /** Process id of the node's process-group leader, while it runs. */
   get pid(): number | undefined {
     return this.node?.pid;
+  }
+
+  /** rabbitmqctl (the script that runs as we are, not Debian's wrapper) with the node's cookie and epmd; its output. */
+  async ctl(...args: string[]): Promise<string> {
+    const env = { ...process.env, HOME: this.dir, ERL_EPMD_PORT: String(this.epmdPort) };
+    const { stdout } = await promisify(execFile)('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', this.nodeName, ...args], { env, timeout: 30_000 });
+    return stdout;
   }
 
   /** Every process of this node: both process groups and what left them. */
