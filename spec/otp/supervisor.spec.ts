@@ -138,6 +138,19 @@ describe('supervisor', () => {
       expect(Process.of(sup)).to.equal(undefined);
     });
 
+    it('forgets restarts older than its period: a crash after the period has passed is not one too many', async () => {
+      const exits: ExitReason[] = [];
+      const sup = await startLink(system.link('sup', (reason) => exits.push(reason)), supervisor({ strategy: 'one_for_one', intensity: 1, period: 1 }, probes('a')), undefined);
+      crash(sup, 'a');
+      await eventually(() => expect(child(sup, 'a').restarts).to.equal(1));
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      crash(sup, 'a');
+      await eventually(() => {
+        expect(exits, 'the supervisor gave up').to.be.empty;
+        expect(child(sup, 'a').restarts).to.equal(2);
+      });
+    });
+
     it('counts a restart whose init fails as another failure', async () => {
       const exits: ExitReason[] = [];
       const args: ProbeArgs = { id: 'flaky', journal, failInit: { times: 0 } };
