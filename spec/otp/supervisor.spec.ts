@@ -215,6 +215,23 @@ describe('supervisor', () => {
       expect(journal).to.deep.equal(['init:slow', 'init:brutal']);
     });
 
+    it('stops a child still in its init too, leaving nothing in the tree, and the start settles', async () => {
+      let finishInit!: () => void;
+      const template: ChildSpec = { id: 'w', start: (link) => startProbe(link, { id: 'w', journal, onInit: () => new Promise<void>((resolve) => (finishInit = resolve)) }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template]), undefined)) as SimpleSupervisorRef<[]>;
+      const starting = startChild(sup);
+      await eventually(() => expect(finishInit, 'init is under way').to.be.a('function'));
+      const pending = whereis(system.ref, '/pool/w-1')!;
+      const stopping = Process.of(sup)!.shutdown('shutdown');
+      await new Promise((resolve) => setImmediate(resolve)); // the shutdown reaches the child before its init returns
+      finishInit();
+      await stopping;
+      expect(journal).to.deep.equal(['init:w', 'terminate:w:shutdown']);
+      expect(await pending.exited()).to.equal('shutdown');
+      expect(Process.of(await starting), 'the start resolved, with a process already stopped').to.equal(undefined);
+      expect(whereis(system.ref, '/pool')).to.equal(undefined);
+    });
+
     it('fails to start when a child fails to start, stopping the children already started', async () => {
       const specs = [probeSpec({ id: 'ok', journal }), probeSpec({ id: 'broken', journal, failInit: { times: 1 } })];
       try {
