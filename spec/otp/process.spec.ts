@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import type { ExitReason } from '../../lib/otp/exit_reason';
-import { type GenServer, type ServerRef, cast, startLink } from '../../lib/otp/gen_server';
-import { Process } from '../../lib/otp/process';
+import { type GenServer, type ServerRef, call, cast, startLink } from '../../lib/otp/gen_server';
+import { Process, send } from '../../lib/otp/process';
 import { startLink as startSupervisor, whichChildren } from '../../lib/otp/supervisor';
+import { whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { captureLogs, type CapturedLogs } from '../support/logs';
+import { type ProbeArgs, startProbe } from '../support/probe';
 import { useSystem } from '../support/system';
 
 /** A worker that crashes on any cast, with the terminate a spec gives it. */
@@ -21,11 +23,29 @@ const throwing = worker(async () => {
   throw new Error('terminate broke');
 });
 
-describe('process: the end every behaviour shares', () => {
+describe('process: the life every behaviour shares', () => {
   const system = useSystem();
   let logs: CapturedLogs;
-  beforeEach(() => (logs = captureLogs('error')));
+  beforeEach(() => (logs = captureLogs('warn')));
   afterEach(() => logs.restore());
+
+  /** A probe held in its init until the spec calls finishInit. */
+  async function startHeldInInit(args: Omit<ProbeArgs, 'onInit'>) {
+    let finishInit!: () => void;
+    const starting = startProbe(system.link(args.id), { ...args, onInit: () => new Promise<void>((resolve) => (finishInit = resolve)) });
+    await eventually(() => expect(finishInit, 'init is under way').to.be.a('function'));
+    return { starting, proc: whereis(system.ref, `/${args.id}`)!, finishInit };
+  }
+
+  it('is starting during its init, then running, then exiting from the moment its shutdown begins', async () => {
+    const { starting, proc, finishInit } = await startHeldInInit({ id: 'p', journal: [] });
+    expect(proc.status).to.equal('starting');
+    finishInit();
+    await starting;
+    expect(proc.status).to.equal('running');
+    void proc.shutdown('shutdown');
+    expect(proc.status).to.equal('exiting');
+  });
 
   describe('a terminate that throws', () => {
     it('is logged, and the crashed process still exits: its link gets the crash reason', async () => {
@@ -65,5 +85,54 @@ describe('process: the end every behaviour shares', () => {
     expect(Date.now() - crashed, 'terminate had its 5 s').to.be.at.least(4_900);
     expect(logs.messages()).to.include('/stuck crashed: Error: crashed on purpose');
     expect(Process.of(ref)).to.equal(undefined);
+  });
+
+  describe('shutdown', () => {
+    it('during init handles none of the messages queued behind it, once init returns', async () => {
+      const journal: string[] = [];
+      const { starting, proc, finishInit } = await startHeldInInit({ id: 'p', journal, terminateMs: 50 });
+      send(proc.self, { type: 'early' });
+      const stopping = proc.shutdown('shutdown');
+      finishInit();
+      await starting;
+      expect(await stopping).to.equal('shutdown');
+      expect(journal).to.deep.equal(['init:p', 'terminate:p:shutdown']);
+    });
+
+    it('is idempotent: a second shutdown runs no second terminate and ends with the first reason', async () => {
+      const journal: string[] = [];
+      const proc = Process.of(await startProbe(system.link('p'), { id: 'p', journal, terminateMs: 20 }))!;
+      const first = proc.shutdown({ shutdown: 'first' });
+      const second = proc.shutdown('shutdown');
+      expect(await Promise.all([first, second])).to.deep.equal([{ shutdown: 'first' }, { shutdown: 'first' }]);
+      expect(journal).to.deep.equal(['init:p', 'terminate:p:shutdown: first']);
+    });
+
+    it('of a process that already exited resolves at once with the reason it exited with', async function () {
+      this.timeout(2_000); // the mutants this guards wait for ever
+      const proc = Process.of(await startProbe(system.link('p'), { id: 'p', journal: [] }))!;
+      await proc.shutdown('normal');
+      expect(await proc.exited()).to.equal('normal');
+      expect(await proc.shutdown('shutdown')).to.equal('normal');
+    });
+
+    it('kills a process whose terminate outlasts the shutdown time: its link gets killed, and a warning says so', async () => {
+      const exits: ExitReason[] = [];
+      const proc = Process.of(await startProbe(system.link('slow', (reason) => exits.push(reason)), { id: 'slow', journal: [], terminateMs: 1_000 }))!;
+      expect(await proc.shutdown('shutdown', 50)).to.equal('killed');
+      expect(exits).to.deep.equal(['killed']);
+      expect(logs.messages()).to.deep.equal(['/slow did not terminate within 50 ms: killed']);
+    });
+  });
+
+  it('fails to start under a name its parent already has, and leaves the first process alone', async () => {
+    const first = await startProbe(system.link('twin'), { id: 'first', journal: [] });
+    try {
+      await startProbe(system.link('twin'), { id: 'second', journal: [] });
+      expect.fail('a second twin started');
+    } catch (error) {
+      expect((error as Error).message).to.equal('child actor of name twin already exists');
+    }
+    expect(await call(first, { type: 'seen' }), 'the first still answers').to.deep.equal([]);
   });
 });
