@@ -211,7 +211,9 @@ export class Process<S = unknown> {
   // nact's onCrash, shared by every process (nact calls it while the actor
   // is still in the tree): returns whether nact should stop the actor.
   private static onCrash(message: unknown, error: unknown, ctx: { self: Ref; stop: symbol; resume: symbol }): Promise<symbol> {
-    const proc = Process.of(ctx.self)!;
+    const proc = Process.of(ctx.self);
+    // Killed while this message ran: the actor has stopped, and its late failure changes nothing.
+    if (!proc) return Promise.resolve(ctx.resume);
     return proc.crashed(message, toError(error)).then((stop) => (stop ? ctx.stop : ctx.resume));
   }
 

@@ -125,6 +125,30 @@ describe('process: the life every behaviour shares', () => {
     });
   });
 
+  it('killed in the middle of a message, lets that message fail later without an unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      let failLate!: () => void;
+      const slow: GenServer<void, void, never, 'work'> = {
+        behaviour: 'slow',
+        init: () => undefined,
+        handleCast: () => new Promise((_resolve, reject) => (failLate = () => reject(new Error('failed after the kill')))),
+      };
+      const ref = await startLink(system.link('slow'), slow, undefined);
+      cast(ref, 'work');
+      await eventually(() => expect(failLate, 'the message is being handled').to.be.a('function'));
+      expect(await Process.of(ref)!.shutdown('shutdown', 'brutal_kill')).to.equal('killed');
+      failLate();
+      // Node reports an unhandled rejection once the microtasks of the turn that made it have run.
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(rejections).to.be.empty;
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
   it('fails to start under a name its parent already has, and leaves the first process alone', async () => {
     const first = await startProbe(system.link('twin'), { id: 'first', journal: [] });
     try {
