@@ -3,6 +3,7 @@ import { CallError, type GenServer, call, cast, noreply, replyTo, startLink, typ
 import { Process, send } from '../../lib/otp/process';
 import { getState, whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
+import { expectRejection } from '../support/rejection';
 import { type ProbeState, startProbe } from '../support/probe';
 import { useSystem } from '../support/system';
 
@@ -111,13 +112,3 @@ describe('gen_server', () => {
     expect(Process.of(ref)!.processed).to.equal(2);
   });
 });
-
-async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    expect((error as Error).message).to.match(pattern);
-    return error as Error;
-  }
-  throw new Error(`expected a rejection matching ${pattern}`);
-}

@@ -7,6 +7,7 @@ import { whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { captureLogs, type CapturedLogs } from '../support/logs';
 import { type ProbeArgs, startProbe } from '../support/probe';
+import { expectRejection } from '../support/rejection';
 import { useSystem } from '../support/system';
 
 /** A worker that crashes on any cast, with the terminate a spec gives it. */
@@ -128,12 +129,7 @@ describe('process: the life every behaviour shares', () => {
     it('killed during init fails the start, saying so', async () => {
       const { starting, proc } = await startHeldInInit({ id: 'p', journal: [] });
       await proc.shutdown('shutdown', 'brutal_kill');
-      try {
-        await starting;
-        expect.fail('the killed process started');
-      } catch (error) {
-        expect((error as Error).message).to.equal('/p exited during init: killed');
-      }
+      await expectRejection(starting, /^\/p exited during init: killed$/);
     });
 
     it('lets a handler that fails after it began change nothing: one terminate, with the shutdown reason, before the exit', async () => {
@@ -233,12 +229,7 @@ describe('process: the life every behaviour shares', () => {
 
   it('fails to start under a name its parent already has, and leaves the first process alone', async () => {
     const first = await startProbe(system.link('twin'), { id: 'first', journal: [] });
-    try {
-      await startProbe(system.link('twin'), { id: 'second', journal: [] });
-      expect.fail('a second twin started');
-    } catch (error) {
-      expect((error as Error).message).to.equal('child actor of name twin already exists');
-    }
+    await expectRejection(startProbe(system.link('twin'), { id: 'second', journal: [] }), /^child actor of name twin already exists$/);
     expect(await call(first, { type: 'seen' }), 'the first still answers').to.deep.equal([]);
   });
 });
