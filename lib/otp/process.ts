@@ -174,7 +174,11 @@ export class Process<S = unknown> {
 
   /** Runs one message; nact calls it one message at a time. */
   async handle(message: unknown): Promise<void> {
-    if (this.status === 'exiting') return; // being shut down: the mailbox is discarded
+    if (this.status === 'exiting') {
+      // Being shut down: what it will never handle is discarded now, as the rest of the mailbox is at the exit.
+      this.behaviour.discard?.(message, this.exitReason);
+      return;
+    }
     if (message === CRASH) throw new KilledOnPurpose(this.path);
     let pending: void | Promise<void>;
     if (message === INIT) pending = this.init();

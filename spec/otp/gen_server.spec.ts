@@ -68,6 +68,17 @@ describe('gen_server', () => {
     expect(Date.now() - started).to.be.below(4_000);
   });
 
+  it('fails at once, with the shutdown reason, the calls queued behind a shutdown', async () => {
+    const ref = await startProbe(system.link('closing'), { id: 'closing', journal: [], terminateMs: 20 });
+    const busy = call(ref, { type: 'slow', ms: 50 });
+    await eventually(() => expect(Process.of(ref)!.processed, 'the first call is being handled').to.equal(1));
+    const queued = call(ref, { type: 'seen' }, 2_000);
+    const stopping = Process.of(ref)!.shutdown({ shutdown: 'closing' });
+    expect(await busy, 'the call under way is answered').to.equal('done');
+    await expectRejection(queued, /failed: the server exited: shutdown: closing$/);
+    expect(await stopping).to.deep.equal({ shutdown: 'closing' });
+  });
+
   it('answers a call left with noreply later through replyTo', async () => {
     const deferred: GenServer<void, From<string>[], 'wait' | 'release', never, string> = {
       behaviour: 'deferred',
