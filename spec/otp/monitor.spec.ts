@@ -64,6 +64,25 @@ describe('monitors and links', () => {
     expect(seen).to.be.empty;
   });
 
+  it('delivers DOWN to every monitor of a process, and none to a demonitored one, however often demonitored', async () => {
+    const target = await startProbe(system.link('watched'), { id: 'watched', journal: [] });
+    const first = monitor(watcherRef, target);
+    const second = monitor(watcherRef, target);
+    const third = monitor(watcherRef, target);
+    demonitor(second);
+    demonitor(second);
+    await Process.of(target)!.shutdown('shutdown');
+    await eventually(() => expect(seen.map((message) => (message as Down).monitor)).to.deep.equal([first, third]));
+  });
+
+  it('lets a monitor be removed after its DOWN', async () => {
+    const target = await startProbe(system.link('done'), { id: 'done', journal: [] });
+    const ref = monitor(watcherRef, target);
+    await Process.of(target)!.shutdown('shutdown');
+    await eventually(() => expect(seen).to.have.length(1));
+    expect(() => demonitor(ref)).not.to.throw();
+  });
+
   it('tells the process that linked a child of its exit, as an EXIT message', async () => {
     const child = await startProbe(linkTo(watcherRef, 'child'), { id: 'child', journal: [] });
     cast(child, { type: 'crash' });
