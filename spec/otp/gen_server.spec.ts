@@ -13,7 +13,7 @@ describe('gen_server', () => {
   it('runs init, then handles calls, casts and info in the order they were sent', async () => {
     const journal: string[] = [];
     const ref = await startProbe(system.link('p'), { id: 'p', journal });
-    cast(ref, { type: 'note', text: 'one' });
+    expect(cast(ref, { type: 'note', text: 'one' }), 'cast says it delivered').to.equal(true);
     cast(ref, { type: 'note', text: 'two' });
     expect(await call(ref, { type: 'seen' })).to.deep.equal(['one', 'two']);
     expect(journal).to.deep.equal(['init:p']);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { type GenServer, cast, noreply, startLink } from '../../lib/otp/gen_server';
 import { type Down, demonitor, monitor } from '../../lib/otp/monitor';
 import { type Exit, Process, type Ref, linkTo } from '../../lib/otp/process';
+import { reports } from '../../lib/otp/reports';
 import { whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { type ProbeRef, startProbe } from '../support/probe';
@@ -88,6 +89,20 @@ describe('monitors and links', () => {
     cast(child, { type: 'crash' });
     await eventually(() => expect(seen).to.have.length(1));
     expect(seen[0]).to.include({ type: 'EXIT', from: child });
+  });
+
+  it('sends no EXIT to a parent killed with its children: no dead letter', async () => {
+    const letters: string[] = [];
+    const onDeadLetter = (path: string) => void letters.push(path);
+    reports.on('dead_letter', onDeadLetter);
+    try {
+      const child = Process.of(await startProbe(linkTo(watcherRef, 'child'), { id: 'child', journal: [] }))!;
+      expect(await Process.of(watcherRef)!.shutdown('shutdown', 'brutal_kill')).to.equal('killed');
+      expect(await child.exited()).to.equal('killed');
+      expect(letters).to.be.empty;
+    } finally {
+      reports.off('dead_letter', onDeadLetter);
+    }
   });
 
   it('takes linked children down with their parent, deepest first, each through terminate', async () => {
