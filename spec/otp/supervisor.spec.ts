@@ -194,10 +194,27 @@ describe('supervisor', () => {
   });
 
   describe('shutdown', () => {
-    it('stops children in reverse start order, each through terminate', async () => {
-      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, probes('a', 'b', 'c')), undefined);
+    it('stops children in reverse start order, each through terminate, each waited for', async () => {
+      const specs = [probeSpec({ id: 'a', journal }), probeSpec({ id: 'b', journal }), probeSpec({ id: 'c', journal, terminateMs: 30 })];
+      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, specs), undefined);
       await Process.of(sup)!.shutdown('shutdown');
       expect(journal).to.deep.equal(['init:a', 'init:b', 'init:c', 'terminate:c:shutdown', 'terminate:b:shutdown', 'terminate:a:shutdown']);
+    });
+
+    it('stops the dynamic children of a simple_one_for_one supervisor all at once', async () => {
+      const template: ChildSpec<[string, number]> = { id: 'w', start: (link, id, terminateMs) => startProbe(link, { id, journal, terminateMs }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template as ChildSpec]), undefined)) as SimpleSupervisorRef<[string, number]>;
+      await startChild(sup, 'older', 0);
+      await startChild(sup, 'newer', 50);
+      await Process.of(sup)!.shutdown('shutdown');
+      expect(journal.slice(-2), 'the older did not wait for the newer').to.deep.equal(['terminate:older:shutdown', 'terminate:newer:shutdown']);
+    });
+
+    it('gives a supervisor child all the time its own children take to stop', async () => {
+      const inner: ChildSpec = { id: 'inner', type: 'supervisor', start: (link) => startLink(link, supervisor({ strategy: 'one_for_one' }, [probeSpec({ id: 'leaf', journal, terminateMs: 50 })]), undefined) };
+      const outer = await startLink(system.link('outer'), supervisor({ strategy: 'one_for_one' }, [inner]), undefined);
+      await Process.of(outer)!.shutdown('shutdown');
+      expect(journal).to.deep.equal(['init:leaf', 'terminate:leaf:shutdown']);
     });
 
     it('kills a child that does not terminate within its shutdown time, and does not wait for brutal_kill', async () => {
