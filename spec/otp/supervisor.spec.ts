@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Application } from '../../lib/otp/application';
 import type { ExitReason } from '../../lib/otp/exit_reason';
 import { call, cast } from '../../lib/otp/gen_server';
-import { Process, type Ref } from '../../lib/otp/process';
+import { Process, type Ref, send } from '../../lib/otp/process';
 import {
   type ChildSpec,
   type SimpleSupervisorRef,
@@ -17,6 +17,7 @@ import { whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { captureLogs } from '../support/logs';
 import { type ProbeArgs, type ProbeRef, probeSpec, startProbe } from '../support/probe';
+import { expectRejection } from '../support/rejection';
 import { useSystem } from '../support/system';
 
 const supervisor = (flags: SupFlags, children: ChildSpec[]) => ({ init: () => ({ flags, children }) });
@@ -259,6 +260,78 @@ describe('supervisor', () => {
       }
       expect(journal).to.deep.equal(['init:ok', 'terminate:ok:shutdown']);
       expect(whereis(system.ref, '/sup')).to.equal(undefined);
+    });
+  });
+
+  describe('its record of its children', () => {
+    it('tells each child\'s type, and counts a child being restarted as not active', async () => {
+      let release: (() => void) | undefined;
+      let inits = 0;
+      const held = probeSpec({ id: 'held', journal, onInit: () => (++inits > 1 ? new Promise<void>((resolve) => (release = resolve)) : undefined) });
+      const inner: ChildSpec = { id: 'inner', type: 'supervisor', start: (link) => startLink(link, supervisor({ strategy: 'one_for_one' }, []), undefined) };
+      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, [inner, held]), undefined);
+      expect(whichChildren(sup).map((c) => c.type)).to.deep.equal(['supervisor', 'worker']);
+      expect(countChildren(sup)).to.deep.equal({ specs: 2, active: 2, supervisors: 1, workers: 1 });
+      crash(sup, 'held');
+      await eventually(() => expect(release, 'the restart is in its init').to.be.a('function'));
+      expect(countChildren(sup)).to.include({ active: 1 });
+      expect(child(sup, 'held').ref).to.equal(undefined);
+      release!();
+      await eventually(() => expect(countChildren(sup)).to.include({ active: 2 }));
+    });
+
+    it('counts the starts and exits it handled', async () => {
+      const template: ChildSpec = { id: 'w', start: (link) => startProbe(link, { id: 'w', journal }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template]), undefined)) as SimpleSupervisorRef<[]>;
+      const first = await startChild(sup);
+      await startChild(sup);
+      expect(Process.of(sup)!.processed).to.equal(2);
+      cast(first as ProbeRef, { type: 'crash' });
+      await eventually(() => expect(Process.of(sup)!.processed).to.equal(3));
+    });
+
+    it('keeps no record of a dynamic child whose start failed', async () => {
+      const template: ChildSpec = { id: 'w', start: (link) => startProbe(link, { id: 'w', journal, failInit: { times: 1 } }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template]), undefined)) as SimpleSupervisorRef<[]>;
+      await expectRejection(startChild(sup), /^w refuses to start$/);
+      expect(whichChildren(sup)).to.be.empty;
+    });
+
+    it('terminates a dynamic child for good: never restarted, and a second terminateChild does nothing', async () => {
+      const template: ChildSpec<[string]> = { id: 'w', start: (link, id) => startProbe(link, { id, journal }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one', intensity: 5 }, [template as ChildSpec]), undefined)) as SimpleSupervisorRef<[string]>;
+      const gone = await startChild(sup, 'gone');
+      const kept = await startChild(sup, 'kept');
+      await terminateChild(sup, gone);
+      await terminateChild(sup, gone);
+      cast(kept as ProbeRef, { type: 'crash' });
+      // Restarts run one at a time in order: once kept is back, a restart of gone would have come first.
+      await eventually(() => expect(child(sup, 'w-2').restarts).to.equal(1));
+      expect(journal.filter((line) => line.startsWith('init'))).to.deep.equal(['init:gone', 'init:kept', 'init:kept']);
+    });
+
+    it('answers only as a supervisor: a worker, a stopped supervisor and the wrong strategy are errors naming why', async () => {
+      const worker = await startProbe(system.link('w'), { id: 'w', journal });
+      expect(() => whichChildren(worker)).to.throw('/w is not a running supervisor');
+      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, []), undefined);
+      await expectRejection(startChild(sup as SimpleSupervisorRef<[]>), /^\/sup is one_for_one, not simple_one_for_one$/);
+      await Process.of(sup)!.shutdown('shutdown');
+      expect(() => countChildren(sup)).to.throw(/^that actor is not a running supervisor$/);
+    });
+
+    it('warns about a message sent to it, and goes on supervising', async () => {
+      const logs = captureLogs('warn');
+      try {
+        const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one', intensity: 5 }, probes('a')), undefined);
+        send(sup, { type: 'hello' });
+        await eventually(() => expect(logs.lines.map(({ actor, message, msg }) => ({ actor, message, msg }))).to.deep.equal([
+          { actor: '/sup', message: 'hello', msg: '/sup is a supervisor and takes no messages' },
+        ]));
+        crash(sup, 'a');
+        await eventually(() => expect(child(sup, 'a').restarts).to.equal(1));
+      } finally {
+        logs.restore();
+      }
     });
   });
 });
