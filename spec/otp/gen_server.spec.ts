@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CallError, type GenServer, call, cast, noreply, replyTo, startLink, type From } from '../../lib/otp/gen_server';
+import { CallError, type GenServer, call, cast, noreply, replyTo, startLink, stop, type From } from '../../lib/otp/gen_server';
 import { Process, send } from '../../lib/otp/process';
 import { getState, whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
@@ -121,5 +121,25 @@ describe('gen_server', () => {
     await call(ref, { type: 'seen' });
     expect(getState<ProbeState>(ref)!.seen).to.deep.equal(['a']);
     expect(Process.of(ref)!.processed).to.equal(2);
+  });
+
+  describe('a call answered with stop', () => {
+    const stopping: GenServer<void, void, 'with reply' | 'without reply', never, string> = {
+      behaviour: 'stopping',
+      init: () => undefined,
+      handleCall: (request, _from, state) => (request === 'with reply' ? stop('normal', state, 'bye') : stop({ shutdown: 'no answer' }, state)),
+    };
+
+    it('gets its reply, then the server stops with the reason', async () => {
+      const exits: unknown[] = [];
+      const ref = await startLink(system.link('s', (reason) => exits.push(reason)), stopping, undefined);
+      expect(await call(ref, 'with reply')).to.equal('bye');
+      await eventually(() => expect(exits).to.deep.equal(['normal']));
+    });
+
+    it('without a reply fails with the reason the server stopped with', async () => {
+      const ref = await startLink(system.link('s'), stopping, undefined);
+      await expectRejection(call(ref, 'without reply', 2_000), /the server exited: shutdown: no answer$/);
+    });
   });
 });
