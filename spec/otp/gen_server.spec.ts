@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { CallError, type GenServer, call, cast, noreply, replyTo, startLink, stop, type From } from '../../lib/otp/gen_server';
+import { CallError, type GenServer, type ServerRef, call, cast, noreply, replyTo, startLink, stop, type From } from '../../lib/otp/gen_server';
 import { Process, send } from '../../lib/otp/process';
-import { getState, whereis } from '../../lib/otp/sys';
+import { describeTree, getState, whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
+import { type CapturedLogs, captureLogs } from '../support/logs';
 import { expectRejection } from '../support/rejection';
 import { type ProbeState, startProbe } from '../support/probe';
 import { useSystem } from '../support/system';
@@ -48,7 +49,7 @@ describe('gen_server', () => {
   it('names the server and the request type when a call times out', async () => {
     const ref = await startProbe(system.link('sleepy'), { id: 'sleepy', journal: [] });
     const error = await expectRejection(call(ref, { type: 'never' }, 50), /timeout after 50 ms/);
-    expect(error).to.be.instanceOf(CallError);
+    expect(error).to.be.instanceOf(CallError).and.have.property('name', 'CallError');
     expect(error.message).to.include('/sleepy').and.include('request: never');
   });
 
@@ -141,5 +142,37 @@ describe('gen_server', () => {
       const ref = await startLink(system.link('s'), stopping, undefined);
       await expectRejection(call(ref, 'without reply', 2_000), /the server exited: shutdown: no answer$/);
     });
+  });
+
+  describe('a module with init only', () => {
+    const bare: GenServer<void, void, 'hello', 'hello', never, { type: 'hello' }> = { behaviour: 'bare', init: () => undefined };
+    let logs: CapturedLogs;
+    beforeEach(() => (logs = captureLogs('warn')));
+    afterEach(() => logs.restore());
+
+    it('crashes on a call or a cast, saying which callback it lacks', async () => {
+      const called = await startLink(system.link('called'), bare, undefined);
+      await expectRejection(call(called, 'hello'), /the server exited: Error: bare has no handleCall$/);
+      const casted = Process.of(await startLink(system.link('casted'), bare, undefined))!;
+      cast(casted.self as ServerRef<never, 'hello'>, 'hello');
+      expect(String(await casted.exited())).to.equal('Error: bare has no handleCast');
+    });
+
+    it('ignores an info message with a warning, is described without info, and stops without a terminate', async () => {
+      const ref = await startLink(system.link('bare'), bare, undefined);
+      send(ref, { type: 'hello' });
+      await eventually(() => expect(logs.lines.map(({ actor, message, msg }) => ({ actor, message, msg }))).to.deep.equal([
+        { actor: '/bare', message: 'hello', msg: '/bare ignored an unexpected message' },
+      ]));
+      expect(describeTree(ref)).to.include({ behaviour: 'bare', processed: 1 }).and.have.deep.property('info', {});
+      expect(await Process.of(ref)!.shutdown('shutdown')).to.equal('shutdown');
+      expect(logs.messages(), 'no terminate failed').to.have.length(1);
+    });
+  });
+
+  it('shares one behaviour among all the processes of a module', async () => {
+    const first = await startProbe(system.link('first'), { id: 'first', journal: [] });
+    const second = await startProbe(system.link('second'), { id: 'second', journal: [] });
+    expect(Process.of(first)!.behaviour).to.equal(Process.of(second)!.behaviour);
   });
 });
