@@ -82,6 +82,9 @@ describe('monitors and links', () => {
     await Process.of(target)!.shutdown('shutdown');
     await eventually(() => expect(seen).to.have.length(1));
     expect(() => demonitor(ref)).not.to.throw();
+    const late = monitor(watcherRef, target);
+    await eventually(() => expect(seen.map((m) => m.reason)).to.deep.equal(['shutdown', 'noproc']));
+    expect(() => demonitor(late), 'nor after a noproc DOWN').not.to.throw();
   });
 
   it('tells the process that linked a child of its exit, as an EXIT message', async () => {
