@@ -64,20 +64,20 @@ describe('reports', () => {
     reports.on('dead_letter', onDeadLetter);
     await pastTheWindow(); // other specs' dead letters may have opened a window
     const logs = captureLogs('warn');
+    // The first dead letter also sums up what earlier specs left suppressed: what counts starts with it.
+    const lines = () => logs.lines.slice(logs.lines.findIndex((line) => line.msg.endsWith('dropped: first')));
     try {
       for (const type of ['first', 'second', 'third']) send(target, { type });
       await pastTheWindow();
       send(target, { type: 'fourth' });
-      expect(logs.lines.map(({ msg, dropped }) => (dropped === undefined ? msg : `${msg} (${String(dropped)})`))).to.deep.equal([
+      deadLetterReport('/gone', { type: 'fifth' }); // in the window the fourth opened
+      await pastTheWindow();
+      deadLetterReport('/gone', { type: 'sixth' });
+      expect(lines().map(({ msg, dropped }) => (dropped === undefined ? msg : `${msg} (${String(dropped)})`))).to.deep.equal([
         'message to stopped actor /gone dropped: first',
         '2 more messages to stopped actors were dropped (2)',
         'message to stopped actor /gone dropped: fourth',
-      ]);
-            deadLetterReport('/gone', { type: 'fifth' }); // in the window the fourth opened
-      await pastTheWindow();
-      deadLetterReport('/gone', { type: 'sixth' });
-      expect(logs.messages().slice(3), 'each second counts afresh').to.deep.equal([
-        '1 more messages to stopped actors were dropped',
+        '1 more messages to stopped actors were dropped (1)',
         'message to stopped actor /gone dropped: sixth',
       ]);
       expect(counted, 'every dead letter is counted').to.have.length(6);
