@@ -170,5 +170,8 @@ function apply<S, R>(proc: Process<S>, result: MaybePromise<CallResult<S, R>>, f
   proc.state = result.state;
   if (result.kind === 'noreply') return;
   if (result.kind === 'reply' || result.reply !== undefined) from?.answer(result.reply as R);
-  if (result.kind === 'stop') void proc.shutdown(result.reason);
+  if (result.kind !== 'stop') return;
+  const exited = proc.shutdown(result.reason);
+  // A caller left without a reply learns that the server exited, as in Erlang (unless terminate replied first).
+  if (result.reply === undefined && from) void exited.then((reason) => from.answer(new CallFailed(reason)));
 }

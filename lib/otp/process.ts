@@ -174,7 +174,11 @@ export class Process<S = unknown> {
 
   /** Runs one message; nact calls it one message at a time. */
   async handle(message: unknown): Promise<void> {
-    if (this.status === 'exiting') return; // being shut down: the mailbox is discarded
+    if (this.status === 'exiting') {
+      // Being shut down: what it will never handle is discarded now, as the rest of the mailbox is at the exit.
+      this.behaviour.discard?.(message, this.exitReason);
+      return;
+    }
     if (message === CRASH) throw new KilledOnPurpose(this.path);
     let pending: void | Promise<void>;
     if (message === INIT) pending = this.init();
@@ -211,7 +215,9 @@ export class Process<S = unknown> {
   // nact's onCrash, shared by every process (nact calls it while the actor
   // is still in the tree): returns whether nact should stop the actor.
   private static onCrash(message: unknown, error: unknown, ctx: { self: Ref; stop: symbol; resume: symbol }): Promise<symbol> {
-    const proc = Process.of(ctx.self)!;
+    const proc = Process.of(ctx.self);
+    // Killed while this message ran: the actor has stopped, and its late failure changes nothing.
+    if (!proc) return Promise.resolve(ctx.resume);
     return proc.crashed(message, toError(error)).then((stop) => (stop ? ctx.stop : ctx.resume));
   }
 

@@ -15,6 +15,8 @@ describe('application', () => {
     await app.stop();
     expect(journal).to.deep.equal(['init:first', 'init:second', 'terminate:second:shutdown', 'terminate:first:shutdown']);
     expect(app.describe()).to.equal(undefined);
+    await app.stop();
+    expect(journal, 'a second stop does nothing').to.have.length(4);
   });
 
   it('fails to start with the reason its root supervisor failed', async () => {

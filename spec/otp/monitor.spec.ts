@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { type GenServer, cast, noreply, startLink } from '../../lib/otp/gen_server';
 import { type Down, demonitor, monitor } from '../../lib/otp/monitor';
 import { type Exit, Process, type Ref, linkTo } from '../../lib/otp/process';
+import { reports } from '../../lib/otp/reports';
 import { whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { type ProbeRef, startProbe } from '../support/probe';
@@ -64,11 +65,47 @@ describe('monitors and links', () => {
     expect(seen).to.be.empty;
   });
 
+  it('delivers DOWN to every monitor of a process, and none to a demonitored one, however often demonitored', async () => {
+    const target = await startProbe(system.link('watched'), { id: 'watched', journal: [] });
+    const first = monitor(watcherRef, target);
+    const second = monitor(watcherRef, target);
+    const third = monitor(watcherRef, target);
+    demonitor(second);
+    demonitor(second);
+    await Process.of(target)!.shutdown('shutdown');
+    await eventually(() => expect(seen.map((message) => (message as Down).monitor)).to.deep.equal([first, third]));
+  });
+
+  it('lets a monitor be removed after its DOWN', async () => {
+    const target = await startProbe(system.link('done'), { id: 'done', journal: [] });
+    const ref = monitor(watcherRef, target);
+    await Process.of(target)!.shutdown('shutdown');
+    await eventually(() => expect(seen).to.have.length(1));
+    expect(() => demonitor(ref)).not.to.throw();
+    const late = monitor(watcherRef, target);
+    await eventually(() => expect(seen.map((m) => m.reason)).to.deep.equal(['shutdown', 'noproc']));
+    expect(() => demonitor(late), 'nor after a noproc DOWN').not.to.throw();
+  });
+
   it('tells the process that linked a child of its exit, as an EXIT message', async () => {
     const child = await startProbe(linkTo(watcherRef, 'child'), { id: 'child', journal: [] });
     cast(child, { type: 'crash' });
     await eventually(() => expect(seen).to.have.length(1));
     expect(seen[0]).to.include({ type: 'EXIT', from: child });
+  });
+
+  it('sends no EXIT to a parent killed with its children: no dead letter', async () => {
+    const letters: string[] = [];
+    const onDeadLetter = (path: string) => void letters.push(path);
+    reports.on('dead_letter', onDeadLetter);
+    try {
+      const child = Process.of(await startProbe(linkTo(watcherRef, 'child'), { id: 'child', journal: [] }))!;
+      expect(await Process.of(watcherRef)!.shutdown('shutdown', 'brutal_kill')).to.equal('killed');
+      expect(await child.exited()).to.equal('killed');
+      expect(letters).to.be.empty;
+    } finally {
+      reports.off('dead_letter', onDeadLetter);
+    }
   });
 
   it('takes linked children down with their parent, deepest first, each through terminate', async () => {

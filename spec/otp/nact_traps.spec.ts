@@ -41,6 +41,13 @@ describe('nact traps, and the OTP layer around them', () => {
     });
   });
 
+  describe('children spawned with nact itself', () => {
+    it('are refused under a process without children, naming the module to spawn through', async () => {
+      const ref = await startProbe(system.link('lonely'), { id: 'lonely', journal: [] });
+      expect(() => spawn(ref as never, (s: unknown) => s, 'stray')).to.throw('an actor without children of its own was given one: spawn through lib/otp/nact');
+    });
+  });
+
   describe('a parent answering resume to an escalation', () => {
     it('control: leaves the child busy for ever, its mailbox growing', async () => {
       const handled: number[] = [];

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Application } from '../../lib/otp/application';
 import type { ExitReason } from '../../lib/otp/exit_reason';
 import { call, cast } from '../../lib/otp/gen_server';
-import { Process, type Ref } from '../../lib/otp/process';
+import { Process, type Ref, send } from '../../lib/otp/process';
 import {
   type ChildSpec,
   type SimpleSupervisorRef,
@@ -17,6 +17,7 @@ import { whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { captureLogs } from '../support/logs';
 import { type ProbeArgs, type ProbeRef, probeSpec, startProbe } from '../support/probe';
+import { expectRejection } from '../support/rejection';
 import { useSystem } from '../support/system';
 
 const supervisor = (flags: SupFlags, children: ChildSpec[]) => ({ init: () => ({ flags, children }) });
@@ -138,15 +139,29 @@ describe('supervisor', () => {
       expect(Process.of(sup)).to.equal(undefined);
     });
 
+    it('forgets restarts older than its period: a crash after the period has passed is not one too many', async () => {
+      const exits: ExitReason[] = [];
+      const sup = await startLink(system.link('sup', (reason) => exits.push(reason)), supervisor({ strategy: 'one_for_one', intensity: 1, period: 1 }, probes('a')), undefined);
+      crash(sup, 'a');
+      await eventually(() => expect(child(sup, 'a').restarts).to.equal(1));
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      crash(sup, 'a');
+      await eventually(() => {
+        expect(exits, 'the supervisor gave up').to.be.empty;
+        expect(child(sup, 'a').restarts).to.equal(2);
+      });
+    });
+
     it('counts a restart whose init fails as another failure', async () => {
       const exits: ExitReason[] = [];
       const args: ProbeArgs = { id: 'flaky', journal, failInit: { times: 0 } };
-      const sup = await startLink(system.link('sup', (reason) => exits.push(reason)), supervisor({ strategy: 'one_for_one', intensity: 3, period: 5 }, [probeSpec(args)]), undefined);
+      const sup = await startLink(system.link('sup', (reason) => exits.push(reason)), supervisor({ strategy: 'one_for_one', intensity: 2, period: 5 }, [probeSpec(args)]), undefined);
       args.failInit!.times = 2;
       crash(sup, 'flaky');
-      await eventually(() => expect(child(sup, 'flaky').restarts).to.equal(3));
-      expect(journal).to.deep.equal(['init:flaky', 'terminate:flaky:Error: flaky crashed on purpose', 'init:flaky']);
-      expect(exits).to.be.empty;
+      // The restart after the crash fails, so does the retry: a second retry would be a third restart in 5 s.
+      await eventually(() => expect(exits).to.deep.equal([{ shutdown: 'reached_max_restart_intensity' }]));
+      expect(args.failInit!.times, 'both restarts were tried').to.equal(0);
+      expect(journal).to.deep.equal(['init:flaky', 'terminate:flaky:Error: flaky crashed on purpose']);
     });
 
     it('escalates: the parent supervisor restarts a supervisor that gave up, with fresh children', async () => {
@@ -180,10 +195,27 @@ describe('supervisor', () => {
   });
 
   describe('shutdown', () => {
-    it('stops children in reverse start order, each through terminate', async () => {
-      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, probes('a', 'b', 'c')), undefined);
+    it('stops children in reverse start order, each through terminate, each waited for', async () => {
+      const specs = [probeSpec({ id: 'a', journal }), probeSpec({ id: 'b', journal }), probeSpec({ id: 'c', journal, terminateMs: 30 })];
+      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, specs), undefined);
       await Process.of(sup)!.shutdown('shutdown');
       expect(journal).to.deep.equal(['init:a', 'init:b', 'init:c', 'terminate:c:shutdown', 'terminate:b:shutdown', 'terminate:a:shutdown']);
+    });
+
+    it('stops the dynamic children of a simple_one_for_one supervisor all at once', async () => {
+      const template: ChildSpec<[string, number]> = { id: 'w', start: (link, id, terminateMs) => startProbe(link, { id, journal, terminateMs }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template as ChildSpec]), undefined)) as SimpleSupervisorRef<[string, number]>;
+      await startChild(sup, 'older', 0);
+      await startChild(sup, 'newer', 50);
+      await Process.of(sup)!.shutdown('shutdown');
+      expect(journal.slice(-2), 'the older did not wait for the newer').to.deep.equal(['terminate:older:shutdown', 'terminate:newer:shutdown']);
+    });
+
+    it('gives a supervisor child all the time its own children take to stop', async () => {
+      const inner: ChildSpec = { id: 'inner', type: 'supervisor', start: (link) => startLink(link, supervisor({ strategy: 'one_for_one' }, [probeSpec({ id: 'leaf', journal, terminateMs: 50 })]), undefined) };
+      const outer = await startLink(system.link('outer'), supervisor({ strategy: 'one_for_one' }, [inner]), undefined);
+      await Process.of(outer)!.shutdown('shutdown');
+      expect(journal).to.deep.equal(['init:leaf', 'terminate:leaf:shutdown']);
     });
 
     it('kills a child that does not terminate within its shutdown time, and does not wait for brutal_kill', async () => {
@@ -201,6 +233,23 @@ describe('supervisor', () => {
       expect(journal).to.deep.equal(['init:slow', 'init:brutal']);
     });
 
+    it('stops a child still in its init too, leaving nothing in the tree, and the start settles', async () => {
+      let finishInit!: () => void;
+      const template: ChildSpec = { id: 'w', start: (link) => startProbe(link, { id: 'w', journal, onInit: () => new Promise<void>((resolve) => (finishInit = resolve)) }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template]), undefined)) as SimpleSupervisorRef<[]>;
+      const starting = startChild(sup);
+      await eventually(() => expect(finishInit, 'init is under way').to.be.a('function'));
+      const pending = whereis(system.ref, '/pool/w-1')!;
+      const stopping = Process.of(sup)!.shutdown('shutdown');
+      await new Promise((resolve) => setImmediate(resolve)); // the shutdown reaches the child before its init returns
+      finishInit();
+      await stopping;
+      expect(journal).to.deep.equal(['init:w', 'terminate:w:shutdown']);
+      expect(await pending.exited()).to.equal('shutdown');
+      expect(Process.of(await starting), 'the start resolved, with a process already stopped').to.equal(undefined);
+      expect(whereis(system.ref, '/pool')).to.equal(undefined);
+    });
+
     it('fails to start when a child fails to start, stopping the children already started', async () => {
       const specs = [probeSpec({ id: 'ok', journal }), probeSpec({ id: 'broken', journal, failInit: { times: 1 } })];
       try {
@@ -211,6 +260,78 @@ describe('supervisor', () => {
       }
       expect(journal).to.deep.equal(['init:ok', 'terminate:ok:shutdown']);
       expect(whereis(system.ref, '/sup')).to.equal(undefined);
+    });
+  });
+
+  describe('its record of its children', () => {
+    it('tells each child\'s type, and counts a child being restarted as not active', async () => {
+      let release: (() => void) | undefined;
+      let inits = 0;
+      const held = probeSpec({ id: 'held', journal, onInit: () => (++inits > 1 ? new Promise<void>((resolve) => (release = resolve)) : undefined) });
+      const inner: ChildSpec = { id: 'inner', type: 'supervisor', start: (link) => startLink(link, supervisor({ strategy: 'one_for_one' }, []), undefined) };
+      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, [inner, held]), undefined);
+      expect(whichChildren(sup).map((c) => c.type)).to.deep.equal(['supervisor', 'worker']);
+      expect(countChildren(sup)).to.deep.equal({ specs: 2, active: 2, supervisors: 1, workers: 1 });
+      crash(sup, 'held');
+      await eventually(() => expect(release, 'the restart is in its init').to.be.a('function'));
+      expect(countChildren(sup)).to.include({ active: 1 });
+      expect(child(sup, 'held').ref).to.equal(undefined);
+      release!();
+      await eventually(() => expect(countChildren(sup)).to.include({ active: 2 }));
+    });
+
+    it('counts the starts and exits it handled', async () => {
+      const template: ChildSpec = { id: 'w', start: (link) => startProbe(link, { id: 'w', journal }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template]), undefined)) as SimpleSupervisorRef<[]>;
+      const first = await startChild(sup);
+      await startChild(sup);
+      expect(Process.of(sup)!.processed).to.equal(2);
+      cast(first as ProbeRef, { type: 'crash' });
+      await eventually(() => expect(Process.of(sup)!.processed).to.equal(3));
+    });
+
+    it('keeps no record of a dynamic child whose start failed', async () => {
+      const template: ChildSpec = { id: 'w', start: (link) => startProbe(link, { id: 'w', journal, failInit: { times: 1 } }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one' }, [template]), undefined)) as SimpleSupervisorRef<[]>;
+      await expectRejection(startChild(sup), /^w refuses to start$/);
+      expect(whichChildren(sup)).to.be.empty;
+    });
+
+    it('terminates a dynamic child for good: never restarted, and a second terminateChild does nothing', async () => {
+      const template: ChildSpec<[string]> = { id: 'w', start: (link, id) => startProbe(link, { id, journal }) };
+      const sup = (await startLink(system.link('pool'), supervisor({ strategy: 'simple_one_for_one', intensity: 5 }, [template as ChildSpec]), undefined)) as SimpleSupervisorRef<[string]>;
+      const gone = await startChild(sup, 'gone');
+      const kept = await startChild(sup, 'kept');
+      await terminateChild(sup, gone);
+      await terminateChild(sup, gone);
+      cast(kept as ProbeRef, { type: 'crash' });
+      // Restarts run one at a time in order: once kept is back, a restart of gone would have come first.
+      await eventually(() => expect(child(sup, 'w-2').restarts).to.equal(1));
+      expect(journal.filter((line) => line.startsWith('init'))).to.deep.equal(['init:gone', 'init:kept', 'init:kept']);
+    });
+
+    it('answers only as a supervisor: a worker, a stopped supervisor and the wrong strategy are errors naming why', async () => {
+      const worker = await startProbe(system.link('w'), { id: 'w', journal });
+      expect(() => whichChildren(worker)).to.throw('/w is not a running supervisor');
+      const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one' }, []), undefined);
+      await expectRejection(startChild(sup as SimpleSupervisorRef<[]>), /^\/sup is one_for_one, not simple_one_for_one$/);
+      await Process.of(sup)!.shutdown('shutdown');
+      expect(() => countChildren(sup)).to.throw(/^that actor is not a running supervisor$/);
+    });
+
+    it('warns about a message sent to it, and goes on supervising', async () => {
+      const logs = captureLogs('warn');
+      try {
+        const sup = await startLink(system.link('sup'), supervisor({ strategy: 'one_for_one', intensity: 5 }, probes('a')), undefined);
+        send(sup, { type: 'hello' });
+        await eventually(() => expect(logs.lines.map(({ actor, message, msg }) => ({ actor, message, msg }))).to.deep.equal([
+          { actor: '/sup', message: 'hello', msg: '/sup is a supervisor and takes no messages' },
+        ]));
+        crash(sup, 'a');
+        await eventually(() => expect(child(sup, 'a').restarts).to.equal(1));
+      } finally {
+        logs.restore();
+      }
     });
   });
 });

@@ -3,7 +3,7 @@ import { Application } from '../../lib/otp/application';
 import { call, cast } from '../../lib/otp/gen_server';
 import type { Link, Ref } from '../../lib/otp/process';
 import { type ChildSpec, startLink } from '../../lib/otp/supervisor';
-import { type ActorInfo, whereis } from '../../lib/otp/sys';
+import { type ActorInfo, childRef, whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { type ProbeRef, probeSpec, startProbe } from '../support/probe';
 
@@ -83,6 +83,17 @@ describe('sys: introspection of the live tree', () => {
   it('knows no actor at an unknown path', () => {
     expect(app.kill('/root_sup/nobody')).to.equal(false);
     expect(app.kill('/elsewhere')).to.equal(false);
+    expect(app.kill('/elsewhere/deeper')).to.equal(false);
+    expect(app.kill('/')).to.equal(false);
+  });
+
+  it('finds a child by name, with a ref that stays valid across its restarts', async () => {
+    const leaf = childRef(whereis(app.root, '/root_sup/inner_sup')!.self, 'leaf')!;
+    expect(childRef(app.root, 'nobody')).to.equal(undefined);
+    app.kill('/root_sup/inner_sup/leaf');
+    await eventually(() => expect(app.describe()!.children[1]!.children[0]!.restarts).to.equal(1));
+    cast(leaf as ProbeRef, { type: 'note', text: 'after the restart' });
+    expect(await call(leaf as ProbeRef, { type: 'seen' })).to.deep.equal(['after the restart']);
   });
 });
 
