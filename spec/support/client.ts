@@ -19,8 +19,9 @@ export class ChatClient {
       this.frames.push(isBinary ? { type: 'binary' } : (JSON.parse(text) as Frame));
       for (const wake of this.waiters.splice(0)) wake();
     });
-    this.closed = once(ws, 'close').then(([code, reason]) => ({ code: code as number, reason: String(reason) }));
-    this.closed.then(() => {
+    // Not events.once: it rejects on 'error' (a refused upgrade), and nothing awaits `closed` then.
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    void this.closed.then(() => {
       for (const wake of this.waiters.splice(0)) wake();
     });
   }

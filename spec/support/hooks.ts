@@ -4,6 +4,13 @@
 // Specs read logs through captureLogs(); the rest of the run stays quiet.
 process.env.LOG_LEVEL ??= 'silent';
 
+// The daemon dies of an unhandled rejection (Node 20's default), while
+// mocha lets one pass without a word: rethrown, it fails the spec it
+// happened in, as an uncaught exception does.
+process.on('unhandledRejection', (reason) => {
+  throw reason;
+});
+
 const cleanups: Array<() => Promise<void>> = [];
 
 export function atExit(cleanup: () => Promise<void>): void {
