@@ -40,6 +40,7 @@ const MODULES: readonly Module[] = [
   { name: 'lib/rate_limiter.ts', mutate: ['lib/rate_limiter.ts'], specs: ['spec/rate_limiter.spec.ts'] },
   { name: 'lib/broker/batch.ts', mutate: ['lib/broker/batch.ts'], specs: ['spec/broker/batch.spec.ts'] },
   { name: 'lib/config', mutate: ['lib/config.ts', 'lib/config/**/*.ts'], specs: ['spec/config.spec.ts'] },
+  { name: 'lib/history', mutate: ['lib/history/**/*.ts'], specs: ['spec/history/**/*.spec.ts'] },
 ];
 
 // Killed and timed-out mutants count as detected; mutants that do not
@@ -85,9 +86,9 @@ function percent({ detected, undetected }: Score): number {
 }
 
 function describeSurvivor(result: MutantResult): string {
-  const { line, column } = result.location.start;
+  const { line, column } = result.location.start; // both from 1, as in Stryker's reports
   const replacement = (result.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
-  return `  ${relative(process.cwd(), result.fileName)}:${line}:${column + 1} ${result.mutatorName} -> ${replacement} (${result.status})`;
+  return `  ${relative(process.cwd(), result.fileName)}:${line}:${column} ${result.mutatorName} -> ${replacement} (${result.status})`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -11,7 +11,8 @@ interface Append {
 
 const appends = fc.array(
   fc.record({ room: fc.constantFrom('a', 'b', 'c', 'd', 'e'), frame: fc.string({ minLength: 1, maxLength: 40 }), after: fc.nat(50) }),
-  { maxLength: 200 },
+  // fast-check keeps arrays short by default (its 'small' size): rings would never fill.
+  { maxLength: 200, size: 'max' },
 );
 
 /** Replays `appends` into a history; returns it, the clock at the end, and what each room was given, in order. */
@@ -38,11 +39,16 @@ describe('history/room_history', () => {
     fc.assert(
       fc.property(appends, fc.integer({ min: 0, max: 15 }), (steps, n) => {
         const { given, kept, history, now } = play(roomy, steps);
+        let messages = 0;
+        let bytes = 0;
         for (const [room, frames] of given) {
           const expected = frames.map((f) => f.frame).slice(-roomy.size);
           expect(kept(room)).to.deep.equal(expected);
           expect(history.recent(room, n, now)).to.deep.equal(n === 0 ? [] : expected.slice(-n));
+          messages += expected.length;
+          bytes += expected.reduce((sum, frame) => sum + messageBytes(frame), 0);
         }
+        expect(history.stats()).to.deep.equal({ rooms: given.size, messages, bytes });
       }),
     );
   });
@@ -94,6 +100,40 @@ describe('history/room_history', () => {
     history.append('b', 'larger than the budget', 1);
     expect(history.recent('b', 5, 1)).to.deep.equal(['larger than the budget']);
     expect(history.stats()).to.deep.equal({ rooms: 1, messages: 1, bytes: messageBytes('larger than the budget') });
+  });
+
+  it('lets a room alone past the budget keep its newest messages that fit, and a budget met exactly stand', () => {
+    const two = messageBytes('m1') + messageBytes('m2');
+    const history = new RoomHistory({ ...roomy, maxBytes: two });
+    for (const frame of ['m1', 'm2']) history.append('a', frame, 0);
+    expect(history.recent('a', 5, 0)).to.deep.equal(['m1', 'm2']);
+    history.append('a', 'm3', 0);
+    expect(history.recent('a', 5, 0)).to.deep.equal(['m2', 'm3']);
+    expect(history.stats()).to.deep.equal({ rooms: 1, messages: 2, bytes: two });
+  });
+
+  it('counts what the ttl took when it is read, and reading an emptied room again changes nothing', () => {
+    const history = new RoomHistory({ ...roomy, ttlMs: 100 });
+    history.append('a', 'old', 0);
+    history.append('b', 'new', 150);
+    expect(history.recent('b', 5, 150)).to.deep.equal(['new']);
+    expect(history.stats()).to.deep.equal({ rooms: 1, messages: 1, bytes: messageBytes('new') });
+    history.append('c', 'c1', 160);
+    expect(history.recent('b', 5, 260)).to.deep.equal([]);
+    expect(history.recent('b', 5, 270)).to.deep.equal([]);
+    expect(history.stats()).to.deep.equal({ rooms: 2, messages: 1, bytes: messageBytes('c1') });
+  });
+
+  it('drops a message exactly ttl old, and stops at an emptied ring that had wrapped round', () => {
+    const history = new RoomHistory({ size: 2, ttlMs: 100, maxBytes: 1e9 });
+    for (const frame of ['w1', 'w2', 'w3']) history.append('a', frame, 0);
+    history.append('b', 'b1', 100);
+    expect(history.stats().rooms, 'a, whose newest message is exactly 100 ms old, is forgotten').to.equal(1);
+    history.append('a', 'w4', 100);
+    history.append('a', 'w5', 100);
+    history.append('a', 'w6', 100);
+    expect(history.recent('a', 5, 250)).to.deep.equal([]);
+    expect(history.stats()).to.deep.equal({ rooms: 2, messages: 1, bytes: messageBytes('b1') });
   });
 
   it('serves nothing for a room it never had, or for n = 0', () => {
