@@ -415,7 +415,8 @@ describe('RabbitMQ adapter (Rascal)', function () {
         await adapter.publish(batchOf('after'), soon());
         await eventually(() => expect(tags).to.include('after'), 10_000);
         expect(tags[0]).to.equal('before');
-        expect(tags.at(-1)).to.equal('after');
+        // 'held' comes whenever the other broker's Rascal flushes it after its own reconnect.
+        expect(tags.filter((tag) => tag !== 'held').at(-1)).to.equal('after');
         expect(tags.filter((tag) => tag.startsWith('outage-')), 'nothing refused during the outage went out later').to.deep.equal([]);
         const loopTags = tags.filter((tag) => tag.startsWith('loop-'));
         expect(loopTags, 'in order, each once').to.deep.equal([...new Set(loopTags)].sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))));
