@@ -134,7 +134,7 @@ function fanOut(state: State, batch: Buffer): void {
     return;
   }
   state.batches++;
-  const framesByRoom = new Map<string, Uint8Array[]>();
+  const framesByRoom = new Map<string, Buffer[]>();
   for (const { room, frame } of deliveries) {
     const frames = framesByRoom.get(room);
     if (frames) frames.push(frame);
@@ -142,7 +142,7 @@ function fanOut(state: State, batch: Buffer): void {
   }
   const now = Date.now();
   for (const [room, frames] of framesByRoom) {
-    for (const frame of frames) state.history.append(room, Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString(), now);
+    for (const frame of frames) state.history.append(room, frame.toString(), now);
     const consumers = state.rooms.get(room);
     if (!consumers) continue;
     const message = { type: 'deliver', frames } as const;

@@ -16,7 +16,7 @@ export const BATCH_CONTENT_TYPE = 'application/vnd.warren.batch.v1';
 export interface Delivery {
   readonly room: string;
   /** The text frame, as UTF-8 bytes: a view into the batch, not a copy. */
-  readonly frame: Uint8Array;
+  readonly frame: Buffer;
 }
 
 export function encodeBatch(messages: ReadonlyArray<{ readonly room: string; readonly frame: string }>): Buffer {
