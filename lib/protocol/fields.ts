@@ -13,6 +13,27 @@ export function isRoomName(value: string): boolean {
   return ROOM_NAME.test(value);
 }
 
+// PROTOCOL.md: a position is opaque to the client, which only sends back one
+// it was given. The daemon checks no more than the alphabet and length here,
+// so that a position from another deployment or an older log still parses and
+// is answered with `recovered: false` rather than refused.
+const POSITION = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export const POSITION_RULE = '1 to 64 of A-Z a-z 0-9 . _ : -';
+
+export function isPosition(value: unknown): value is string {
+  return typeof value === 'string' && POSITION.test(value);
+}
+
+/** PROTOCOL.md: the `client` key of the upgrade URL, which scopes idempotent resends. */
+const CLIENT_KEY = /^[A-Za-z0-9_-]{16,64}$/;
+
+export const CLIENT_KEY_RULE = '16 to 64 of A-Z a-z 0-9 _ -';
+
+export function isClientKey(value: string): boolean {
+  return CLIENT_KEY.test(value);
+}
+
 export function isClientId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && !hasMoreCodePointsThan(value, MAX_ID_CHARS);
 }

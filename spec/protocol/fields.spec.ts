@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { hasMoreCodePointsThan, isClientId, isRoomName } from '../../lib/protocol/fields';
+import { hasMoreCodePointsThan, isClientId, isClientKey, isPosition, isRoomName } from '../../lib/protocol/fields';
 import { utf16Text } from './arbitraries';
 
 // Code points as the protocol counts them; a lone surrogate is one.
@@ -57,6 +57,35 @@ describe('protocol/fields', () => {
     it('refuses anything else', () => {
       for (const id of ['', 'x'.repeat(65), '😀'.repeat(65), 1, null, true, ['c1'], { id: 'c1' }]) {
         expect(isClientId(id), JSON.stringify(id)).to.equal(false);
+      }
+    });
+  });
+
+  describe('isPosition', () => {
+    it('accepts 1 to 64 characters of A-Z a-z 0-9 . _ : -, whatever they spell', () => {
+      // The last two are no position this daemon writes: another deployment's must still parse.
+      for (const pos of ['0', 'a'.repeat(64), '1a2b3c4d:2s', 'lobby.17-x_y', '-', ':::', 'ZZZ.999']) {
+        expect(isPosition(pos), pos).to.equal(true);
+      }
+    });
+
+    it('refuses an empty or longer string, any other character, and anything but a string', () => {
+      for (const pos of ['', 'a'.repeat(65), 'a b', 'a/b', 'a+b', 'é', '1\n', '\n1', '😀', 1, null, true, ['1'], { pos: '1' }]) {
+        expect(isPosition(pos), JSON.stringify(pos)).to.equal(false);
+      }
+    });
+  });
+
+  describe('isClientKey', () => {
+    it('accepts 16 to 64 characters of A-Z a-z 0-9 _ -', () => {
+      for (const key of ['a'.repeat(16), 'Z'.repeat(64), 'tab-7f3a_9B0c-d1e2', '_'.repeat(16), '0123456789abcdef']) {
+        expect(isClientKey(key), key).to.equal(true);
+      }
+    });
+
+    it('refuses a shorter or longer key and any other character', () => {
+      for (const key of ['', 'a'.repeat(15), 'a'.repeat(65), 'a'.repeat(15) + '.', 'a'.repeat(15) + ':', 'a'.repeat(16) + ' ', 'é'.repeat(16), 'a'.repeat(16) + '\n']) {
+        expect(isClientKey(key), JSON.stringify(key)).to.equal(false);
       }
     });
   });
