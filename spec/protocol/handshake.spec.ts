@@ -1,10 +1,17 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { isClientKey, isPosition } from '../../lib/protocol/fields';
 import { parseHandshake } from '../../lib/protocol/handshake';
 import { unicodeText } from './arbitraries';
 
 const parse = (query: string) => parseHandshake(query, { defaultRoom: 'lobby' });
 const ANONYMOUS = /^anon-[0-9a-f]{4}$/;
+const KEY = 'tab-7f3a_9B0c-d1e2';
+const POSITION_REASON = 'since: expected a position (1 to 64 of A-Z a-z 0-9 . _ : -)';
+const CLIENT_KEY_REASON = 'client: expected a client key (16 to 64 of A-Z a-z 0-9 _ -)';
+
+/** What an accepted handshake holds: `since` and `client` are undefined unless given. */
+const accepted = (name: string, room: string, given: { since?: string; client?: string } = {}) => ({ name, room, since: undefined, client: undefined, ...given });
 
 function nameOf(query: string): string {
   const result = parse(query);
@@ -14,20 +21,21 @@ function nameOf(query: string): string {
 
 describe('protocol/handshake', () => {
   it('takes name and room from the query', () => {
-    expect(parse('name=alice&room=dev')).to.deep.equal({ name: 'alice', room: 'dev' });
-    expect(parse('room=dev&name=al%20ice')).to.deep.equal({ name: 'al ice', room: 'dev' });
-    expect(parse('name=al+ice')).to.deep.equal({ name: 'al ice', room: 'lobby' });
-    expect(parse('name=%F0%9F%98%80')).to.deep.equal({ name: '😀', room: 'lobby' });
+    expect(parse('name=alice&room=dev')).to.deep.equal(accepted('alice', 'dev'));
+    expect(parse('room=dev&name=al%20ice')).to.deep.equal(accepted('al ice', 'dev'));
+    expect(parse('name=al+ice')).to.deep.equal(accepted('al ice', 'lobby'));
+    expect(parse('name=%F0%9F%98%80')).to.deep.equal(accepted('😀', 'lobby'));
   });
 
   it('joins the default room when room is missing or empty', () => {
-    expect(parse('name=alice')).to.deep.equal({ name: 'alice', room: 'lobby' });
-    expect(parse('name=alice&room=')).to.deep.equal({ name: 'alice', room: 'lobby' });
+    expect(parse('name=alice')).to.deep.equal(accepted('alice', 'lobby'));
+    expect(parse('name=alice&room=')).to.deep.equal(accepted('alice', 'lobby'));
     expect(parseHandshake('', { defaultRoom: 'hall' })).to.have.property('room', 'hall');
   });
 
   it('takes the first of a repeated parameter', () => {
-    expect(parse('name=a&name=b&room=x&room=y')).to.deep.equal({ name: 'a', room: 'x' });
+    expect(parse('name=a&name=b&room=x&room=y')).to.deep.equal(accepted('a', 'x'));
+    expect(parse(`name=a&since=p1&since=p2&client=${KEY}&client=${'b'.repeat(16)}`)).to.deep.equal(accepted('a', 'lobby', { since: 'p1', client: KEY }));
   });
 
   it('trims the name and removes control characters, white space they hid included', () => {
@@ -64,12 +72,46 @@ describe('protocol/handshake', () => {
     expect(parse(`room=${'x'.repeat(64)}`)).to.have.property('room', 'x'.repeat(64));
   });
 
-  it('never throws, and any name it gives is trimmed, free of control characters and 1 to 32 characters long', () => {
+  it('takes since and client from the query, percent-decoded', () => {
+    expect(parse(`name=alice&room=dev&since=1a2b3c4d:2s&client=${KEY}`)).to.deep.equal(accepted('alice', 'dev', { since: '1a2b3c4d:2s', client: KEY }));
+    expect(parse('since=room.7%3A42')).to.include({ room: 'lobby', since: 'room.7:42', client: undefined });
+    expect(parse(`client=${KEY}`)).to.include({ since: undefined, client: KEY });
+    expect(parse(`since=${'p'.repeat(64)}&client=${'k'.repeat(64)}`)).to.include({ since: 'p'.repeat(64), client: 'k'.repeat(64) });
+  });
+
+  it('counts an empty since or client as absent', () => {
+    expect(parse('name=alice&since=&client=')).to.deep.equal(accepted('alice', 'lobby'));
+  });
+
+  it('refuses a since that is not a position, with a one-line reason', () => {
+    for (const since of ['p'.repeat(65), 'a%20b', 'a%2Fb', 'a+b', '%C3%A9', 'p%0A', '%F0%9F%98%80']) {
+      expect(parse(`name=alice&since=${since}`), since).to.deep.equal({ error: POSITION_REASON });
+    }
+  });
+
+  it('refuses a client key that is not 16 to 64 of A-Z a-z 0-9 _ -, with a one-line reason', () => {
+    for (const client of ['k'.repeat(15), 'k'.repeat(65), `${'k'.repeat(15)}.`, `${'k'.repeat(16)}%20`, `${'k'.repeat(15)}%C3%A9`, `${'k'.repeat(16)}%0A`]) {
+      expect(parse(`name=alice&client=${client}`), client).to.deep.equal({ error: CLIENT_KEY_REASON });
+    }
+  });
+
+  it('checks name, then room, then since, then client', () => {
+    const name = `name=${'x'.repeat(33)}`;
+    const [room, since, client] = ['room=-bad', 'since=a%20b', 'client=short'];
+    expect(parse([client, since, room, name].join('&'))).to.deep.equal({ error: 'name: longer than 32 characters' });
+    expect(parse([client, since, room].join('&'))).to.have.property('error').that.matches(/^room: /);
+    expect(parse([client, since].join('&'))).to.deep.equal({ error: POSITION_REASON });
+    expect(parse(client)).to.deep.equal({ error: CLIENT_KEY_REASON });
+  });
+
+  it('never throws, and any name it gives is trimmed, free of control characters and 1 to 32 characters long, any since a position, any client a key', () => {
     expect(nameOf('name=%zz%')).to.equal('%zz%');
     expect(nameOf('name=%E0%A4%A')).to.equal('\ufffd%A');
     const query = fc.oneof(
       unicodeText({ maxLength: 60 }),
       unicodeText({ maxLength: 40 }).map((name) => `name=${encodeURIComponent(name)}`),
+      fc.tuple(fc.constantFrom('since', 'client'), unicodeText({ maxLength: 70 })).map(([key, value]) => `${key}=${encodeURIComponent(value)}`),
+      fc.tuple(fc.constantFrom('since', 'client'), fc.stringMatching(/^[A-Za-z0-9._:-]{0,70}$/)).map(([key, value]) => `${key}=${value}`),
     );
     fc.assert(
       fc.property(query, (query) => {
@@ -79,6 +121,8 @@ describe('protocol/handshake', () => {
         } else {
           expect(result.name).to.equal(result.name.trim()).and.not.match(/\p{Cc}/u);
           expect([...result.name].length).to.be.within(1, 32);
+          if (result.since !== undefined) expect(isPosition(result.since), result.since).to.equal(true);
+          if (result.client !== undefined) expect(isClientKey(result.client), result.client).to.equal(true);
         }
       }),
       { numRuns: 1000 },
