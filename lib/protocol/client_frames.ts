@@ -4,7 +4,7 @@
 // Unknown extra fields are ignored, so that a newer client can add a field
 // without breaking an older daemon (forward compatibility).
 import type { ErrorCode } from './errors';
-import { hasMoreCodePointsThan, isClientId, isRoomName, MAX_ID_CHARS, ROOM_NAME_RULE } from './fields';
+import { hasMoreCodePointsThan, isClientId, isPosition, isRoomName, MAX_ID_CHARS, POSITION_RULE, ROOM_NAME_RULE } from './fields';
 import type { ErrorFrame } from './server_frames';
 
 export interface SayFrame {
@@ -21,6 +21,8 @@ export interface JoinFrame {
   readonly type: 'join';
   readonly room: string;
   readonly id?: string;
+  /** The position the client last saw in the room: recover what it missed since. */
+  readonly since?: string;
   /** Also replay the room's last `history` messages (PROTOCOL.md: 0–100); 0 when absent. */
   readonly history: number;
 }
@@ -89,11 +91,13 @@ export const MAX_HISTORY = 100;
 function decodeJoin(command: Command, id: string | undefined): JoinFrame | FrameError {
   const room = command['room'];
   if (typeof room !== 'string' || !isRoomName(room)) return roomError(room, id);
+  const since = command['since'];
+  if (since !== undefined && !isPosition(since)) return fieldError('since', since, `a position (${POSITION_RULE})`, id);
   const history = command['history'] === undefined ? 0 : command['history'];
   if (!Number.isInteger(history) || (history as number) < 0 || (history as number) > MAX_HISTORY) {
     return fieldError('history', history, `an integer from 0 to ${MAX_HISTORY}`, id);
   }
-  return { type: 'join', room, id, history: history as number };
+  return { type: 'join', room, id, since, history: history as number };
 }
 
 function decodeSay(command: Command, id: string | undefined, limits: FrameLimits): SayFrame | FrameError {

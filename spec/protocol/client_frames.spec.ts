@@ -23,18 +23,25 @@ describe('protocol/client_frames', () => {
     });
 
     it('join and leave a room, with or without id', () => {
-      expect(decode('{"type":"join","room":"dev"}')).to.deep.equal({ type: 'join', room: 'dev', id: undefined, history: 0 });
+      expect(decode('{"type":"join","room":"dev"}')).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since: undefined, history: 0 });
       expect(decode('{"type":"leave","room":"dev"}')).to.deep.equal({ type: 'leave', room: 'dev', id: undefined });
-      expect(command({ type: 'join', room: 'dev', id: 'j' })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', history: 0 });
+      expect(command({ type: 'join', room: 'dev', id: 'j' })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', since: undefined, history: 0 });
       expect(command({ type: 'leave', room: 'dev', id: 'l' })).to.deep.equal({ type: 'leave', room: 'dev', id: 'l' });
     });
 
     it('join with history: an integer from 0 to 100', () => {
-      for (const history of [0, 1, 100]) expect(command({ type: 'join', room: 'dev', history })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, history });
+      for (const history of [0, 1, 100]) expect(command({ type: 'join', room: 'dev', history })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since: undefined, history });
       for (const history of [-1, 101, 1.5, '5', null, true]) {
         expect(command({ type: 'join', room: 'dev', history, id: 'h' })).to.deep.equal({
           type: 'error', code: 'bad_request', message: 'history: expected an integer from 0 to 100', id: 'h',
         });
+      }
+    });
+
+    it('join with since: a position, with or without id, with or without history', () => {
+      for (const since of ['1a2b3c4d:2s', 'p'.repeat(64), '0', 'from.another-deployment_9']) {
+        expect(command({ type: 'join', room: 'dev', since })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since, history: 0 });
+        expect(command({ type: 'join', room: 'dev', since, id: 'j', history: 5 })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', since, history: 5 });
       }
     });
 
@@ -84,6 +91,14 @@ describe('protocol/client_frames', () => {
           expect(result, `${type} ${room}`).to.deep.include(badRequest('r'));
           expect(result).to.have.property('message', 'room: expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit)');
         }
+      }
+    });
+
+    it('for a since that is not a position: too long, mistyped or with a character outside the rule, echoing a valid id', () => {
+      const message = 'since: expected a position (1 to 64 of A-Z a-z 0-9 . _ : -)';
+      for (const since of ['p'.repeat(65), '', 42, null, true, ['p1'], { pos: 'p1' }, 'a b', 'a/b', 'é', 'p\n', '😀']) {
+        expect(command({ type: 'join', room: 'dev', since, id: 's' }), JSON.stringify(since)).to.deep.equal({ type: 'error', code: 'bad_request', message, id: 's' });
+        expect(command({ type: 'join', room: 'dev', since }), JSON.stringify(since)).to.deep.equal({ type: 'error', code: 'bad_request', message, id: undefined });
       }
     });
 
@@ -169,6 +184,17 @@ describe('protocol/client_frames', () => {
     fc.assert(
       fc.property(unicodeText({ minLength: 1, maxLength: 4000 }), room, id, (text, room, id) => {
         expect(command({ type: 'say', text, room, id })).to.deep.equal({ type: 'say', text, room, id, shortcut: false });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decodes every valid join it is given back into its fields', () => {
+    const id = fc.option(unicodeText({ minLength: 1, maxLength: 64 }), { nil: undefined });
+    const since = fc.option(fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), { nil: undefined });
+    fc.assert(
+      fc.property(fc.stringMatching(ROOM_NAME), since, fc.integer({ min: 0, max: 100 }), id, (room, since, history, id) => {
+        expect(command({ type: 'join', room, since, history, id })).to.deep.equal({ type: 'join', room, id, since, history });
       }),
       { numRuns: 300 },
     );
