@@ -22,7 +22,7 @@ function heapBytes(): number {
 
 // Fresh strings per message, as the relay decodes each frame from its batch.
 const frameOf = (n: number) =>
-  Buffer.from(encodeMessage({ room: `room-${n % ROOMS}`, msgId: `host-1a2b3c4d-${n.toString(36)}`, from: 'alice', text: 'hello there, how is it going today?', ts: Date.now() })).toString();
+  Buffer.from(encodeMessage({ room: `room-${n % ROOMS}`, msgId: `host-1a2b3c4d-${n.toString(36)}`, pos: `1a2b3c4d:${n.toString(36)}`, from: 'alice', user: 'anon:5b0c6d1e-0000-4000-8000-000000000000', text: 'hello there, how is it going today?', ts: Date.now() })).toString();
 
 const before = heapBytes();
 const history = new RoomHistory({ size: PER_ROOM, ttlMs: 3_600_000, maxBytes: 1 << 30 });

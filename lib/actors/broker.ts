@@ -99,9 +99,10 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
   handleCast(publish, state) {
     const msgId = `${state.args.nodeId}-${(nextSeq++).toString(36)}`;
     const now = Date.now();
+    // pos and user are placeholders until the history assigns positions and a Publish carries its sender's user.
     const accepted: Accepted = {
       room: publish.room,
-      frame: encodeMessage({ room: publish.room, msgId, from: publish.from, text: publish.text, ts: now }),
+      frame: encodeMessage({ room: publish.room, msgId, pos: msgId, from: publish.from, user: '', text: publish.text, ts: now }),
       msgId,
       replyTo: publish.replyTo,
       tag: publish.tag,

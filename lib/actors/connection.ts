@@ -107,7 +107,7 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     draining: false,
   };
   cast(args.relay, { type: 'join', room: args.room, consumer: state.consumer, history: 0 });
-  answer(state, 'welcome', encodeWelcome({ session: state.session, name: args.name, rooms: [args.room], node: args.nodeId }));
+  answer(state, 'welcome', encodeWelcome({ session: state.session, user: `anon:${state.session}`, name: args.name, rooms: [args.room], node: args.nodeId }));
   args.socket.attach(self);
   return state;
 }

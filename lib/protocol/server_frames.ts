@@ -1,22 +1,31 @@
 // Server to client (PROTOCOL.md): one encoder per frame. Each writes the keys
-// in the order PROTOCOL.md shows them and leaves out an `id` that is
-// undefined (JSON.stringify drops undefined properties). Strings always go
-// through JSON.stringify, never through unescaped concatenation.
+// in the order PROTOCOL.md shows them and leaves out an optional field (`id`,
+// `recovered`) that is undefined (JSON.stringify drops undefined properties).
+// Strings always go through JSON.stringify, never through unescaped
+// concatenation.
 import type { ErrorCode } from './errors';
 
 /** `protocol` in `welcome`: bump it when a change breaks old clients. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export interface WelcomeFrame {
   readonly type: 'welcome';
   readonly protocol: typeof PROTOCOL_VERSION;
   readonly session: string;
+  /** The token's `sub`, or `anon:<session>` without authentication. */
+  readonly user: string;
   readonly name: string;
   readonly rooms: readonly string[];
   readonly node: string;
 }
 export interface AckFrame { readonly type: 'ack'; readonly id?: string; readonly msgId: string }
-export interface JoinedFrame { readonly type: 'joined'; readonly room: string; readonly id?: string }
+export interface JoinedFrame {
+  readonly type: 'joined';
+  readonly room: string;
+  readonly id?: string;
+  /** Answers a `join` with `since` only: whether every message after it follows. Written last, where withRecovered puts it. */
+  readonly recovered?: boolean;
+}
 export interface LeftFrame { readonly type: 'left'; readonly room: string; readonly id?: string }
 export interface PongFrame { readonly type: 'pong'; readonly id?: string }
 export interface ErrorFrame {
@@ -29,7 +38,11 @@ export interface MessageFrame {
   readonly type: 'message';
   readonly room: string;
   readonly msgId: string;
+  /** Opaque to clients, which send it back as `since`; grows in the order every node delivers the room. */
+  readonly pos: string;
   readonly from: string;
+  /** The sender's `user` from its `welcome`. */
+  readonly user: string;
   readonly text: string;
   /** Milliseconds since the epoch, set by the node that accepted the message; an integer. */
   readonly ts: number;
@@ -41,7 +54,7 @@ export type ServerFrame = WelcomeFrame | AckFrame | JoinedFrame | LeftFrame | Po
 type Fields<Frame extends ServerFrame> = Omit<Frame, 'type' | 'protocol'>;
 
 export function encodeWelcome(f: Fields<WelcomeFrame>): string {
-  return JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, session: f.session, name: f.name, rooms: f.rooms, node: f.node });
+  return JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, session: f.session, user: f.user, name: f.name, rooms: f.rooms, node: f.node });
 }
 
 export function encodeAck(f: Fields<AckFrame>): string {
@@ -49,7 +62,7 @@ export function encodeAck(f: Fields<AckFrame>): string {
 }
 
 export function encodeJoined(f: Fields<JoinedFrame>): string {
-  return JSON.stringify({ type: 'joined', room: f.room, id: f.id });
+  return JSON.stringify({ type: 'joined', room: f.room, id: f.id, recovered: f.recovered });
 }
 
 export function encodeLeft(f: Fields<LeftFrame>): string {
@@ -71,10 +84,25 @@ export function encodeError(f: Fields<ErrorFrame>): string {
  * measured about 0.6 µs here, the same as concatenating stringified fields.
  */
 export function encodeMessage(f: Fields<MessageFrame>): string {
-  return JSON.stringify({ type: 'message', room: f.room, msgId: f.msgId, from: f.from, text: f.text, ts: f.ts });
+  return JSON.stringify({ type: 'message', room: f.room, msgId: f.msgId, pos: f.pos, from: f.from, user: f.user, text: f.text, ts: f.ts });
 }
 
 /** A `message` frame as a replay sends it (PROTOCOL.md): the same frame with `"replay": true`, without parsing it. */
 export function encodeReplay(message: string): string {
-  return `${message.slice(0, -1)},"replay":true}`;
+  return appendField(message, '"replay":true');
+}
+
+/**
+ * A `welcome` (connected with `since`) or `joined` frame, already encoded,
+ * with `"recovered"` after its other fields: the recovery's outcome is known
+ * only once the history has answered.
+ */
+export function withRecovered(frame: string, recovered: boolean): string {
+  return appendField(frame, recovered ? '"recovered":true' : '"recovered":false');
+}
+
+// Frames are sent, replayed and stored as encoded strings; appending before
+// the closing brace spares a parse and a second stringify of the whole frame.
+function appendField(frame: string, field: string): string {
+  return `${frame.slice(0, -1)},${field}}`;
 }

@@ -78,7 +78,7 @@ describe('bench', () => {
           expect(say).to.include({ type: 'say', id: 'c1' });
           const text = (say as { text: string }).text;
           expect([...text]).to.have.length(payload);
-          const frame = encodeMessage({ room, msgId: 'vm-1-42', from: 'bench-7', text, ts: 1_764_100_000_000 });
+          const frame = encodeMessage({ room, msgId: 'vm-1-42', pos: '42', from: 'bench-7', user: 'anon:s7', text, ts: 1_764_100_000_000 });
           expect(sentUsOf(Buffer.from(frame))).to.equal(sentUs);
         }),
       );

@@ -15,9 +15,10 @@ for (const broker of BROKERS) {
     const connect = (query = '') => ChatClient.connect(daemon().wsUrl(query));
 
     describe('connecting', () => {
-      it('welcomes with the protocol version, a session, the name, the rooms and the node', async () => {
+      it('welcomes with the protocol version, a session, the user, the name, the rooms and the node', async () => {
         const client = await connect('name=alice&room=dev');
-        expect(client.welcome).to.include({ type: 'welcome', protocol: 1, name: 'alice' });
+        expect(client.welcome).to.include({ type: 'welcome', protocol: 2, name: 'alice' });
+        expect(client.welcome['user'], 'user without authentication').to.equal(`anon:${client.welcome['session']}`);
         expect(client.welcome['rooms']).to.deep.equal(['dev']);
         expect(client.welcome['session']).to.be.a('string').and.not.be.empty;
         expect(client.welcome['node']).to.be.a('string').and.not.be.empty;

@@ -3,14 +3,50 @@ import fc from 'fast-check';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../../lib/protocol/errors';
 import {
-  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodeReplay, encodeWelcome,
+  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodeReplay, encodeWelcome, withRecovered,
 } from '../../lib/protocol/server_frames';
 import { utf16Text } from './arbitraries';
 
+// Each frame's keys in the order PROTOCOL.md shows them. An optional key
+// (`id`, `recovered`) is left out when it is undefined.
+const KEYS = {
+  welcome: ['type', 'protocol', 'session', 'user', 'name', 'rooms', 'node'],
+  ack: ['type', 'id', 'msgId'],
+  joined: ['type', 'room', 'id', 'recovered'],
+  left: ['type', 'room', 'id'],
+  pong: ['type', 'id'],
+  error: ['type', 'code', 'message', 'id'],
+  message: ['type', 'room', 'msgId', 'pos', 'from', 'user', 'text', 'ts'],
+} as const;
+type FrameType = keyof typeof KEYS;
+
+/** `frame` parses into exactly the defined fields of `expected`, in the order of KEYS, plus `extra` after them. */
+function expectFrame(frame: string, expected: { readonly type: FrameType; readonly [field: string]: unknown }, extra: object = {}): void {
+  const keys = [...KEYS[expected.type].filter((key) => expected[key] !== undefined), ...Object.keys(extra)];
+  const parsed: object = JSON.parse(frame);
+  expect(Object.keys(parsed)).to.deep.equal(keys);
+  expect(parsed).to.deep.equal({ ...Object.fromEntries(keys.map((key) => [key, expected[key]])), ...extra });
+}
+
+const anyText = utf16Text();
+const id = fc.option(anyText, { nil: undefined });
+const recovered = fc.option(fc.boolean(), { nil: undefined });
+const code = fc.constantFrom(...(Object.keys(ERROR_MESSAGES) as ErrorCode[]));
+const welcome = fc.record({ session: anyText, user: anyText, name: anyText, rooms: fc.array(anyText), node: anyText });
+const joined = fc.record({ room: anyText, id, recovered });
+const message = fc.record({ room: anyText, msgId: anyText, pos: anyText, from: anyText, user: anyText, text: anyText, ts: fc.nat() });
+
+/** `fixed`: the fields the encoder writes itself. */
+function encodesExactly<F extends object>(type: FrameType, fields: fc.Arbitrary<F>, encode: (f: F) => string, fixed: object = {}): void {
+  it(type, () => {
+    fc.assert(fc.property(fields, (f) => expectFrame(encode(f), { type, ...fixed, ...f })), { numRuns: 300 });
+  });
+}
+
 describe('protocol/server_frames', () => {
   it('writes every frame as PROTOCOL.md shows it, keys in the same order', () => {
-    expect(encodeWelcome({ session: 's1', name: 'alice', rooms: ['lobby'], node: 'n1' })).to.equal(
-      '{"type":"welcome","protocol":1,"session":"s1","name":"alice","rooms":["lobby"],"node":"n1"}',
+    expect(encodeWelcome({ session: 's1', user: 'anon:s1', name: 'alice', rooms: ['lobby'], node: 'n1' })).to.equal(
+      '{"type":"welcome","protocol":2,"session":"s1","user":"anon:s1","name":"alice","rooms":["lobby"],"node":"n1"}',
     );
     expect(encodeAck({ id: 'c1', msgId: 'm1' })).to.equal('{"type":"ack","id":"c1","msgId":"m1"}');
     expect(encodeJoined({ room: 'dev' })).to.equal('{"type":"joined","room":"dev"}');
@@ -19,9 +55,15 @@ describe('protocol/server_frames', () => {
     expect(encodeError({ code: 'not_joined', message: 'join first', id: 'c1' })).to.equal(
       '{"type":"error","code":"not_joined","message":"join first","id":"c1"}',
     );
-    expect(encodeMessage({ room: 'lobby', msgId: 'm1', from: 'alice', text: 'hi', ts: 1764100000000 })).to.equal(
-      '{"type":"message","room":"lobby","msgId":"m1","from":"alice","text":"hi","ts":1764100000000}',
+    expect(encodeMessage({ room: 'lobby', msgId: 'm1', pos: 'p7', from: 'alice', user: 'u1', text: 'hi', ts: 1764100000000 })).to.equal(
+      '{"type":"message","room":"lobby","msgId":"m1","pos":"p7","from":"alice","user":"u1","text":"hi","ts":1764100000000}',
     );
+  });
+
+  it('writes recovered in joined, last, only when it is given', () => {
+    expect(encodeJoined({ room: 'dev', id: 'j', recovered: true })).to.equal('{"type":"joined","room":"dev","id":"j","recovered":true}');
+    expect(encodeJoined({ room: 'dev', recovered: false })).to.equal('{"type":"joined","room":"dev","recovered":false}');
+    expect(encodeJoined({ room: 'dev', id: 'j', recovered: undefined })).to.equal('{"type":"joined","room":"dev","id":"j"}');
   });
 
   it('writes an error frame for every code of the catalogue', () => {
@@ -44,40 +86,35 @@ describe('protocol/server_frames', () => {
     expect(JSON.parse(encodeError(dropped))).to.deep.equal({ type: 'error', code: 'bad_request', message: dropped.message, id: 'c9' });
   });
 
-  const anyText = utf16Text();
-
-  it('writes valid JSON that parses back into the same message, for any text', () => {
-    fc.assert(
-      fc.property(anyText, anyText, anyText, anyText, fc.nat(), (room, msgId, from, text, ts) => {
-        const frame = encodeMessage({ room, msgId, from, text, ts });
-        expect(JSON.parse(frame)).to.deep.equal({ type: 'message', room, msgId, from, text, ts });
-        expect(Object.keys(JSON.parse(frame))).to.deep.equal(['type', 'room', 'msgId', 'from', 'text', 'ts']);
-      }),
-      { numRuns: 500 },
-    );
+  describe('writes valid JSON with exactly the fields of PROTOCOL.md, in its order, for any text', () => {
+    encodesExactly('welcome', welcome, encodeWelcome, { protocol: 2 });
+    encodesExactly('ack', fc.record({ id, msgId: anyText }), encodeAck);
+    encodesExactly('joined', joined, encodeJoined);
+    encodesExactly('left', fc.record({ room: anyText, id }), encodeLeft);
+    encodesExactly('pong', fc.record({ id }), encodePong);
+    encodesExactly('error', fc.record({ code, message: anyText, id }), encodeError);
+    encodesExactly('message', message, encodeMessage);
   });
 
-  it('replays a message frame as the same message with "replay": true, for any text', () => {
+  it('replays a message frame as the same message with "replay": true after its fields, for any text', () => {
     fc.assert(
-      fc.property(anyText, anyText, anyText, anyText, fc.nat(), (room, msgId, from, text, ts) => {
-        const replayed = encodeReplay(encodeMessage({ room, msgId, from, text, ts }));
-        expect(JSON.parse(replayed)).to.deep.equal({ type: 'message', room, msgId, from, text, ts, replay: true });
-      }),
+      fc.property(message, (m) => expectFrame(encodeReplay(encodeMessage(m)), { type: 'message', ...m }, { replay: true })),
       { numRuns: 300 },
     );
   });
 
-  it('writes valid JSON that parses back into the same fields, for every other frame', () => {
-    const id = fc.option(anyText, { nil: undefined });
-    const withoutUndefined = (o: object) => JSON.parse(JSON.stringify(o));
+  it('adds recovered to a welcome or joined frame after its other fields, keeping them all, for any text', () => {
     fc.assert(
-      fc.property(anyText, anyText, fc.array(anyText), anyText, id, (a, b, rooms, c, id) => {
-        expect(JSON.parse(encodeWelcome({ session: a, name: b, rooms, node: c }))).to.deep.equal({ type: 'welcome', protocol: 1, session: a, name: b, rooms, node: c });
-        expect(JSON.parse(encodeAck({ id, msgId: a }))).to.deep.equal(withoutUndefined({ type: 'ack', id, msgId: a }));
-        expect(JSON.parse(encodeJoined({ room: a, id }))).to.deep.equal(withoutUndefined({ type: 'joined', room: a, id }));
-        expect(JSON.parse(encodeLeft({ room: a, id }))).to.deep.equal(withoutUndefined({ type: 'left', room: a, id }));
-        expect(JSON.parse(encodePong({ id }))).to.deep.equal(withoutUndefined({ type: 'pong', id }));
-        expect(JSON.parse(encodeError({ code: 'too_large', message: b, id }))).to.deep.equal(withoutUndefined({ type: 'error', code: 'too_large', message: b, id }));
+      fc.property(welcome, fc.boolean(), (w, recovered) => {
+        expectFrame(withRecovered(encodeWelcome(w), recovered), { type: 'welcome', protocol: 2, ...w }, { recovered });
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(joined, fc.boolean(), (j, recovered) => {
+        const frame = withRecovered(encodeJoined({ ...j, recovered: undefined }), recovered);
+        expectFrame(frame, { type: 'joined', ...j, recovered });
+        expect(frame).to.equal(encodeJoined({ ...j, recovered }));
       }),
       { numRuns: 300 },
     );
