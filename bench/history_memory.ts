@@ -2,8 +2,10 @@
  * `npm run bench:history`: what the rooms' history costs in memory per kept
  * message, against what its byte budget counts (lib/history/room_history.ts).
  * Fills 1,000 rooms with 100 typical message frames each and compares the
- * heap (after a full GC) before and after.
+ * heap (after a full GC) before and after; then the same for 100,000 keys of
+ * 40 characters in the duplicate window (lib/history/duplicate_window.ts).
  */
+import { DuplicateWindow } from '../lib/history/duplicate_window';
 import { messageBytes, RoomHistory } from '../lib/history/room_history';
 import { encodeMessage } from '../lib/protocol/server_frames';
 
@@ -44,3 +46,15 @@ console.log(
   `${messages} messages in ${ROOMS} rooms: frames ${(frameBytes / messages).toFixed(0)} B each; ` +
     `heap ${(used / messages).toFixed(0)} B per message; the budget counts ${(bytes / messages).toFixed(0)} B (${((100 * bytes) / used).toFixed(0)}% of the heap)`,
 );
+
+// Keys of 40 characters, flat as the ones decoded from the log are.
+const keyOf = (n: number) => Buffer.from(`c-${(n * 7919).toString(36).padStart(16, '0')}/s-${n.toString(36).padStart(19, '0')}`).toString();
+const KEYS = 100_000;
+const { used: windowUsed, filled: window } = heapOf(() => {
+  const window = new DuplicateWindow({ size: PER_ROOM, ttlMs: 3_600_000 });
+  const at = Date.now();
+  for (let n = 0; n < KEYS; n++) window.admit(`room-${n % ROOMS}`, keyOf(n), at, `host-1a2b3c4d-${n.toString(36)}`);
+  return window;
+});
+const { keys, rooms } = window.stats();
+console.log(`${keys} keys of ${keyOf(0).length} characters in ${rooms} rooms: heap ${(windowUsed / keys).toFixed(0)} B per key`);
