@@ -142,7 +142,8 @@ function fanOut(state: State, batch: Buffer): void {
   }
   const now = Date.now();
   for (const [room, frames] of framesByRoom) {
-    for (const frame of frames) state.history.append(room, frame.toString(), now);
+    // Until the batch carries each message's ts and log position (issue 10), the local clock, and a position no recovery matches.
+    for (const frame of frames) state.history.append(room, frame.toString(), now, Number.NaN);
     const consumers = state.rooms.get(room);
     if (!consumers) continue;
     const message = { type: 'deliver', frames } as const;

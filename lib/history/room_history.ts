@@ -2,10 +2,17 @@
  * Each room's recent messages on this node (PROTOCOL.md "Positions, history
  * and recovery"): what `join` with `history` replays.
  *
+ * Every node reads the same log in the same order, and each message carries
+ * `at`, its `ts` set by the node that accepted it: append takes its clock
+ * from there, never from the local one, so two nodes that read the same log
+ * hold the same history, message for message and byte for byte, and reading
+ * it (`recent`, `after`) changes nothing. Only what is served is cut by the
+ * local clock.
+ *
  * Three bounds, all O(1) per message:
  * - per room, the last `size` messages (a ring);
  * - per message, `ttlMs`: older ones are never served, and are dropped as
- *   the rooms are touched;
+ *   their room gets a message;
  * - per node, `maxBytes`: past it, the least recently active rooms are
  *   forgotten whole, oldest activity first, so that a burst in one room
  *   cannot starve every other room of a few messages each.
@@ -30,11 +37,12 @@ export interface HistoryLimits {
 
 /**
  * What one kept message costs, as the budget counts it: its frame's length
- * plus the string's header and the ring's slots (16 + 8 + 8 bytes, measured
- * with heap snapshots on Node 20). Close to the real heap for ASCII frames;
+ * plus the string's header and the ring's slots for the frame, its time and
+ * its position (16 + 8 + 8 + 8 bytes, measured with `npm run bench:history`
+ * on Node 20). Close to the real heap for ASCII frames;
  * a frame of other characters counts its UTF-16 length once, not twice.
  */
-export const MESSAGE_OVERHEAD_BYTES = 32;
+export const MESSAGE_OVERHEAD_BYTES = 40;
 
 export function messageBytes(frame: string): number {
   return frame.length + MESSAGE_OVERHEAD_BYTES;
@@ -45,6 +53,7 @@ class Ring {
   // Parallel arrays, filled by push until full: no object per message.
   readonly frames: string[] = [];
   readonly at: number[] = [];
+  readonly positions: number[] = [];
   head = 0;
   count = 0;
   bytes = 0;
@@ -54,19 +63,19 @@ class Ring {
   constructor(private readonly size: number) {}
 
   /** Adds a frame; returns the frame it pushed out when the ring was full. */
-  push(frame: string, at: number): string | undefined {
+  push(frame: string, at: number, position: number): string | undefined {
     let pushedOut: string | undefined;
+    let slot = this.head;
     if (this.count < this.size) {
-      const slot = (this.head + this.count) % this.size;
-      this.frames[slot] = frame;
-      this.at[slot] = at;
+      slot = this.slot(this.count);
       this.count++;
     } else {
-      pushedOut = this.frames[this.head]!;
-      this.frames[this.head] = frame;
-      this.at[this.head] = at;
+      pushedOut = this.frames[slot]!;
       this.head = (this.head + 1) % this.size;
     }
+    this.frames[slot] = frame;
+    this.at[slot] = at;
+    this.positions[slot] = position;
     this.bytes += messageBytes(frame) - (pushedOut === undefined ? 0 : messageBytes(pushedOut));
     this.newestAt = at;
     return pushedOut;
@@ -82,16 +91,9 @@ class Ring {
     return bytes;
   }
 
-  oldestAt(): number | undefined {
-    return this.count === 0 ? undefined : this.at[this.head];
-  }
-
-  /** The last `n` frames, oldest first. */
-  last(n: number): string[] {
-    const taken = Math.min(n, this.count);
-    const out: string[] = [];
-    for (let i = this.count - taken; i < this.count; i++) out.push(this.frames[(this.head + i) % this.size]!);
-    return out;
+  /** The slot of the i-th message, oldest first. */
+  slot(i: number): number {
+    return (this.head + i) % this.size;
   }
 }
 
@@ -102,25 +104,60 @@ export class RoomHistory {
 
   constructor(private readonly limits: HistoryLimits) {}
 
-  /** Keeps `frame` as the newest message of `room`, received at `now` (ms). */
-  append(room: string, frame: string, now: number): void {
+  /**
+   * Keeps `frame` as the newest message of `room`: `at` is its `ts` and
+   * `position` its place in the log, both read from the log.
+   */
+  append(room: string, frame: string, at: number, position: number): void {
     let ring = this.rooms.get(room);
     if (ring) this.rooms.delete(room); // re-inserted below: now the most recently active
     else ring = new Ring(this.limits.size);
     this.rooms.set(room, ring);
-    const pushedOut = ring.push(frame, now);
+    const pushedOut = ring.push(frame, at, position);
     this.bytes += messageBytes(frame) - (pushedOut === undefined ? 0 : messageBytes(pushedOut));
     if (pushedOut === undefined) this.messages++;
-    this.forgetExpired(now);
+    this.dropExpiredEntries(ring, at);
+    this.forgetExpired(at);
     this.forgetOverBudget(ring);
   }
 
-  /** The last `n` messages of `room` still within the ttl, oldest first. */
+  /** The last `n` messages of `room` still within the ttl at `now` (the local clock), oldest first. */
   recent(room: string, n: number, now: number): string[] {
     const ring = this.rooms.get(room);
-    if (!ring || n <= 0) return [];
-    this.dropExpiredEntries(ring, now);
-    return ring.last(n);
+    const out: string[] = [];
+    if (!ring) return out;
+    // Accepting nodes' clocks differ: an older `at` may follow a newer one.
+    for (let i = ring.count - 1; i >= 0 && out.length < n; i--) {
+      const slot = ring.slot(i);
+      if (this.fresh(ring, slot, now)) out.push(ring.frames[slot]!);
+    }
+    return out.reverse();
+  }
+
+  /**
+   * The messages of `room` that followed the kept message at `position`,
+   * whose frame also contains `frameHas` (so that the same number from
+   * another deployment or an earlier stream matches nothing), oldest first;
+   * `[]` when it is the newest. Undefined when that message is not kept, or
+   * when it or one that followed it is past the ttl at `now`, or more than
+   * `max` followed it: the caller cannot recover the room then.
+   *
+   * From the newest backwards, never past `max + 1` messages: a message
+   * further back has more than `max` followers. Positions start over with a
+   * recreated stream, so a smaller one is no reason to stop.
+   */
+  after(room: string, position: number, frameHas: string, max: number, now: number): string[] | undefined {
+    const ring = this.rooms.get(room);
+    if (!ring) return undefined;
+    const followers: string[] = [];
+    for (let i = ring.count - 1; i >= 0 && followers.length <= max; i--) {
+      const slot = ring.slot(i);
+      if (!this.fresh(ring, slot, now)) return undefined;
+      const frame = ring.frames[slot]!;
+      if (ring.positions[slot] === position && frame.includes(frameHas)) return followers.reverse();
+      followers.push(frame);
+    }
+    return undefined;
   }
 
   /** For /debug/tree and metrics. */
@@ -152,8 +189,13 @@ export class RoomHistory {
     }
   }
 
+  /** The ring's oldest messages past the ttl at `now`, stopping at the first one within it. */
   private dropExpiredEntries(ring: Ring, now: number): void {
-    for (let at = ring.oldestAt(); at !== undefined && now - at >= this.limits.ttlMs; at = ring.oldestAt()) this.dropOldest(ring);
+    while (ring.count > 1 && !this.fresh(ring, ring.head, now)) this.dropOldest(ring);
+  }
+
+  private fresh(ring: Ring, slot: number, now: number): boolean {
+    return now - ring.at[slot]! < this.limits.ttlMs;
   }
 
   private dropOldest(ring: Ring): void {
