@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BATCH_CONTENT_TYPE, encodeBatch } from '../lib/broker/batch';
+import { positionPlaceholder } from '../lib/broker/position';
 import { connectRabbitMQ } from '../lib/broker/rascal_adapter';
 import { loadConfig } from '../lib/config';
 import { log } from '../lib/log';
@@ -28,7 +29,8 @@ const WARMUP_BATCHES = 100;
 // Nagle's algorithm makes every confirm wait ~40 ms: a few batches show it.
 const NAGLE_BATCHES = 100;
 // A chat message frame of about 100 bytes, as the relay would get it.
-const FRAME = JSON.stringify({ type: 'message', room: 'bench', id: 'm-000000', from: 'bench', text: 'x'.repeat(40) });
+const BENCH_MESSAGE = { room: 'bench', frame: JSON.stringify({ type: 'message', room: 'bench', msgId: 'm-000000', pos: positionPlaceholder('m-000000'), from: 'bench', text: 'x'.repeat(40) }), key: undefined, at: 0 };
+const FRAME = BENCH_MESSAGE.frame;
 
 interface Path {
   publish(batch: Buffer): Promise<void>;
@@ -45,7 +47,7 @@ async function adapterPath(url: string): Promise<Path> {
     deliver: () => {},
     close: () => adapter.close(),
   };
-  await adapter.subscribe((batch) => path.deliver(batch));
+  await adapter.subscribe((batch) => path.deliver(batch), Date.now());
   return path;
 }
 
@@ -111,7 +113,7 @@ async function run(url: string, batches: number): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const size of BATCH_SIZES) {
-      const batch = encodeBatch(Array.from({ length: size }, () => ({ room: 'bench', frame: FRAME })));
+      const batch = encodeBatch(Array.from({ length: size }, () => BENCH_MESSAGE));
       let floor = NaN;
       for (const [name, path] of [['amqplib', paths.amqplib], ['adapter (Rascal)', paths.adapter]] as const) {
         await measure(path, batch, WARMUP_BATCHES);
@@ -120,7 +122,7 @@ async function run(url: string, batches: number): Promise<void> {
         rows.push(row(name, size, batches, result, result.batchesPerSecond / floor));
       }
     }
-    const single = encodeBatch([{ room: 'bench', frame: FRAME }]);
+    const single = encodeBatch([BENCH_MESSAGE]);
     rows.push(row('amqplib, noDelay off', 1, NAGLE_BATCHES, await measure(paths.nagle, single, NAGLE_BATCHES), NaN));
   } finally {
     for (const path of Object.values(paths)) await path.close();

@@ -36,6 +36,16 @@ export const relayMailbox = new Gauge({ name: 'warren_relay_mailbox', help: 'Mes
 export const historyBytes = new Gauge({ name: 'warren_history_bytes', help: 'Frame bytes kept in the rooms\' recent history on this node', registers });
 export const historyMessages = new Gauge({ name: 'warren_history_messages', help: 'Messages kept in the rooms\' recent history on this node', registers });
 
+export const recoveries = new Counter({ name: 'warren_recoveries_total', help: 'Joins with `since`, by outcome (recovered: every missed message sent; not_recovered: recent history instead)', labelNames: ['outcome'], registers });
+export const replayed = new Counter({ name: 'warren_replayed_messages_total', help: 'Messages sent as replays (recovery and `history`)', registers });
+export const duplicatesDropped = new Counter({
+  name: 'warren_duplicates_dropped_total',
+  help: 'Resent says delivered at most once: dropped as read from the log, or answered at once by the node that accepted them',
+  labelNames: ['where'],
+  registers,
+});
+export const streamLag = new Gauge({ name: 'warren_stream_lag_seconds', help: 'From a message accepted by its node to this node reading it from the log (the last batch read)', registers });
+
 const STATES: readonly ConnectionState[] = ['connected', 'disconnected', 'reconnecting', 'closed'];
 
 export function setBrokerState(state: ConnectionState): void {

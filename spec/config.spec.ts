@@ -108,7 +108,7 @@ describe('config', () => {
         PORT: ['9001', 9001], HOST: ['::', '::'], ADMIN_PORT: ['0', 0], ADMIN_HOST: ['localhost', 'localhost'],
         AMQP_URL: ['amqp://a:5672, amqps://b/vhost', ['amqp://a:5672', 'amqps://b/vhost']],
         LOG_LEVEL: ['debug', 'debug'], SHUTDOWN_TIMEOUT_MS: ['2500', 2500], ADMIN_TOKEN: ['s3cr3t', 's3cr3t'],
-        HISTORY_SIZE: ['20', 20], HISTORY_TTL_SECONDS: ['60', 60],
+        HISTORY_SIZE: ['20', 20], HISTORY_TTL_SECONDS: ['60', 60], HISTORY_MAX_RECOVER: ['50', 50],
       };
       expect(Object.keys(values)).to.have.members(SETTINGS.map((s) => s.env));
       for (const setting of SETTINGS) {
@@ -280,7 +280,7 @@ describe('config', () => {
       const lineOf = (name: string) => text.split('\n').find((line) => line.trimStart().startsWith(name)) ?? expect.fail(`no line for ${name}`);
       const expected: Record<string, string> = {
         PORT: '8081', HOST: '0.0.0.0', ADMIN_PORT: '8082', ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: 'none', AMQP_URL: 'none', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '10000',
-        HISTORY_SIZE: '100', HISTORY_TTL_SECONDS: '3600',
+        HISTORY_SIZE: '100', HISTORY_TTL_SECONDS: '3600', HISTORY_MAX_RECOVER: '300',
       };
       for (const setting of SETTINGS) {
         const line = lineOf(setting.flag ?? setting.env);

@@ -27,6 +27,7 @@
 import { type BrokerArgs, broker } from '../lib/actors/broker';
 import { listener, type ListenerArgs } from '../lib/actors/listener';
 import { relay } from '../lib/actors/relay';
+import { CLOCK_SKEW_MARGIN_MS } from '../lib/history/duplicate_window';
 import type { Config } from '../lib/config';
 import type { ListenSockets } from '../lib/http/listen_sockets';
 import { startLink } from '../lib/otp/gen_server';
@@ -55,8 +56,8 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
       {
         id: 'relay',
         start: (link) => {
-          const { size, ttlSeconds, maxBytes } = args.config.history;
-          return startLink(link, relay, { size, ttlMs: ttlSeconds * 1000, maxBytes });
+          const { size, ttlSeconds, maxBytes, maxRecover } = args.config.history;
+          return startLink(link, relay, { size, ttlMs: ttlSeconds * 1000, maxBytes, maxRecover });
         },
       },
       {
@@ -70,6 +71,8 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
             connect: args.connect,
             publishTimeoutMs: args.config.publishTimeoutMs,
             readiness: args.readiness,
+            // All the history and the duplicate window may hold, with the window's margin for clocks.
+            readBackMs: args.config.history.ttlSeconds * 1000 + CLOCK_SKEW_MARGIN_MS,
           }),
       },
       {

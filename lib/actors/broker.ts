@@ -14,16 +14,25 @@
  *
  * An outage is a state, not a crash: the adapter reconnects by itself and
  * this process reports the state to readiness, the relay and the log.
+ *
+ * At start it reads the log back far enough to fill the relay's history
+ * and duplicate window (`readBackMs`), and is up only once that is done, so
+ * the listener opens on a node that can already serve recovery. A `say`
+ * resent with an id the relay's window has seen delivered, or that this
+ * node has not answered yet, is not published again: it is answered in its
+ * turn as the original was, with the original's msgId.
  */
+import { randomBytes } from 'node:crypto';
 import { type BrokerAdapter, BrokerUnavailable, type StateChange } from '../broker/adapter';
 import { encodeBatch } from '../broker/batch';
+import { MAX_BATCH_MESSAGES, positionPlaceholder } from '../broker/position';
 import { log } from '../log';
-import { batchSize, brokerReconnects, publishLatency, publishes, setBrokerState } from '../metrics';
-import { type GenServer, type ServerRef, cast, noreply } from '../otp/gen_server';
+import { batchSize, brokerReconnects, duplicatesDropped, publishLatency, publishes, setBrokerState } from '../metrics';
+import { type GenServer, type ServerRef, call, cast, noreply } from '../otp/gen_server';
 import { type Ref, send } from '../otp/process';
 import { encodeMessage } from '../protocol/server_frames';
 import type { Readiness } from '../readiness';
-import type { RelayRef } from './relay';
+import type { DuplicateLookup, RelayRef } from './relay';
 
 export interface BrokerArgs {
   /** Unique per daemon process: prefixes every msgId. */
@@ -33,13 +42,18 @@ export interface BrokerArgs {
   readonly connect: () => Promise<BrokerAdapter>;
   readonly publishTimeoutMs: number;
   readonly readiness: Readiness;
+  /** How much of the log to read back at start: what the history and the duplicate window may hold. */
+  readonly readBackMs: number;
 }
 
 export interface Publish {
   readonly type: 'publish';
   readonly room: string;
   readonly from: string;
+  readonly user: string;
   readonly text: string;
+  /** Scope and id of a `say` with an id: resends with the same key are delivered once. */
+  readonly key: string | undefined;
   /** Gets one PublishOutcome carrying `tag`. */
   readonly replyTo: Ref;
   readonly tag: number;
@@ -52,11 +66,24 @@ export type PublishOutcome =
 interface Accepted {
   readonly room: string;
   readonly frame: string;
+  readonly key: string | undefined;
+  /** The frame's `ts`. */
+  readonly at: number;
   readonly msgId: string;
+  /**
+   * A resend of a message delivered already (the relay's window has it) or
+   * still on its way (waiting or in flight here): not published, and
+   * answered as that message was, with its msgId.
+   */
+  readonly copyOf: Original | undefined;
   readonly replyTo: Ref;
   readonly tag: number;
   readonly acceptedAt: number;
+  /** How it was answered, once it was: its copies are answered the same. */
+  outcome?: PublishOutcome['type'];
 }
+
+type Original = Pick<Accepted, 'msgId' | 'outcome'>;
 
 type Batch = readonly Accepted[];
 
@@ -70,6 +97,9 @@ type Info =
 interface State {
   readonly args: BrokerArgs;
   readonly adapter: BrokerAdapter;
+  readonly duplicates: DuplicateLookup;
+  /** The keyed messages not yet answered, by room and key: what a resend arriving meanwhile repeats. */
+  readonly pending: Map<string, Accepted>;
   readonly self: BrokerRef;
   waiting: Accepted[];
   inFlight: Batch | undefined;
@@ -81,34 +111,49 @@ interface State {
 export type BrokerRef = ServerRef<never, Publish>;
 
 // Counted per daemon process, not per broker process: a broker restarted
-// after a crash must not hand out its predecessor's msgIds again.
+// after a crash must not hand out its predecessor's msgIds again. The run
+// tells this process's msgIds from those of an earlier one with the same
+// configured nodeId, which positions rely on (position.ts).
 let nextSeq = 0;
+const RUN = randomBytes(3).toString('hex');
 
 export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> = {
   behaviour: 'broker',
 
   async init(args, self) {
+    const duplicates = (await call(args.relay, { type: 'duplicates' })) as DuplicateLookup;
     const adapter = await args.connect();
     adapter.onStateChange((change) => send(self, { type: 'state', adapter, change } satisfies Info));
-    await adapter.subscribe((batch) => cast(args.relay, { type: 'deliver', batch }));
-    const state: State = { args, adapter, self, waiting: [], inFlight: undefined, published: 0, unavailable: 0, batches: 0 };
+    const started = Date.now();
+    await adapter.subscribe((batch, offset) => cast(args.relay, { type: 'deliver', batch, offset }), started - args.readBackMs);
+    log.info({ ms: Date.now() - started, ...adapter.info() }, 'read the log back: history and duplicate window filled');
+    if (adapter.kind === 'local') log.warn('in-process broker: positions, history and resends are kept in this process only; they do not outlive it');
+    const state: State = { args, adapter, duplicates, pending: new Map(), self, waiting: [], inFlight: undefined, published: 0, unavailable: 0, batches: 0 };
     reportState(state, { state: adapter.state, url: String(adapter.info()['url']) });
     return state;
   },
 
   handleCast(publish, state) {
-    const msgId = `${state.args.nodeId}-${(nextSeq++).toString(36)}`;
     const now = Date.now();
-    // pos and user are placeholders until the history assigns positions and a Publish carries its sender's user.
+    const copyOf = publish.key === undefined ? undefined : originalOf(state, publish.room, publish.key, now);
+    const msgId = copyOf?.msgId ?? `${state.args.nodeId}-${RUN}-${(nextSeq++).toString(36)}`;
     const accepted: Accepted = {
       room: publish.room,
-      frame: encodeMessage({ room: publish.room, msgId, pos: msgId, from: publish.from, user: '', text: publish.text, ts: now }),
+      frame:
+        copyOf === undefined
+          ? encodeMessage({ room: publish.room, msgId, pos: positionPlaceholder(msgId), from: publish.from, user: publish.user, text: publish.text, ts: now })
+          : '',
+      key: publish.key,
+      at: now,
       msgId,
+      copyOf,
       replyTo: publish.replyTo,
       tag: publish.tag,
       acceptedAt: now,
     };
-    if (state.adapter.state !== 'connected') answerUnavailable(state, [accepted]);
+    if (copyOf !== undefined) duplicatesDropped.inc({ where: 'accepted' });
+    else if (publish.key !== undefined) state.pending.set(pendingKey(publish.room, publish.key), accepted);
+    if (state.adapter.state !== 'connected' && copyOf === undefined) answer(state, [accepted], 'unavailable');
     else {
       state.waiting.push(accepted);
       if (!state.inFlight) flush(state);
@@ -121,19 +166,14 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
       case 'confirmed':
         if (message.batch !== state.inFlight) break;
         state.inFlight = undefined;
-        state.published += message.batch.length;
-        publishes.inc({ outcome: 'acked' }, message.batch.length);
-        for (const { replyTo, tag, msgId, acceptedAt } of message.batch) {
-          publishLatency.observe((Date.now() - acceptedAt) / 1000);
-          send(replyTo, { type: 'published', tag, msgId } satisfies PublishOutcome);
-        }
+        answer(state, message.batch, 'published');
         flush(state);
         break;
       case 'failed':
         if (message.batch !== state.inFlight) break;
         state.inFlight = undefined;
         log.warn({ messages: message.batch.length, reason: message.reason }, `publish of ${message.batch.length} messages failed: ${message.reason}`);
-        answerUnavailable(state, message.batch);
+        answer(state, message.batch, 'unavailable');
         flush(state);
         break;
       case 'state':
@@ -147,7 +187,7 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
 
   terminate(_reason, state) {
     // Nobody may wait for an answer that will never come.
-    answerUnavailable(state, [...(state.inFlight ?? []), ...state.waiting]);
+    answer(state, [...(state.inFlight ?? []), ...state.waiting], 'unavailable');
     state.waiting = [];
     return state.adapter.close();
   },
@@ -164,28 +204,68 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
   }),
 };
 
-/** Sends what waits as one batch, unless a batch is in flight or nothing waits. */
+/**
+ * Sends what waits as one batch (at most MAX_BATCH_MESSAGES: the positions'
+ * index has 12 bits), unless a batch is in flight or nothing waits. A
+ * batch of resends only is answered at once: there is nothing to publish.
+ */
 function flush(state: State): void {
-  if (state.inFlight || state.waiting.length === 0) return;
-  const batch = state.waiting;
-  state.waiting = [];
-  state.inFlight = batch;
-  state.batches++;
-  batchSize.observe(batch.length);
-  const deadline = batch[0]!.acceptedAt + state.args.publishTimeoutMs;
-  state.adapter.publish(encodeBatch(batch), deadline).then(
-    () => send(state.self, { type: 'confirmed', batch } satisfies Info),
-    (error: unknown) => {
-      const reason = error instanceof BrokerUnavailable ? error.message : String(error);
-      send(state.self, { type: 'failed', batch, reason } satisfies Info);
-    },
-  );
+  while (!state.inFlight && state.waiting.length > 0) {
+    const batch = state.waiting.splice(0, MAX_BATCH_MESSAGES);
+    const fresh = batch.filter((accepted) => accepted.copyOf === undefined);
+    if (fresh.length === 0) {
+      answer(state, batch, 'published');
+      continue;
+    }
+    state.inFlight = batch;
+    state.batches++;
+    batchSize.observe(fresh.length);
+    const deadline = batch[0]!.acceptedAt + state.args.publishTimeoutMs;
+    state.adapter.publish(encodeBatch(fresh), deadline).then(
+      () => send(state.self, { type: 'confirmed', batch } satisfies Info),
+      (error: unknown) => {
+        const reason = error instanceof BrokerUnavailable ? error.message : String(error);
+        send(state.self, { type: 'failed', batch, reason } satisfies Info);
+      },
+    );
+  }
 }
 
-function answerUnavailable(state: State, messages: readonly Accepted[]): void {
-  state.unavailable += messages.length;
-  publishes.inc({ outcome: 'unavailable' }, messages.length);
-  for (const { replyTo, tag } of messages) send(replyTo, { type: 'unavailable', tag } satisfies PublishOutcome);
+/**
+ * What a `say` with this key repeats: a message every node has delivered
+ * (the relay's window), or one of this node's still unanswered. Published
+ * again, the copy would be dropped by every node as it reads the log, but
+ * its ack would name a msgId nobody ever sees.
+ */
+function originalOf(state: State, room: string, key: string, now: number): Original | undefined {
+  const delivered = state.duplicates.lookup(room, key, now);
+  return delivered === undefined ? state.pending.get(pendingKey(room, key)) : { msgId: delivered, outcome: 'published' };
+}
+
+const pendingKey = (room: string, key: string) => `${room}\n${key}`;
+
+/**
+ * Answers each publisher in the batch's order, which is the order its
+ * connection sent the says. A copy is answered as its original was (which
+ * came before it): published with the original's msgId, or unavailable.
+ */
+function answer(state: State, batch: Batch, outcome: PublishOutcome['type']): void {
+  const now = Date.now();
+  for (const accepted of batch) {
+    const { replyTo, tag, msgId, acceptedAt, copyOf, room, key } = accepted;
+    accepted.outcome = copyOf === undefined ? outcome : (copyOf.outcome ?? 'unavailable');
+    if (key !== undefined && state.pending.get(pendingKey(room, key)) === accepted) state.pending.delete(pendingKey(room, key));
+    if (accepted.outcome === 'published') {
+      state.published++;
+      publishes.inc({ outcome: copyOf ? 'duplicate' : 'acked' });
+      if (!copyOf) publishLatency.observe((now - acceptedAt) / 1000);
+      send(replyTo, { type: 'published', tag, msgId } satisfies PublishOutcome);
+    } else {
+      state.unavailable++;
+      publishes.inc({ outcome: 'unavailable' });
+      send(replyTo, { type: 'unavailable', tag } satisfies PublishOutcome);
+    }
+  }
 }
 
 function reportState(state: State, change: StateChange): void {

@@ -18,7 +18,7 @@ import type { ClientSocket, SocketEvent } from '../client_socket';
 import type { Config } from '../config';
 import { framesIn, framesOut } from '../metrics';
 import { type ExitReason, isOrderlyExit } from '../otp/exit_reason';
-import { type GenServer, type Result, type ServerRef, cast, noreply, startLink, stop } from '../otp/gen_server';
+import { type GenServer, type Result, type ServerRef, call, cast, noreply, startLink, stop } from '../otp/gen_server';
 import { type Exit, linkTo } from '../otp/process';
 import { type ClientFrame, decodeClientFrame } from '../protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../protocol/errors';
@@ -33,6 +33,10 @@ export interface ConnectionArgs {
   readonly name: string;
   /** The room given at connect: joined at once, and where a `say` without room goes. */
   readonly room: string;
+  /** `?since=`: recover the connect room from this position (PROTOCOL.md). */
+  readonly since: string | undefined;
+  /** `?client=`: the key that scopes idempotent resends across reconnects. */
+  readonly client: string | undefined;
   readonly nodeId: string;
   readonly relay: RelayRef;
   readonly broker: BrokerRef;
@@ -55,6 +59,10 @@ interface State {
   readonly args: ConnectionArgs;
   readonly self: ConnectionRef;
   readonly session: string;
+  /** The `user` of `welcome` and of every message sent: `anon:<session>` without authentication. */
+  readonly user: string;
+  /** Who a `say` id belongs to (PROTOCOL.md "Idempotent resends"): the client key, else the user. */
+  readonly resendScope: string;
   readonly limiter: RateLimiter;
   /** At most limits.maxRooms (32): an array costs less per connection than a Set. */
   readonly rooms: string[];
@@ -93,10 +101,14 @@ export const connection: GenServer<ConnectionArgs, State, never, Drain, never, I
 };
 
 async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise<State> {
+  const session = randomUUID();
+  const user = `anon:${session}`;
   const state: State = {
     args,
     self,
-    session: randomUUID(),
+    session,
+    user,
+    resendScope: args.client === undefined ? `user:${user}` : `client:${args.client}`,
     limiter: new RateLimiter(args.limits),
     rooms: [args.room],
     awaiting: undefined,
@@ -106,8 +118,19 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     nextTag: 0,
     draining: false,
   };
-  cast(args.relay, { type: 'join', room: args.room, consumer: state.consumer, history: 0 });
-  answer(state, 'welcome', encodeWelcome({ session: state.session, user: `anon:${state.session}`, name: args.name, rooms: [args.room], node: args.nodeId }));
+  const welcome = encodeWelcome({ session, user, name: args.name, rooms: [args.room], node: args.nodeId });
+  if (args.since === undefined) {
+    cast(args.relay, { type: 'join', room: args.room, consumer: state.consumer, history: 0 });
+    answer(state, 'welcome', welcome);
+  } else {
+    // `welcome` carries `recovered`, which only the relay knows, and the
+    // recovered messages follow it: the relay sends them all through the
+    // consumer. The socket's frames wait until they are written, so that
+    // no answer to an early frame can go out before `welcome`.
+    framesOut.inc({ type: 'welcome' });
+    await call(args.relay, { type: 'join', room: args.room, consumer: state.consumer, history: 0, since: args.since, answer: welcome });
+    await call(state.consumer, { type: 'sync' });
+  }
   args.socket.attach(self);
   return state;
 }
@@ -148,7 +171,9 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> {
       const room = frame.room ?? state.args.room;
       if (!state.rooms.includes(room)) return answerError(state, 'not_joined', frame.id);
       const tag = state.nextTag++;
-      const published = !state.draining && cast(broker, { type: 'publish', room, from: state.args.name, text: frame.text, replyTo: state.self, tag });
+      const key = frame.id === undefined ? undefined : `${state.resendScope}\n${frame.id}`;
+      const publish = { type: 'publish', room, from: state.args.name, user: state.user, text: frame.text, key, replyTo: state.self, tag } as const;
+      const published = !state.draining && cast(broker, publish);
       if (!published) return answerError(state, 'unavailable', frame.id);
       (state.awaiting ??= new Map()).set(tag, { id: frame.id, ack: !frame.shortcut });
       return noreply(state);
@@ -157,9 +182,17 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> {
       const joined = state.rooms.includes(frame.room);
       if (!joined && state.rooms.length >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
       if (!joined) state.rooms.push(frame.room);
+      const join = { type: 'join', room: frame.room, consumer: state.consumer, history: frame.history } as const;
+      const joinedFrame = encodeJoined({ room: frame.room, id: frame.id });
+      if (frame.since !== undefined) {
+        // `joined` carries `recovered`: the relay sends it, ahead of the replay.
+        framesOut.inc({ type: 'joined' });
+        cast(relay, { ...join, since: frame.since, answer: joinedFrame });
+        return noreply(state);
+      }
       // `joined` goes out now; the relay's replay comes after it, through the consumer.
-      answer(state, 'joined', encodeJoined({ room: frame.room, id: frame.id }));
-      if (!joined || frame.history > 0) cast(relay, { type: 'join', room: frame.room, consumer: state.consumer, history: frame.history });
+      answer(state, 'joined', joinedFrame);
+      if (!joined || frame.history > 0) cast(relay, join);
       return noreply(state);
     }
     case 'leave':

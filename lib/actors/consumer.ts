@@ -8,11 +8,17 @@
  */
 import type { ClientSocket } from '../client_socket';
 import { deliveries, dropped } from '../metrics';
-import { type GenServer, type Result, type ServerRef, noreply } from '../otp/gen_server';
+import { type GenServer, type Result, type ServerRef, noreply, reply } from '../otp/gen_server';
 
 /** Frames as the relay has them: views into a batch, or strings (replays from the history). */
 export type ConsumerCast = { readonly type: 'deliver'; readonly frames: readonly (string | Uint8Array)[] };
-export type ConsumerRef = ServerRef<never, ConsumerCast>;
+/**
+ * Answered after everything the consumer was sent before it, so a caller
+ * knows those frames are written: a barrier, as a call to any Erlang
+ * process is.
+ */
+export type ConsumerCall = { readonly type: 'sync' };
+export type ConsumerRef = ServerRef<ConsumerCall, ConsumerCast, 'synced'>;
 
 interface State {
   readonly socket: ClientSocket;
@@ -21,9 +27,10 @@ interface State {
 }
 
 /** Started with the socket it writes to. */
-export const consumer: GenServer<ClientSocket, State, never, ConsumerCast> = {
+export const consumer: GenServer<ClientSocket, State, ConsumerCall, ConsumerCast, 'synced'> = {
   behaviour: 'consumer',
   init: (socket) => ({ socket, delivered: 0, dropped: 0 }),
+  handleCall: (_sync, _from, state) => reply('synced', state),
   handleCast: (deliver, state) => handleMessage(deliver.frames, state),
   formatStatus: (state) => ({ delivered: state.delivered, dropped: state.dropped, buffered: state.socket.buffered }),
 };

@@ -15,24 +15,61 @@
  * one mailbox, so no message is both replayed and delivered live, and none
  * falls between the two. A history process of its own would have to hold
  * back a joining consumer's live batches until its replay had come.
+ *
+ * Every node reads the same log in the same order, and the relay decides
+ * everything about a message from the log alone: its position, written
+ * into its frame here (lib/broker/position.ts); whether it is a resend
+ * already delivered (lib/history/duplicate_window.ts), so that every node
+ * drops the same copies; and the history it joins, kept by the message's
+ * own `ts`, not by this node's clock. The broker process reads the
+ * duplicate window too, to answer a resend at once (as an ETS table its
+ * owner writes and others read); it restarts with the relay
+ * (warren_sup is rest_for_one) and then asks the new one for its window.
  */
 import type { ConnectionState } from '../broker/adapter';
-import { decodeBatch } from '../broker/batch';
+import { decodeBatch, type Delivery, msgIdOf } from '../broker/batch';
+import { logPosition, parsePosition, writePosition } from '../broker/position';
+import { DuplicateWindow } from '../history/duplicate_window';
 import { type HistoryLimits, RoomHistory } from '../history/room_history';
 import { log } from '../log';
-import { type GenServer, type ServerRef, cast, noreply } from '../otp/gen_server';
+import { duplicatesDropped, recoveries, replayed } from '../metrics';
+import { type GenServer, type ServerRef, cast, noreply, reply } from '../otp/gen_server';
 import { type Down, type MonitorRef, demonitor, monitor } from '../otp/monitor';
-import { encodeReplay } from '../protocol/server_frames';
+import { encodeReplay, withRecovered } from '../protocol/server_frames';
 import type { ConsumerRef } from './consumer';
 
+export interface RelayArgs extends HistoryLimits {
+  /** A recovery sends at most this many messages (PROTOCOL.md `history.maxRecover`). */
+  readonly maxRecover: number;
+}
+
+/** A consumer joins a room; what it is sent ahead of the room's live messages. */
+export interface Join {
+  readonly type: 'join';
+  readonly room: string;
+  readonly consumer: ConsumerRef;
+  /** Also replay the room's last `history` messages. */
+  readonly history: number;
+  /** Replay what followed this position instead (recovery), when the history has it all. */
+  readonly since?: string;
+  /** A frame to send first (`joined`, or `welcome` on connect); with `since` it gets `recovered`. */
+  readonly answer?: string;
+}
+
 export type RelayCast =
-  /** Also hands the consumer the room's last `history` messages, as replays, before anything live. */
-  | { readonly type: 'join'; readonly room: string; readonly consumer: ConsumerRef; readonly history: number }
+  | Join
   | { readonly type: 'leave'; readonly room: string; readonly consumer: ConsumerRef }
-  | { readonly type: 'deliver'; readonly batch: Buffer }
+  | { readonly type: 'deliver'; readonly batch: Buffer; readonly offset: number }
   | { readonly type: 'broker_state'; readonly state: ConnectionState };
 
-export type RelayRef = ServerRef<never, RelayCast>;
+/** A join answered once the consumer has been sent its replay; and the window, for the broker. */
+export type RelayCall = Join | { readonly type: 'duplicates' };
+export type RelayReply = 'joined' | DuplicateLookup;
+
+/** What the broker process may do with the relay's duplicate window: read it. */
+export type DuplicateLookup = Pick<DuplicateWindow, 'lookup'>;
+
+export type RelayRef = ServerRef<RelayCall, RelayCast, RelayReply>;
 
 interface Member {
   /** A handful at most (PROTOCOL.md: 32): an array costs less memory per member than a Set. */
@@ -42,30 +79,52 @@ interface Member {
 
 interface State {
   readonly self: RelayRef;
+  readonly args: RelayArgs;
   readonly rooms: Map<string, Set<ConsumerRef>>;
   readonly members: Map<ConsumerRef, Member>;
   readonly history: RoomHistory;
+  readonly duplicates: DuplicateWindow;
   broker: ConnectionState | 'unknown';
   batches: number;
   deliveries: number;
+  duplicatesDropped: number;
+  /** From the last message read being accepted by its node to its reading here. */
+  lagMs: number;
 }
 
-export const relay: GenServer<HistoryLimits, State, never, RelayCast, never, Down> = {
+export const relay: GenServer<RelayArgs, State, RelayCall, RelayCast, RelayReply, Down> = {
   behaviour: 'relay',
 
-  init: (limits, self) => ({ self, rooms: new Map(), members: new Map(), history: new RoomHistory(limits), broker: 'unknown', batches: 0, deliveries: 0 }),
+  init: (args, self) => ({
+    self,
+    args,
+    rooms: new Map(),
+    members: new Map(),
+    history: new RoomHistory(args),
+    duplicates: new DuplicateWindow(args),
+    broker: 'unknown',
+    batches: 0,
+    deliveries: 0,
+    duplicatesDropped: 0,
+    lagMs: 0,
+  }),
+
+  handleCall(request, _from, state) {
+    if (request.type === 'duplicates') return reply(state.duplicates, state);
+    join(state, request);
+    return reply('joined', state);
+  },
 
   handleCast(message, state) {
     switch (message.type) {
       case 'join':
-        join(state, message.room, message.consumer);
-        replay(state, message.room, message.consumer, message.history);
+        join(state, message);
         break;
       case 'leave':
         leave(state, message.room, message.consumer);
         break;
       case 'deliver':
-        fanOut(state, message.batch);
+        fanOut(state, message.batch, message.offset);
         break;
       case 'broker_state':
         state.broker = message.state;
@@ -85,12 +144,15 @@ export const relay: GenServer<HistoryLimits, State, never, RelayCast, never, Dow
     members: state.members.size,
     batches: state.batches,
     deliveries: state.deliveries,
+    duplicatesDropped: state.duplicatesDropped,
+    lagMs: state.lagMs,
     broker: state.broker,
-    ...historyStatus(state.history),
+    ...historyStatus(state),
   }),
 };
 
-function join(state: State, room: string, consumer: ConsumerRef): void {
+function join(state: State, request: Join): void {
+  const { room, consumer } = request;
   const member = state.members.get(consumer);
   if (!member) {
     // A literal: a first push onto [] would reserve 17 slots.
@@ -99,16 +161,39 @@ function join(state: State, room: string, consumer: ConsumerRef): void {
   let consumers = state.rooms.get(room);
   if (!consumers) state.rooms.set(room, (consumers = new Set()));
   consumers.add(consumer);
+  replay(state, request);
 }
 
-function historyStatus(history: RoomHistory) {
+function historyStatus({ history, duplicates }: State) {
   const { rooms, messages, bytes } = history.stats();
-  return { historyRooms: rooms, historyMessages: messages, historyBytes: bytes };
+  const { keys } = duplicates.stats();
+  return { historyRooms: rooms, historyMessages: messages, historyBytes: bytes, duplicateKeys: keys };
 }
 
-function replay(state: State, room: string, consumer: ConsumerRef, count: number): void {
-  const frames = state.history.recent(room, count, Date.now()).map(encodeReplay);
-  if (frames.length > 0) cast(consumer, { type: 'deliver', frames });
+/** Sent in the same mailbox turn as the join, so before any live message of the room. */
+function replay(state: State, { room, consumer, history, since, answer }: Join): void {
+  const now = Date.now();
+  let frames: string[];
+  let first = answer;
+  if (since === undefined) frames = state.history.recent(room, history, now);
+  else {
+    const missed = recover(state, room, since, now);
+    recoveries.inc({ outcome: missed ? 'recovered' : 'not_recovered' });
+    // Not recovered: the room's recent history, and the client knows there may be a gap before it.
+    frames = missed ?? state.history.recent(room, history || state.args.size, now);
+    if (first !== undefined) first = withRecovered(first, missed !== undefined);
+  }
+  replayed.inc(frames.length);
+  const out = frames.map(encodeReplay);
+  if (first !== undefined) out.unshift(first);
+  if (out.length > 0) cast(consumer, { type: 'deliver', frames: out });
+}
+
+/** Every message of `room` after `since`, or undefined when the history cannot say. */
+function recover(state: State, room: string, since: string, now: number): string[] | undefined {
+  const position = parsePosition(since);
+  if (position === undefined) return undefined; // not one of ours: another deployment's, or mangled
+  return state.history.after(room, position, `"pos":"${since}"`, state.args.maxRecover, now);
 }
 
 function leave(state: State, room: string, consumer: ConsumerRef): void {
@@ -125,29 +210,42 @@ function leave(state: State, room: string, consumer: ConsumerRef): void {
   }
 }
 
-function fanOut(state: State, batch: Buffer): void {
+function fanOut(state: State, batch: Buffer, offset: number): void {
   let deliveries;
   try {
     deliveries = decodeBatch(batch);
   } catch (error) {
-    log.error({ err: error, bytes: batch.length }, 'dropped a malformed batch from the broker');
+    log.error({ err: error, bytes: batch.length, offset }, 'dropped a malformed batch from the broker');
     return;
   }
   state.batches++;
   const framesByRoom = new Map<string, Buffer[]>();
-  for (const { room, frame } of deliveries) {
-    const frames = framesByRoom.get(room);
-    if (frames) frames.push(frame);
-    else framesByRoom.set(room, [frame]);
+  for (let index = 0; index < deliveries.length; index++) {
+    const delivery = deliveries[index]!;
+    if (isDuplicate(state, delivery)) continue;
+    const position = logPosition(offset, index);
+    writePosition(delivery.frame, delivery.posAt, position);
+    state.history.append(delivery.room, delivery.frame.toString(), delivery.at, position);
+    const frames = framesByRoom.get(delivery.room);
+    if (frames) frames.push(delivery.frame);
+    else framesByRoom.set(delivery.room, [delivery.frame]);
   }
-  const now = Date.now();
+  if (deliveries.length > 0) state.lagMs = Math.max(0, Date.now() - deliveries[deliveries.length - 1]!.at);
   for (const [room, frames] of framesByRoom) {
-    // Until the batch carries each message's ts and log position (issue 10), the local clock, and a position no recovery matches.
-    for (const frame of frames) state.history.append(room, frame.toString(), now, Number.NaN);
     const consumers = state.rooms.get(room);
     if (!consumers) continue;
     const message = { type: 'deliver', frames } as const;
     for (const consumer of consumers) cast(consumer, message);
     state.deliveries += frames.length * consumers.size;
   }
+}
+
+/** A resend of a message already delivered: every node reading the log drops the same copies. */
+function isDuplicate(state: State, delivery: Delivery): boolean {
+  // Only a keyed message can be a duplicate; the msgId is read only for those.
+  const msgId = delivery.key === undefined ? '' : msgIdOf(delivery);
+  if (state.duplicates.admit(delivery.room, delivery.key, delivery.at, msgId) === undefined) return false;
+  state.duplicatesDropped++;
+  duplicatesDropped.inc({ where: 'log' });
+  return true;
 }

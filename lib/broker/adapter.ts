@@ -2,7 +2,8 @@
  * What the broker actor needs from a message broker, whichever it is:
  * RabbitMQ through Rascal, or the in-process bus. Both keep the same
  * promises: a publish resolves only once the broker has confirmed it, and
- * the batches one adapter publishes reach every subscriber in that order.
+ * every subscriber reads the same log: the same batches, in the same order,
+ * each with the same offset.
  */
 export type ConnectionState = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
@@ -14,6 +15,9 @@ export interface StateChange {
   readonly reason?: string;
 }
 
+/** Takes one batch read from the log, with its offset there (growing, not always by one). */
+export type Deliver = (batch: Buffer, offset: number) => void;
+
 export interface BrokerAdapter {
   readonly kind: 'rabbitmq' | 'local';
   readonly state: ConnectionState;
@@ -23,8 +27,13 @@ export interface BrokerAdapter {
    * no confirm came by `deadline` (epoch ms), having withdrawn the batch.
    */
   publish(batch: Buffer, deadline: number): Promise<void>;
-  /** Hands each batch published from now on to `deliver`, in order (RabbitMQ: read from the stream). */
-  subscribe(deliver: (batch: Buffer) => void): Promise<void>;
+  /**
+   * Reads the log from `since` (epoch ms; the log may hold less) and goes on
+   * with every later batch, in order, across reconnects, never twice.
+   * Resolves once every batch published before the call has been handed to
+   * `deliver`: from then on the node's history is complete.
+   */
+  subscribe(deliver: Deliver, since: number): Promise<void>;
   onStateChange(listener: (change: StateChange) => void): void;
   /** Facts for /debug/tree: url, stream, offset, reconnects... */
   info(): Record<string, unknown>;

@@ -24,15 +24,21 @@
  * answering, and of the first batch after a resource alarm (RabbitMQ says
  * "blocked" only to a connection that publishes; later ones are refused).
  */
+import { randomUUID } from 'node:crypto';
 import type { Message } from 'amqplib';
 import type { Broker, PublicationSession, SubscriptionSession } from 'rascal';
 import type { Config } from '../config';
 import { log as rootLog } from '../log';
-import type { BrokerAdapter, ConnectionState, StateChange } from './adapter';
+import type { BrokerAdapter, ConnectionState, Deliver, StateChange } from './adapter';
 import { BrokerUnavailable } from './adapter';
 import { BATCH_CONTENT_TYPE } from './batch';
 import { buildRascalConfig, connectionName, preflight, PUBLICATION, RASCAL_TOPOLOGY, STREAM, SUBSCRIPTION, type RascalTopology } from './rascal_config';
 import { maskedUrl, shutdownBroker, startBroker } from './rascal_startup';
+
+/** An empty message on the stream that tells its publisher it has read everything before it. */
+const MARKER_CONTENT_TYPE = 'application/vnd.warren.marker';
+/** As long as a publish may wait for its confirm (config `publishTimeoutMs`' default). */
+const MARKER_TIMEOUT_MS = 5_000;
 
 /**
  * Connects to the first RabbitMQ of `config.broker.url` that answers,
@@ -73,7 +79,7 @@ class RascalAdapter implements BrokerAdapter {
   /** `connection`: its name in RabbitMQ, which its log lines carry too. */
   constructor(
     private readonly broker: Broker,
-    connection: string,
+    private readonly connection: string,
   ) {
     // The first connection's events fired inside Broker.create, before any listener.
     this.url = maskedUrl(broker.getConnections()[0]?.connectionUrl ?? 'amqp://unknown');
@@ -102,6 +108,10 @@ class RascalAdapter implements BrokerAdapter {
   }
 
   publish(batch: Buffer, deadline: number): Promise<void> {
+    return this.send(batch, BATCH_CONTENT_TYPE, deadline);
+  }
+
+  private send(content: Buffer, contentType: string, deadline: number, messageId?: string): Promise<void> {
     const refusal = this.refusal(deadline);
     if (refusal !== undefined) return Promise.reject(new BrokerUnavailable(refusal));
     return new Promise((resolve, reject) => {
@@ -118,7 +128,8 @@ class RascalAdapter implements BrokerAdapter {
       this.inFlight.add(fail);
       const timer = setTimeout(fail, deadline - Date.now(), 'RabbitMQ did not confirm the batch by its deadline');
       // Rascal calls back at once with the session, before any of its events.
-      this.broker.publish(PUBLICATION, batch, { options: { contentType: BATCH_CONTENT_TYPE } }, (error, published) => {
+      const options = messageId === undefined ? { contentType } : { contentType, messageId };
+      this.broker.publish(PUBLICATION, content, { options }, (error, published) => {
         if (error) return fail(`Rascal refused the batch: ${error.message}`);
         session = published;
         // Listeners stay after settling: an 'error' without one would crash.
@@ -132,27 +143,33 @@ class RascalAdapter implements BrokerAdapter {
     });
   }
 
-  async subscribe(deliver: (batch: Buffer) => void): Promise<void> {
+  async subscribe(deliver: Deliver, since: number): Promise<void> {
     if (this.subscribed) throw new Error('rabbitmq: already subscribed (a second consumer would take half of the batches)');
     this.subscribed = true;
-    // Where the consumer starts: what is published from now on, then, after
-    // any loss, the offset after the last delivery handled (`handled`).
-    // Rascal consumes again by itself once it has a channel (after a
-    // reconnect, or a consumer RabbitMQ cancelled), with the arguments it
-    // was first given: from 'next' that would skip what was published
-    // meanwhile, from a number replay what was handled already. It keeps
-    // this very object, though: Subscription.subscribe (Rascal 21.0.1)
-    // does `_.defaultsDeep(overrides, subscriptionConfig)`, which mutates
-    // the overrides and uses them for every later consume; so moving the
-    // offset here moves where the next consume starts. The resume specs of
+    // Where the consumer starts: at `since` (a timestamp: the stream's
+    // first chunk stored from then on), then, after any loss, at the offset
+    // after the last delivery handled (`handled`). Rascal consumes again by
+    // itself once it has a channel (after a reconnect, or a consumer
+    // RabbitMQ cancelled), with the arguments it was first given: that
+    // would replay what was handled already. It keeps this very object,
+    // though: Subscription.subscribe (Rascal 21.0.1) does
+    // `_.defaultsDeep(overrides, subscriptionConfig)`, which mutates the
+    // overrides and uses them for every later consume; so moving the offset
+    // here moves where the next consume starts. The resume specs of
     // rascal_adapter.spec.ts fail if a Rascal upgrade copies them instead.
-    const args: Record<string, unknown> = { 'x-stream-offset': 'next' };
+    const args: Record<string, unknown> = { 'x-stream-offset': { '!': 'timestamp', value: Math.floor(since / 1000) } };
     const handled = (message: Message) => {
       // A plain number in amqplib (a string would be read as an interval).
       // Offsets grow but skip one at each segment roll-over.
       this.offset = message.properties.headers?.['x-stream-offset'] as number;
       args['x-stream-offset'] = this.offset + 1;
     };
+    // The fill is complete when a marker published now comes back: every
+    // batch stored before it has been read by then. Other nodes' markers
+    // are read too, and skipped.
+    const marker = `${this.connection}:${randomUUID()}`;
+    let caughtUp!: () => void;
+    const filled = new Promise<void>((resolve) => (caughtUp = resolve));
     const session = await new Promise<SubscriptionSession>((resolve, reject) =>
       this.broker.subscribe(SUBSCRIPTION, { options: { arguments: args } }, (error, subscription) => (error ? reject(error) : resolve(subscription))),
     );
@@ -168,10 +185,8 @@ class RascalAdapter implements BrokerAdapter {
       this.drop(message, error.message);
       ackOrNack();
     });
-    // Consuming starts once the 'message' listener is added; from 'next',
-    // what is published before RabbitMQ has the consumer is not read, so
-    // the subscription is made only then. A first consume that fails is
-    // not retried by Rascal: the daemon cannot start without it.
+    // A first consume that fails is not retried by Rascal: the daemon
+    // cannot start without it.
     const consuming = new Promise<void>((resolve, reject) => {
       const failed = (error: Error) => reject(new Error(`rabbitmq: could not consume the stream ${STREAM}: ${error.message}`));
       session.once('error', failed);
@@ -188,13 +203,18 @@ class RascalAdapter implements BrokerAdapter {
     // any reconnection can read it.
     session.on('message', (message: Message, content: unknown, ackOrNack: () => void) => {
       handled(message);
+      const { contentType, messageId } = message.properties;
       if (this.state === 'closed') return ackOrNack(); // Rascal's shutdown waits for every ack
-      if (message.properties.contentType !== BATCH_CONTENT_TYPE || !Buffer.isBuffer(content)) {
-        this.drop(message, `content type ${message.properties.contentType}`);
+      if (contentType === MARKER_CONTENT_TYPE) {
+        if (messageId === marker) caughtUp();
+        return ackOrNack();
+      }
+      if (contentType !== BATCH_CONTENT_TYPE || !Buffer.isBuffer(content)) {
+        this.drop(message, `content type ${contentType}`);
         return ackOrNack();
       }
       try {
-        deliver(content);
+        deliver(content, this.offset!);
         this.batchesDelivered++;
       } catch (error) {
         this.log.error({ err: error }, 'rabbitmq: delivering a batch failed; it is acked and dropped');
@@ -202,6 +222,8 @@ class RascalAdapter implements BrokerAdapter {
       ackOrNack();
     });
     await consuming;
+    await this.send(Buffer.alloc(0), MARKER_CONTENT_TYPE, Date.now() + MARKER_TIMEOUT_MS, marker);
+    await filled;
   }
 
   onStateChange(listener: (change: StateChange) => void): void {

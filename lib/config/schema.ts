@@ -94,6 +94,9 @@ export const ConfigSchema = group({
     maxBytes: integer(MIB, 64 * 1024 * MIB).describe(
       "frame bytes the node keeps for all rooms together, least recently active rooms forgotten first; 64 MiB is 100 messages of 200 bytes in over 3,000 rooms",
     ),
+    maxRecover: integer(1, 10_000).describe(
+      'PROTOCOL.md: a recovery sends at most 300 messages; a client that missed more gets recovered:false and the recent history, as Centrifugo does',
+    ),
   }),
   broker: group({
     url: z

@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { log } from '../log';
-import { historyBytes, historyMessages, openConnections, registry, relayMailbox } from '../metrics';
+import { historyBytes, historyMessages, openConnections, registry, relayMailbox, streamLag } from '../metrics';
 import { countChildren } from '../otp/supervisor';
 import type { Ref } from '../otp/process';
 import { childRef, describeTree, whereis } from '../otp/sys';
@@ -76,6 +76,7 @@ async function metrics({ root }: AdminAppContext): Promise<Answer> {
   relayMailbox.set(relayActor?.mailbox ?? 0);
   historyBytes.set(Number(relayActor?.info['historyBytes'] ?? 0));
   historyMessages.set(Number(relayActor?.info['historyMessages'] ?? 0));
+  streamLag.set(Number(relayActor?.info['lagMs'] ?? 0) / 1000);
   return { status: '200 OK', body: await registry.metrics(), contentType: registry.contentType };
 }
 

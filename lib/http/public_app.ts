@@ -30,6 +30,8 @@ export interface PublicAppContext {
 interface SocketData {
   readonly name: string;
   readonly room: string;
+  readonly since: string | undefined;
+  readonly client: string | undefined;
   readonly remote: string;
   socket?: ClientSocket;
 }
@@ -58,7 +60,7 @@ export function publicApp(context: PublicAppContext): TemplatedApp {
         const data = ws.getUserData();
         const socket = new ClientSocket(ws, data.remote, limits.maxBufferedBytes);
         data.socket = socket;
-        startChild(context.connectionSup, { socket, name: data.name, room: data.room }).catch((error: unknown) => {
+        startChild(context.connectionSup, { socket, name: data.name, room: data.room, since: data.since, client: data.client }).catch((error: unknown) => {
           log.error({ err: error, remote: data.remote }, 'could not start a connection process');
           socket.close('internalError');
         });
@@ -90,7 +92,8 @@ function upgrade(context: PublicAppContext, res: HttpResponse, req: HttpRequest,
     return respond(res, text('400 Bad Request', `${handshake.error}\n`));
   }
   context.stats.accepted++;
-  const data: SocketData = { name: handshake.name, room: handshake.room, remote: Buffer.from(res.getRemoteAddressAsText()).toString() };
+  const { name, room, since, client } = handshake;
+  const data: SocketData = { name, room, since, client, remote: Buffer.from(res.getRemoteAddressAsText()).toString() };
   res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx);
 }
 

@@ -10,14 +10,16 @@ import { expect } from 'chai';
 import { type BrokerRef, broker } from '../../lib/actors/broker';
 import type { RelayRef } from '../../lib/actors/relay';
 import { type BrokerAdapter, BrokerUnavailable, type ConnectionState, type StateChange } from '../../lib/broker/adapter';
-import { decodeBatch } from '../../lib/broker/batch';
+import { decodeBatch, encodeBatch } from '../../lib/broker/batch';
 import { LocalAdapter, LocalExchange } from '../../lib/broker/local_bus';
+import { DuplicateWindow } from '../../lib/history/duplicate_window';
 import { cast, startLink } from '../../lib/otp/gen_server';
 import { Process, type Ref, send } from '../../lib/otp/process';
 import { startLink as startSupervisor } from '../../lib/otp/supervisor';
 import { childRef } from '../../lib/otp/sys';
 import { Readiness } from '../../lib/readiness';
 import { eventually } from '../support/eventually';
+import { chatMessage } from '../support/chat_frames';
 import { captureLogs } from '../support/logs';
 import { type Recorded, startRecorder } from '../support/recorder';
 import { useSystem } from '../support/system';
@@ -82,8 +84,15 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
   let exchange: LocalExchange;
   beforeEach(() => (exchange = new LocalExchange()));
 
-  async function startBroker(name: string, adapter: BrokerAdapter = new LocalAdapter(exchange), publishTimeoutMs = 5_000) {
-    const relay = await startRecorder(system.link(`${name}-relay`));
+  /** The relay's duplicate window, as the broker reads it; specs write it as the relay would. */
+  let duplicates: DuplicateWindow;
+  beforeEach(() => (duplicates = new DuplicateWindow({ size: 100, ttlMs: 60_000 })));
+
+  /** A recorder in the relay's place: it hands out `duplicates`, as the relay hands out its window. */
+  const startRelay = (name: string) => startRecorder(system.link(name), (request) => (request.type === 'duplicates' ? duplicates : undefined));
+
+  async function startBroker(name: string, adapter: BrokerAdapter = new LocalAdapter(exchange), publishTimeoutMs = 5_000, readBackMs = 60_000) {
+    const relay = await startRelay(`${name}-relay`);
     const readiness = new Readiness();
     const ref: BrokerRef = await startLink(system.link(name), broker, {
       nodeId: name,
@@ -91,11 +100,12 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
       connect: async () => adapter,
       publishTimeoutMs,
       readiness,
+      readBackMs,
     });
     return { ref, relay, readiness, adapter };
   }
-  const say = (to: BrokerRef, replyTo: Ref, tag: number, text = `m${tag}`) =>
-    cast(to, { type: 'publish', room: 'lobby', from: 'alice', text, replyTo, tag });
+  const say = (to: BrokerRef, replyTo: Ref, tag: number, text = `m${tag}`, key?: string) =>
+    cast(to, { type: 'publish', room: 'lobby', from: 'alice', user: 'anon:alice', text, key, replyTo, tag });
   const deliveredTexts = (relayLog: Recorded[]) =>
     relayLog
       .filter((m) => m.type === 'deliver')
@@ -108,10 +118,11 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
     await eventually(() => expect(publisher.log).to.have.length(1));
     const msgId = publisher.log[0]!['msgId'];
     expect(publisher.log).to.deep.equal([{ type: 'published', tag: 7, msgId }]);
-    expect(msgId).to.match(/^node1-[0-9a-z]+$/);
+    expect(msgId).to.match(/^node1-[0-9a-f]{6}-[0-9a-z]+$/);
     await eventually(() => expect(deliveredTexts(relay.log)).to.have.length(1));
     const [message] = deliveredTexts(relay.log);
-    expect(message).to.include({ type: 'message', room: 'lobby', msgId, from: 'alice', text: 'hello' });
+    expect(message).to.include({ type: 'message', room: 'lobby', msgId, from: 'alice', user: 'anon:alice', text: 'hello' });
+    expect(message!['pos'], 'a placeholder, written by each reader').to.match(/^0{16}-[0-9a-z]{7}$/);
     expect(message!['ts']).to.be.a('number');
     expect(readiness.broker).to.equal('connected');
     expect(relay.log[0]).to.deep.equal({ type: 'broker_state', state: 'connected' });
@@ -127,6 +138,25 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
     expect(deliveredTexts(relay.log).map((m) => m.text)).to.deep.equal([...Array(200).keys()].map((tag) => `m${tag}`));
     const batches = Process.of(ref)!.behaviour.info(Process.of(ref)!)['batches'] as number;
     expect(batches).to.be.below(200);
+  });
+
+  it('reads the log back `readBackMs` before it starts, and is up only once that is in the relay', async () => {
+    const now = Date.now();
+    exchange.publish(encodeBatch([chatMessage('lobby', 'too old')]), now - 120_000);
+    exchange.publish(encodeBatch([chatMessage('lobby', 'kept')]), now - 30_000);
+    const logs = captureLogs('warn');
+    try {
+      const { relay } = await startBroker('node1', new LocalAdapter(exchange), 5_000, 60_000);
+      // What anybody sends the relay once the broker is up (a join) comes after the log read back.
+      send(relay.ref, { type: 'marker' });
+      await eventually(() => expect(relay.log.map((m) => m.type)).to.include('marker'));
+      expect(relay.log.map((m) => m.type).filter((type) => type !== 'broker_state')).to.deep.equal(['deliver', 'marker']);
+      expect(deliveredTexts(relay.log).map((m) => m.text)).to.deep.equal(['kept']);
+      expect(relay.log.find((m) => m.type === 'deliver')).to.include({ offset: 1 });
+    } finally {
+      logs.restore();
+    }
+    expect(logs.messages().some((line) => /in-process broker: positions.*do not outlive it/.test(line)), 'says its positions die with it').to.equal(true);
   });
 
   it('delivers every message to every broker on the same exchange, as two nodes would see it', async () => {
@@ -175,6 +205,68 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
       expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), published(2), published(3)]);
     });
 
+    it("answers a resend the relay's window has seen delivered with that msgId, publishing nothing, in its turn", async () => {
+      const key = 'client:tab-0123456789abcdef\nc2';
+      duplicates.admit('lobby', key, Date.now(), 'node0-abc-7');
+      const adapter = new HeldAdapter();
+      const { ref } = await startBroker('node1', adapter);
+      const publisher = await startRecorder(system.link('publisher'));
+      say(ref, publisher.ref, 1);
+      await eventually(() => expect(adapter.publishes).to.have.length(1));
+      say(ref, publisher.ref, 2, 'resent', key);
+      say(ref, publisher.ref, 3);
+      adapter.publishes[0]!.confirm();
+      await eventually(() => expect(adapter.publishes).to.have.length(2));
+      expect(messagesOf(adapter.publishes[1]!.batch).map((m) => m.text), 'the resend is not published').to.deep.equal(['m3']);
+      expect(publisher.log.map((m) => m['tag']), 'the resend waits for the batch ahead of it').to.deep.equal([1]);
+      adapter.publishes[1]!.fail('refused');
+      await eventually(() => expect(publisher.log).to.have.length(3));
+      expect(outcomes(publisher.log)).to.deep.equal([published(1), published(2), unavailable(3)]);
+      expect(publisher.log[1]!['msgId'], "the original's").to.equal('node0-abc-7');
+      say(ref, publisher.ref, 4, 'resent again', key);
+      await eventually(() => expect(outcomes(publisher.log)).to.have.length(4));
+      expect(outcomes(publisher.log)[3], 'alone: answered at once').to.deep.equal(published(4));
+      expect(adapter.publishes).to.have.length(2);
+    });
+
+    for (const [outcome, settle] of [
+      ['published', (held: HeldPublish) => held.confirm()],
+      ['unavailable', (held: HeldPublish) => held.fail('refused')],
+    ] as const) {
+      it(`answers a resend of a say still in flight as that say is answered (${outcome}), publishing it once`, async () => {
+        const key = 'client:tab-0123456789abcdef\nc1';
+        const adapter = new HeldAdapter();
+        const { ref } = await startBroker('node1', adapter);
+        const publisher = await startRecorder(system.link('publisher'));
+        say(ref, publisher.ref, 1, 'original', key);
+        await eventually(() => expect(adapter.publishes).to.have.length(1));
+        say(ref, publisher.ref, 2, 'resent', key);
+        say(ref, publisher.ref, 3, 'other', 'client:tab-0123456789abcdef\nc3');
+        settle(adapter.publishes[0]!);
+        await eventually(() => expect(adapter.publishes).to.have.length(2));
+        expect(messagesOf(adapter.publishes[1]!.batch).map((m) => m.text), 'the resend is not published').to.deep.equal(['other']);
+        adapter.publishes[1]!.confirm();
+        await eventually(() => expect(publisher.log).to.have.length(3));
+        expect(outcomes(publisher.log)).to.deep.equal([{ type: outcome, tag: 1 }, { type: outcome, tag: 2 }, published(3)]);
+        if (outcome === 'published') expect(publisher.log[1]!['msgId']).to.equal(publisher.log[0]!['msgId']);
+        if (outcome === 'unavailable') {
+          say(ref, publisher.ref, 4, 'resent after unavailable', key);
+          await eventually(() => expect(adapter.publishes, 'no longer pending: published this time').to.have.length(3));
+        }
+      });
+    }
+
+    it('puts at most 4096 messages in a batch (what the index of a position has room for)', async () => {
+      const { ref, adapter, publisher } = await threeSaysPending();
+      for (let tag = 4; tag < 5004; tag++) say(ref, publisher.ref, tag);
+      adapter.publishes[0]!.confirm();
+      await eventually(() => expect(adapter.publishes).to.have.length(2));
+      expect(decodeBatch(adapter.publishes[1]!.batch)).to.have.length(4096);
+      adapter.publishes[1]!.confirm();
+      await eventually(() => expect(adapter.publishes).to.have.length(3));
+      expect(messagesOf(adapter.publishes[2]!.batch).map((m) => m.text)).to.have.length(5002 - 4096).and.include('m5003');
+    });
+
     it('answers unavailable once to each publisher when no confirm came by the deadline: the publish timeout after the oldest was accepted', async () => {
       // 2 and 3 wait behind the first batch, which takes all its 300 ms.
       const { adapter, publisher } = await threeSaysPending(new HeldAdapter(true), 300);
@@ -208,7 +300,7 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
       /** A broker under a supervisor, on a new HeldAdapter per start: the same path, so the same address, after a restart. */
       async function supervisedBroker() {
         const adapters: HeldAdapter[] = [];
-        const relay = await startRecorder(system.link('node1-relay'));
+        const relay = await startRelay('node1-relay');
         const readiness = new Readiness();
         const sup = await startSupervisor(system.link('sup'), {
           init: () => ({
@@ -223,6 +315,7 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
                     connect: async () => adapters[adapters.push(new HeldAdapter()) - 1]!,
                     publishTimeoutMs: 5_000,
                     readiness,
+                    readBackMs: 0,
                   }),
               },
             ],

@@ -1,74 +1,180 @@
 import { expect } from 'chai';
-import { type RelayRef, relay } from '../../lib/actors/relay';
+import { type RelayRef, type DuplicateLookup, relay } from '../../lib/actors/relay';
 import type { ConsumerRef } from '../../lib/actors/consumer';
-import { encodeBatch } from '../../lib/broker/batch';
-import { messageBytes } from '../../lib/history/room_history';
-import { cast, startLink } from '../../lib/otp/gen_server';
+import { encodeBatch, type Message } from '../../lib/broker/batch';
+import { logPosition } from '../../lib/broker/position';
+import { call, cast, startLink } from '../../lib/otp/gen_server';
 import { Process } from '../../lib/otp/process';
 import { getState } from '../../lib/otp/sys';
+import { chatMessage, parseFrame } from '../support/chat_frames';
 import { eventually } from '../support/eventually';
 import { captureLogs } from '../support/logs';
 import { type Recorded, startRecorder } from '../support/recorder';
 import { useSystem } from '../support/system';
 
-const frames = (recorded: Recorded[]) =>
-  recorded.filter((m) => m.type === 'deliver').map((m) => (m['frames'] as Uint8Array[]).map((f) => Buffer.from(f).toString()));
+/** Each deliver a consumer got, as the frames' fields. */
+const delivered = (recorded: Recorded[]) =>
+  recorded.filter((m) => m.type === 'deliver').map((m) => (m['frames'] as Array<string | Uint8Array>).map(parseFrame));
+/** The same, as texts, with `*` after a replayed one and the first frame's type when it is not a message. */
+const texts = (recorded: Recorded[]) =>
+  delivered(recorded).map((frames) => frames.map((f) => (f['type'] === 'message' ? `${f['text']}${f['replay'] ? '*' : ''}` : `${f['type']}:${f['recovered']}`)));
+
+/** Four messages a room; a recovery of at most two. */
+const LIMITS = { size: 4, ttlMs: 60_000, maxBytes: 1 << 20, maxRecover: 2 };
 
 describe('relay', () => {
   const system = useSystem();
   let relayRef: RelayRef;
+  let nextOffset: number;
   const info = () => Process.of(relayRef)!.behaviour.info(Process.of(relayRef)!);
   beforeEach(async () => {
-    relayRef = await startLink(system.link('relay'), relay, { size: 3, ttlMs: 60_000, maxBytes: 1 << 20 });
+    nextOffset = 0;
+    relayRef = await startLink(system.link('relay'), relay, LIMITS);
   });
 
-  const join = (consumer: { ref: unknown }, room: string, history = 0) =>
-    cast(relayRef, { type: 'join', room, consumer: consumer.ref as ConsumerRef, history });
+  const join = (consumer: { ref: unknown }, room: string, options: { history?: number; since?: string; answer?: string } = {}) =>
+    cast(relayRef, { type: 'join', room, consumer: consumer.ref as ConsumerRef, history: options.history ?? 0, ...options });
   const member = async (name: string, ...rooms: string[]) => {
     const consumer = await startRecorder(system.link(name));
     for (const room of rooms) join(consumer, room);
     return consumer;
   };
-  const deliver = (...messages: Array<[room: string, frame: string]>) =>
-    cast(relayRef, { type: 'deliver', batch: encodeBatch(messages.map(([room, frame]) => ({ room, frame }))) });
+  /** One batch of the log, at the next offset (offsets skip, as a stream's do at segment ends). */
+  const deliverMessages = (messages: Message[], to: RelayRef = relayRef) => {
+    const offset = (nextOffset += 2);
+    cast(to, { type: 'deliver', batch: encodeBatch(messages), offset });
+    return offset;
+  };
+  const deliver = (...messages: Array<[room: string, text: string]>) => deliverMessages(messages.map(([room, text]) => chatMessage(room, text)));
+  /** The `pos` of the message with `text`, as `watcher` got it. */
+  const posOf = (watcher: { log: Recorded[] }, text: string) => delivered(watcher.log).flat().find((f) => f['text'] === text)!['pos'] as string;
 
   it('fans a batch out to the members of each room only: one message per consumer per room, frames in order', async () => {
     const a = await member('a', 'lobby');
     const b = await member('b', 'lobby', 'dev');
     const c = await member('c', 'other');
     deliver(['lobby', 'L1'], ['dev', 'D1'], ['lobby', 'L2']);
-    await eventually(() => expect(frames(b.log)).to.have.length(2));
-    expect(frames(a.log)).to.deep.equal([['L1', 'L2']]);
-    expect(frames(b.log)).to.deep.equal([['L1', 'L2'], ['D1']]);
+    await eventually(() => expect(texts(b.log)).to.have.length(2));
+    expect(texts(a.log)).to.deep.equal([['L1', 'L2']]);
+    expect(texts(b.log)).to.deep.equal([['L1', 'L2'], ['D1']]);
     expect(c.log).to.be.empty;
     expect(info()).to.include({ rooms: 3, members: 3, batches: 1, deliveries: 5 });
   });
 
-  it('on a join with history, hands over the room\'s last messages as replays, then the live ones: none both, none missed', async () => {
-    const watcher = await member('watcher', 'lobby');
-    deliver(['lobby', '{"n":1}'], ['dev', '{"d":1}'], ['lobby', '{"n":2}']);
-    deliver(['lobby', '{"n":3}'], ['lobby', '{"n":4}']);
-    const late = await startRecorder(system.link('late'));
-    join(late, 'lobby', 10);
-    deliver(['lobby', '{"n":5}']);
-    await eventually(() => expect(frames(late.log)).to.have.length(2));
-    // The ring holds 3 (size), oldest first; the live batch follows.
-    expect(frames(late.log)).to.deep.equal([['{"n":2,"replay":true}', '{"n":3,"replay":true}', '{"n":4,"replay":true}'], ['{"n":5}']]);
-    await eventually(() => expect(frames(watcher.log)).to.have.length(3));
-    const again = await startRecorder(system.link('again'));
-    join(again, 'lobby', 1);
-    join(again, 'dev', 0);
-    await eventually(() => expect(frames(again.log)).to.deep.equal([['{"n":5,"replay":true}']]));
-    expect(info()).to.include({ historyRooms: 2, historyMessages: 4, historyBytes: 4 * messageBytes('{"n":5}') });
+  it("writes each message's log position into its frame: offset and index, the same for every node reading that batch", async () => {
+    const other = await startLink(system.link('other-relay'), relay, LIMITS);
+    const [here, there] = [await member('here', 'lobby'), await startRecorder(system.link('there'))];
+    cast(other, { type: 'join', room: 'lobby', consumer: there.ref as unknown as ConsumerRef, history: 0 });
+    const messages = [chatMessage('lobby', 'first'), chatMessage('lobby', 'second')];
+    // Each node decodes its own copy of the batch, as each reads its own from RabbitMQ.
+    const offset = deliverMessages(messages);
+    cast(other, { type: 'deliver', batch: encodeBatch(messages), offset });
+    await eventually(() => expect(texts(here.log)).to.deep.equal([['first', 'second']]));
+    await eventually(() => expect(texts(there.log)).to.deep.equal([['first', 'second']]));
+    const positions = delivered(here.log)[0]!.map((f) => f['pos'] as string);
+    expect(positions.map((pos) => Number.parseInt(pos.slice(0, 16), 16))).to.deep.equal([logPosition(offset, 0), logPosition(offset, 1)]);
+    expect(delivered(there.log)[0]!.map((f) => f['pos'])).to.deep.equal(positions);
   });
 
-  it('stops delivering a room to a member that left it, and forgets a member with no room left', async () => {
-    const a = await member('a', 'lobby', 'dev');
-    cast(relayRef, { type: 'leave', room: 'lobby', consumer: a.ref as ConsumerRef });
-    deliver(['lobby', 'L'], ['dev', 'D']);
-    await eventually(() => expect(frames(a.log)).to.deep.equal([['D']]));
-    cast(relayRef, { type: 'leave', room: 'dev', consumer: a.ref as ConsumerRef });
-    await eventually(() => expect(info()).to.include({ rooms: 0, members: 0 }));
+  it("on a join with history, hands over the room's last messages as replays, then the live ones: none both, none missed", async () => {
+    await member('watcher', 'lobby');
+    deliver(['lobby', '1'], ['dev', 'd'], ['lobby', '2']);
+    deliver(['lobby', '3'], ['lobby', '4'], ['lobby', '5']);
+    const late = await startRecorder(system.link('late'));
+    join(late, 'lobby', { history: 10 });
+    deliver(['lobby', '6']);
+    // The ring holds 4 (size), oldest first; the live batch follows.
+    await eventually(() => expect(texts(late.log)).to.deep.equal([['2*', '3*', '4*', '5*'], ['6']]));
+  });
+
+  describe('recovery (a join with since)', () => {
+    it('sends the answer with recovered: true, then exactly what followed the position as replays, then the live messages', async () => {
+      const watcher = await member('watcher', 'lobby');
+      deliver(['lobby', 'seen'], ['lobby', 'missed 1']);
+      deliver(['dev', 'elsewhere'], ['lobby', 'missed 2']);
+      await eventually(() => expect(texts(watcher.log)).to.have.length(2));
+      const back = await startRecorder(system.link('back'));
+      join(back, 'lobby', { since: posOf(watcher, 'seen'), answer: '{"type":"joined","room":"lobby"}' });
+      deliver(['lobby', 'live']);
+      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:true', 'missed 1*', 'missed 2*'], ['live']]));
+    });
+
+    it('sends nothing but the answer when the position is the newest', async () => {
+      const watcher = await member('watcher', 'lobby');
+      deliver(['lobby', 'last']);
+      await eventually(() => expect(texts(watcher.log)).to.have.length(1));
+      const back = await startRecorder(system.link('back'));
+      join(back, 'lobby', { since: posOf(watcher, 'last'), answer: '{"type":"joined","room":"lobby"}' });
+      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:true']]));
+    });
+
+    // The ring keeps b to e; a was pushed out.
+    const cases: Array<[why: string, since: (pos: (text: string) => string) => string]> = [
+      ['a position that is not ours', () => 'from-elsewhere'],
+      ['our format from another deployment (the same number, another message)', (pos) => `${pos('c').slice(0, 17)}${pos('c').endsWith('zzzzzzz') ? '0000000' : 'zzzzzzz'}`],
+      ['a position the history no longer keeps', (pos) => pos('a')],
+      ['more missed messages than maxRecover (3 after b)', (pos) => pos('b')],
+    ];
+    for (const [why, since] of cases) {
+      it(`answers recovered: false, then the room's recent history, for ${why}`, async () => {
+        const watcher = await member('watcher', 'lobby');
+        deliver(['lobby', 'a']);
+        deliver(['lobby', 'b'], ['lobby', 'c'], ['lobby', 'd'], ['lobby', 'e']);
+        await eventually(() => expect(texts(watcher.log)).to.have.length(2));
+        const back = await startRecorder(system.link('back'));
+        join(back, 'lobby', { since: since((text) => posOf(watcher, text)), history: 2, answer: '{"type":"joined","room":"lobby"}' });
+        await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:false', 'd*', 'e*']]));
+      });
+    }
+
+    /** Joins after a watcher got a to e in one batch, with `since` the position of `seen`. */
+    async function recoveringAfter(seen: string) {
+      const watcher = await member('watcher', 'lobby');
+      deliver(['lobby', 'a'], ['lobby', 'b'], ['lobby', 'c'], ['lobby', 'd'], ['lobby', 'e']);
+      await eventually(() => expect(texts(watcher.log)).to.have.length(1));
+      const back = await startRecorder(system.link('back'));
+      join(back, 'lobby', { since: posOf(watcher, seen), answer: '{"type":"joined","room":"lobby"}' });
+      return back;
+    }
+
+    it('recovers when exactly maxRecover messages followed the position', async () => {
+      const back = await recoveringAfter('c');
+      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:true', 'd*', 'e*']]));
+    });
+
+    it("without history asked for, a failed recovery sends the room's whole history", async () => {
+      const back = await recoveringAfter('a');
+      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:false', 'b*', 'c*', 'd*', 'e*']]));
+    });
+  });
+
+  it('answers a join call only once its consumer has been sent the answer and the replay', async () => {
+    const watcher = await member('watcher', 'lobby');
+    deliver(['lobby', 'seen'], ['lobby', 'missed']);
+    await eventually(() => expect(texts(watcher.log)).to.have.length(1));
+    const back = await startRecorder(system.link('back'));
+    const answered = await call(relayRef, { type: 'join', room: 'lobby', consumer: back.ref as unknown as ConsumerRef, history: 0, since: posOf(watcher, 'seen'), answer: '{"type":"welcome"}' });
+    expect(answered).to.equal('joined');
+    await eventually(() => expect(texts(back.log)).to.deep.equal([['welcome:true', 'missed*']]));
+  });
+
+  it('drops a resend already delivered, on every node alike: not fanned out, not kept, counted; and lends its window to the broker', async () => {
+    const watcher = await member('watcher', 'lobby');
+    const key = 'client:tab-0123456789abcdef\nc1';
+    deliverMessages([chatMessage('lobby', 'original', { key, msgId: 'n1-r-1' }), chatMessage('lobby', 'other', { key: 'client:x\nc1' })]);
+    deliverMessages([chatMessage('lobby', 'resent', { key, msgId: 'n2-r-9' }), chatMessage('lobby', 'after')]);
+    await eventually(() => expect(texts(watcher.log)).to.deep.equal([['original', 'other'], ['after']]));
+    expect(info()).to.include({ duplicatesDropped: 1, historyMessages: 3 });
+    const late = await startRecorder(system.link('late'));
+    join(late, 'lobby', { history: 3 });
+    await eventually(() => expect(texts(late.log)).to.deep.equal([['original*', 'other*', 'after*']]));
+    const window = (await call(relayRef, { type: 'duplicates' })) as DuplicateLookup;
+    expect(window.lookup('lobby', key, Date.now()), "a resend now: the original's msgId").to.equal('n1-r-1');
+  });
+
+  it('tells how late the last batch was read, from the time its message was accepted', async () => {
+    deliverMessages([chatMessage('lobby', 'slow', { at: Date.now() - 5_000 })]);
+    await eventually(() => expect(info()['lagMs']).to.be.within(5_000, 60_000));
   });
 
   it('drops a member from every room when it stops, through its monitor', async () => {
@@ -83,9 +189,9 @@ describe('relay', () => {
     const a = await member('a', 'lobby');
     const logs = captureLogs('error');
     try {
-      cast(relayRef, { type: 'deliver', batch: Buffer.from([5, 1, 2]) });
+      cast(relayRef, { type: 'deliver', batch: Buffer.from([5, 1, 2]), offset: 0 });
       deliver(['lobby', 'after']);
-      await eventually(() => expect(frames(a.log)).to.deep.equal([['after']]));
+      await eventually(() => expect(texts(a.log)).to.deep.equal([['after']]));
     } finally {
       logs.restore();
     }

@@ -2,19 +2,22 @@
 // stops, pauses and restarts them). Node restarts cost 7–15 s each, so the
 // tests share two nodes, A and B, and run in the order written: the last
 // ones stop A, then kill B. Each node holds one stream, chat.log, which
-// every adapter on it reads from 'next' (what is published from then on).
+// every adapter on it reads from the second it subscribes; each test tags
+// its batches with a run of its own and ignores the others'.
 import amqp from 'amqplib';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Broker, type PublicationSession, type SubscriptionSession } from 'rascal';
 import { BrokerUnavailable, type BrokerAdapter, type StateChange } from '../../lib/broker/adapter';
-import { decodeBatch, encodeBatch } from '../../lib/broker/batch';
+import { BATCH_CONTENT_TYPE, decodeBatch, encodeBatch } from '../../lib/broker/batch';
 import { connectRabbitMQ } from '../../lib/broker/rascal_adapter';
 import { buildRascalConfig, RASCAL_TOPOLOGY, STREAM, type RascalTopology } from '../../lib/broker/rascal_config';
 import { shutdownBroker } from '../../lib/broker/rascal_startup';
 import { loadConfig, type Config } from '../../lib/config';
+import { chatMessage } from '../support/chat_frames';
 import { eventually } from '../support/eventually';
 import { freePorts } from '../support/free_ports';
 import { captureLogs } from '../support/logs';
@@ -30,8 +33,20 @@ function configFor(urls: string[], broker: Partial<Config['broker']> = {}): Conf
   return { ...config, broker: { ...config.broker, ...broker } };
 }
 
-const batchOf = (tag: string) => encodeBatch([{ room: 'lobby', frame: JSON.stringify({ type: 'message', text: tag }) }]);
-const tagOf = (batch: Buffer) => JSON.parse(Buffer.from(decodeBatch(batch)[0]!.frame).toString()).text as string;
+/** This test's, so that batches earlier tests published in the same second are told apart. */
+let run = '';
+const batchOf = (tag: string) => encodeBatch([chatMessage('lobby', `${run} ${tag}`)]);
+/** The tag of a batch of this test's; undefined for anything else read from the stream. */
+function tagOf(batch: Buffer): string | undefined {
+  const [delivery] = decodeBatch(batch);
+  const text = delivery && (JSON.parse(delivery.frame.toString()) as { text: string }).text;
+  return text?.startsWith(`${run} `) ? text.slice(run.length + 1) : undefined;
+}
+/** Waits for the next second of the clock: a stream read from then on holds nothing older. */
+async function nextSecond(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
+  return Date.now();
+}
 const soon = () => Date.now() + 5_000;
 
 /** How a promise settled, or 'pending' if it had not by the next turn of the event loop. */
@@ -50,6 +65,10 @@ describe('RabbitMQ adapter (Rascal)', function () {
     [nodeA, nodeB] = await Promise.all([startRabbitNode(), startRabbitNode()]);
   });
 
+  beforeEach(() => {
+    run = randomUUID().slice(0, 8);
+  });
+
   afterEach(async () => {
     await Promise.all(adapters.splice(0).map((adapter) => adapter.close()));
   });
@@ -61,9 +80,12 @@ describe('RabbitMQ adapter (Rascal)', function () {
   }
 
   /** Subscribes; the array fills with the tags of what arrives. */
-  async function received(adapter: BrokerAdapter): Promise<string[]> {
+  async function received(adapter: BrokerAdapter, since = Date.now()): Promise<string[]> {
     const tags: string[] = [];
-    await adapter.subscribe((batch) => tags.push(tagOf(batch)));
+    await adapter.subscribe((batch) => {
+      const tag = tagOf(batch);
+      if (tag !== undefined) tags.push(tag);
+    }, since);
     return tags;
   }
 
@@ -198,11 +220,8 @@ describe('RabbitMQ adapter (Rascal)', function () {
     it('resolves a publish after the confirm; the subscriber gets the exact bytes', async () => {
       const adapter = await connect([nodeA.url]);
       const batches: Buffer[] = [];
-      await adapter.subscribe((batch) => batches.push(batch));
-      const batch = encodeBatch([
-        { room: 'lobby', frame: '{"type":"message","text":"héllo 👋"}' },
-        { room: 'other', frame: '{"type":"message","text":"second"}' },
-      ]);
+      await adapter.subscribe((batch) => batches.push(batch), await nextSecond());
+      const batch = encodeBatch([chatMessage('lobby', 'héllo 👋', { key: 'client:k\nc1' }), chatMessage('other', 'second')]);
       await adapter.publish(batch, soon());
       await eventually(() => expect(batches).to.have.length(1));
       expect(Buffer.compare(batches[0]!, batch)).to.equal(0);
@@ -218,6 +237,19 @@ describe('RabbitMQ adapter (Rascal)', function () {
       const sent = Array.from({ length: 300 }, (_, i) => `b${i}`);
       for (const tag of sent) await adapter.publish(batchOf(tag), soon());
       await eventually(() => expect(tags).to.deep.equal(sent), 10_000);
+    });
+
+    it('reads the log back from `since`, and is subscribed only once everything published before has been delivered', async () => {
+      const since = Date.now();
+      const publisher = await connect([nodeA.url]);
+      const sent = Array.from({ length: 50 }, (_, i) => `before-${i}`);
+      for (const tag of sent) await publisher.publish(batchOf(tag), soon());
+      const reader = await connect([nodeA.url]);
+      const tags = await received(reader, since);
+      expect(tags, 'all of them by the time subscribe resolved').to.deep.equal(sent);
+      await publisher.publish(batchOf('live'), soon());
+      await eventually(() => expect(tags).to.deep.equal([...sent, 'live']));
+      expect(reader.info()['batchesDropped'], "the other adapter's marker is skipped, not counted").to.equal(0);
     });
 
     it('resolves overlapping publishes too, in the order they were made (one confirm channel)', async () => {
@@ -252,9 +284,11 @@ describe('RabbitMQ adapter (Rascal)', function () {
         const adapter = await connect([nodeA.url], { prefetch: 1 });
         const seen: string[] = [];
         await adapter.subscribe((batch) => {
-          seen.push(tagOf(batch));
-          if (tagOf(batch) === 'poison') throw new Error('cannot handle this one');
-        });
+          const tag = tagOf(batch);
+          if (tag === undefined) return;
+          seen.push(tag);
+          if (tag === 'poison') throw new Error('cannot handle this one');
+        }, Date.now());
         for (const tag of ['poison', 'fine']) await adapter.publish(batchOf(tag), soon());
         await eventually(() => expect(seen).to.deep.equal(['poison', 'fine']));
         await new Promise((resolve) => setTimeout(resolve, 300)); // room for a redelivery, if there were one
@@ -268,7 +302,7 @@ describe('RabbitMQ adapter (Rascal)', function () {
 
     it('acks and drops what is not a warren batch (another content type, JSON that does not parse)', async () => {
       const adapter = await connect([nodeA.url], { prefetch: 1 });
-      const tags = await received(adapter);
+      const tags = await received(adapter, await nextSecond());
       const connection = await amqp.connect(nodeA.url);
       const channel = await connection.createConfirmChannel();
       channel.publish('chat', '', Buffer.from('plain text'), { contentType: 'text/plain' });
@@ -597,8 +631,9 @@ async function subscribeRaw(
   session.on('error', () => {});
   const subscribed = new Promise((resolve) => (session as NodeJS.EventEmitter).once('subscribed', resolve));
   (session as NodeJS.EventEmitter).on('subscribed', () => subscribedEvents.push('subscribed'));
-  session.on('message', (_message, content: Buffer, ackOrNack) => {
-    tags.push(tagOf(content));
+  session.on('message', (message, content: Buffer, ackOrNack) => {
+    const tag = message.properties.contentType === BATCH_CONTENT_TYPE ? tagOf(content) : undefined;
+    if (tag !== undefined) tags.push(tag);
     settle(ackOrNack);
   });
   await subscribed;
@@ -618,7 +653,7 @@ function createRascal(url: string): Promise<Broker> {
 
 function publishRaw(broker: Broker, batch: Buffer): Promise<PublicationSession> {
   return new Promise((resolve, reject) =>
-    broker.publish('chat', batch, { options: { contentType: 'application/vnd.warren.batch.v1' } }, (error, session) =>
+    broker.publish('chat', batch, { options: { contentType: BATCH_CONTENT_TYPE } }, (error, session) =>
       error ? reject(error) : resolve(session),
     ),
   );

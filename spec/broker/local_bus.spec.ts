@@ -1,0 +1,72 @@
+// The in-process broker's log: the same promises as the RabbitMQ stream
+// (offsets, reading back from a time, retention), in this process's memory.
+import { expect } from 'chai';
+import { LocalAdapter, LocalExchange } from '../../lib/broker/local_bus';
+import { eventually } from '../support/eventually';
+
+const batch = (text: string) => Buffer.from(text);
+
+/** A reader's view of the log: each batch's text with its offset. */
+function reader(exchange: LocalExchange, since: number) {
+  const read: string[] = [];
+  const reading = exchange.read((bytes, offset) => read.push(`${bytes.toString()}@${offset}`), since);
+  return { read, ...reading };
+}
+
+describe('broker/local_bus', () => {
+  it('gives every batch the next offset, and every reader the same batches with the same offsets, in order', async () => {
+    const exchange = new LocalExchange();
+    const [one, two] = [reader(exchange, 0), reader(exchange, 0)];
+    for (const text of ['a', 'b', 'c']) exchange.publish(batch(text));
+    await eventually(() => expect(one.read).to.deep.equal(['a@0', 'b@1', 'c@2']));
+    await eventually(() => expect(two.read).to.deep.equal(one.read));
+    expect(exchange.published).to.equal(3);
+  });
+
+  it('reads back what it keeps from `since` on, all of it before it is caught up, then what comes next', async () => {
+    const exchange = new LocalExchange();
+    const now = Date.now();
+    exchange.publish(batch('old'), now - 10_000);
+    exchange.publish(batch('recent'), now - 1_000);
+    const late = reader(exchange, now - 5_000);
+    exchange.publish(batch('live'), now);
+    await late.caughtUp;
+    expect(late.read, 'read back, and nothing newer yet, when caught up').to.deep.equal(['recent@1']);
+    await eventually(() => expect(late.read).to.deep.equal(['recent@1', 'live@2']));
+  });
+
+  it('forgets batches past the retention, by age and by bytes, the oldest first, always keeping the newest', async () => {
+    const exchange = new LocalExchange({ maxAgeMs: 1_000, maxBytes: 10 });
+    const now = Date.now();
+    exchange.publish(batch('aged'), now - 5_000);
+    exchange.publish(batch('12345'), now);
+    exchange.publish(batch('67890'), now);
+    exchange.publish(batch('abcde'), now); // 15 bytes kept would pass 10
+    const everything = reader(exchange, 0);
+    await everything.caughtUp;
+    expect(everything.read).to.deep.equal(['67890@2', 'abcde@3']);
+    const alone = new LocalExchange({ maxAgeMs: 1_000, maxBytes: 1 });
+    alone.publish(batch('larger than the budget'), now - 5_000);
+    const newest = reader(alone, 0);
+    await newest.caughtUp;
+    expect(newest.read).to.deep.equal(['larger than the budget@0']);
+  });
+
+  it('stops handing batches to an adapter once it is closed, and refuses its publishes', async () => {
+    const exchange = new LocalExchange();
+    const adapter = new LocalAdapter(exchange);
+    const read: number[] = [];
+    await adapter.subscribe((_batch, offset) => read.push(offset), 0);
+    await adapter.publish(batch('one'));
+    await eventually(() => expect(read).to.deep.equal([0]));
+    expect(adapter.info()).to.deep.include({ url: 'in-process', offset: 0, batchesDelivered: 1 });
+    exchange.publish(batch('on its way'));
+    await adapter.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(read).to.deep.equal([0]);
+    await adapter.publish(batch('closed')).then(
+      () => expect.fail('published on a closed adapter'),
+      (error: Error) => expect(error.name).to.equal('BrokerUnavailable'),
+    );
+  });
+});
