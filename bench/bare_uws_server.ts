@@ -40,7 +40,7 @@ app.ws<Member>('/websocket', {
   open(ws) {
     const { name, room } = ws.getUserData();
     ws.subscribe(room);
-    ws.send(JSON.stringify({ type: 'welcome', protocol: 1, session: `${node}-${++sessions}`, name, rooms: [room], node }));
+    ws.send(JSON.stringify({ type: 'welcome', protocol: 2, session: `${node}-${++sessions}`, user: `anon:${node}-${sessions}`, name, rooms: [room], node }));
   },
   message(ws, data) {
     const { name, room } = ws.getUserData();

@@ -39,7 +39,7 @@ class FakeDaemon {
     this.clients.push(c);
     ws.on('close', () => { this.clients = this.clients.filter((x) => x !== c); });
     ws.on('message', (data) => this.frame(c, JSON.parse(String(data)) as Record<string, unknown>));
-    send(c, { type: 'welcome', protocol: 1, session: `sess-${this.urls.length}`, name: c.name, rooms: [...c.rooms], node: 'node-fixture' });
+    send(c, { type: 'welcome', protocol: 2, session: `sess-${this.urls.length}`, user: `anon:sess-${this.urls.length}`, name: c.name, rooms: [...c.rooms], node: 'node-fixture' });
   }
 
   frame(c: Client, f: Record<string, unknown>): void {
@@ -68,7 +68,8 @@ class FakeDaemon {
   }
 
   publish(room: string, from: string, text: string, msgId = `m-${++this.seq}`): void {
-    for (const c of this.clients) if (c.rooms.has(room)) send(c, { type: 'message', room, msgId, from, text, ts: Date.now() });
+    const pos = `${String(this.seq).padStart(16, '0')}-0000000`;
+    for (const c of this.clients) if (c.rooms.has(room)) send(c, { type: 'message', room, msgId, pos, from, user: `anon:${from}`, text, ts: Date.now() });
   }
 }
 
