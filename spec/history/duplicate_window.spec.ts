@@ -132,6 +132,16 @@ describe('history/duplicate_window', () => {
     expect(window.admit('a', 'k2', 200 + forgetAfter, 'm6')).to.equal(undefined);
   });
 
+  it('judges a room\'s age against the newest ts read anywhere, not against the message being read', () => {
+    const window = new DuplicateWindow(limits);
+    const forgetAfter = limits.ttlMs + CLOCK_SKEW_MARGIN_MS;
+    window.admit('a', 'k', 1000, 'm0');
+    window.admit('c', undefined, 1000 + forgetAfter + 5, 'm1');
+    expect(window.stats()).to.deep.equal({ rooms: 0, keys: 0 });
+    window.admit('b', 'k', 0, 'from a clock far behind');
+    expect(window.stats()).to.deep.equal({ rooms: 0, keys: 0 });
+  });
+
   it('decides every message as the rule over the whole log does', () => {
     fc.assert(
       fc.property(limitsArb, logs(30_000), (limits, log) => {
