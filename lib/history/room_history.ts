@@ -22,7 +22,7 @@
  * the first, and a room whose newest message passed the ttl takes all of its
  * messages with it: both evictions look only at the front.
  *
- * Frames are kept as strings: a 140-byte frame then costs about 190 bytes in
+ * Frames are kept as strings: a 140-byte frame then costs about 200 bytes in
  * all, where a Buffer of its own costs over 300 (bench: `npm run bench:history`).
  */
 

@@ -142,6 +142,14 @@ describe('history/duplicate_window', () => {
     expect(window.stats()).to.deep.equal({ rooms: 0, keys: 0 });
   });
 
+  it('keeps a room while its newest key can still be matched, whatever a slower clock wrote after it', () => {
+    const window = new DuplicateWindow(limits);
+    window.admit('a', 'k1', 60_000, 'm0');
+    window.admit('a', 'k2', 1, 'from a clock 59,999 ms behind');
+    window.admit('c', undefined, 61_001, 'm2');
+    expect(window.admit('a', 'k1', 60_500, 'm3')).to.equal('m0');
+  });
+
   it('decides every message as the rule over the whole log does', () => {
     fc.assert(
       fc.property(limitsArb, logs(30_000), (limits, log) => {
