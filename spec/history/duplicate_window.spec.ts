@@ -150,6 +150,23 @@ describe('history/duplicate_window', () => {
     expect(window.admit('a', 'k1', 60_500, 'm3')).to.equal('m0');
   });
 
+  it('looks at the front again when the room it stopped at moves on or goes', () => {
+    const stale = () => {
+      const window = new DuplicateWindow(limits);
+      window.admit('a', 'k', 60_000, 'm0');
+      window.admit('b', 'k', 1, 'from a clock 59,999 ms behind');
+      window.admit('c', undefined, 61_001, 'm2');
+      expect(window.stats().rooms, 'b, old enough, waits behind a').to.equal(2);
+      return window;
+    };
+    const moved = stale();
+    moved.admit('a', 'j', 61_001, 'm3');
+    expect(moved.stats()).to.deep.equal({ rooms: 1, keys: 2 });
+    const gone = stale();
+    for (let i = 0; i < limits.size; i++) gone.admit('a', undefined, 61_001, `m${3 + i}`);
+    expect(gone.stats()).to.deep.equal({ rooms: 0, keys: 0 });
+  });
+
   it('decides every message as the rule over the whole log does', () => {
     fc.assert(
       fc.property(limitsArb, logs(30_000), (limits, log) => {
