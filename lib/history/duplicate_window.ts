@@ -73,7 +73,9 @@ export class DuplicateWindow {
   private readonly forgetAfterMs: number;
   private keys = 0;
   private newestAt = -Infinity;
-  /** Before this newest `at`, the first room cannot be old enough to forget: no need to look. */
+  /** The first room, where the last sweep stopped; undefined when that sweep emptied the Map. */
+  private front: RoomKeys | undefined;
+  /** Before this newest `at`, the front room is not old enough to forget: no need to look. */
   private nextSweepAt = Infinity;
 
   constructor(private readonly limits: DuplicateLimits) {
@@ -90,15 +92,15 @@ export class DuplicateWindow {
     let keys = this.rooms.get(room);
     let duplicate: string | undefined;
     if (key !== undefined) {
-      if (keys) this.rooms.delete(room); // re-inserted below: now the most recently active
+      if (keys) this.leave(room, keys); // re-inserted below: now the most recently active
       else keys = new RoomKeys();
+      if (!this.front) this.nextSweepAt = -Infinity; // the first room there is: look at it
       this.rooms.set(room, keys);
       duplicate = this.copyOf(keys, key, at);
       if (keys.entries.delete(key)) this.keys--;
       keys.entries.set(key, { seq: keys.count, at, msgId: duplicate ?? msgId });
       this.keys++;
       if (at > keys.newestAt) keys.newestAt = at;
-      this.nextSweepAt = Math.min(this.nextSweepAt, keys.newestAt + this.forgetAfterMs);
     }
     if (keys) this.count(room, keys);
     this.sweep();
@@ -134,7 +136,15 @@ export class DuplicateWindow {
       keys.entries.delete(key);
       this.keys--;
     }
+    this.leave(room, keys);
+  }
+
+  /** Takes the room out of the order; another room is first now if it was. */
+  private leave(room: string, keys: RoomKeys): void {
     this.rooms.delete(room);
+    if (keys !== this.front) return;
+    this.front = undefined;
+    this.nextSweepAt = -Infinity;
   }
 
   /** Forgets the rooms at the front whose newest entry no message still to come could match. */
@@ -142,12 +152,14 @@ export class DuplicateWindow {
     if (this.newestAt < this.nextSweepAt) return;
     for (const [room, keys] of this.rooms) {
       if (this.newestAt - keys.newestAt < this.forgetAfterMs) {
+        this.front = keys;
         this.nextSweepAt = keys.newestAt + this.forgetAfterMs;
         return;
       }
       this.rooms.delete(room);
       this.keys -= keys.entries.size;
     }
+    this.front = undefined;
     this.nextSweepAt = Infinity;
   }
 }

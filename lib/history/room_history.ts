@@ -22,14 +22,14 @@
  * the first, and a room whose newest message passed the ttl takes all of its
  * messages with it: both evictions look only at the front.
  *
- * Frames are kept as strings: a 140-byte frame then costs about 190 bytes in
+ * Frames are kept as strings: a 140-byte frame then costs about 200 bytes in
  * all, where a Buffer of its own costs over 300 (bench: `npm run bench:history`).
  */
 
 export interface HistoryLimits {
   /** Messages kept per room. */
   readonly size: number;
-  /** A message older than this is never replayed. */
+  /** A message older than this is never replayed; at least 1 (the config's ttlSeconds is). */
   readonly ttlMs: number;
   /** Bytes kept on this node, all rooms together, as counted by `messageBytes`. */
   readonly maxBytes: number;
@@ -189,9 +189,13 @@ export class RoomHistory {
     }
   }
 
-  /** The ring's oldest messages past the ttl at `now`, stopping at the first one within it. */
+  /**
+   * The ring's oldest messages past the ttl at `now`, stopping at the first
+   * one within it: at the latest the one just appended at `now`, as the ttl
+   * is at least 1 ms.
+   */
   private dropExpiredEntries(ring: Ring, now: number): void {
-    while (ring.count > 1 && !this.fresh(ring, ring.head, now)) this.dropOldest(ring);
+    while (!this.fresh(ring, ring.head, now)) this.dropOldest(ring);
   }
 
   private fresh(ring: Ring, slot: number, now: number): boolean {

@@ -51,6 +51,14 @@ const logs = (maxStep: number) =>
 
 const limitsArb = fc.record({ size: fc.integer({ min: 1, max: 6 }), ttlMs: fc.integer({ min: 1, max: 100_000 }) });
 
+type Step = readonly [room: string, key: string | undefined, at: number];
+
+/** Admits each step in turn (named s0, s1, ... within the call); returns the window's stats after them. */
+function statsAfter(window: DuplicateWindow, ...steps: readonly Step[]) {
+  steps.forEach(([room, key, at], i) => window.admit(room, key, at, `s${i}`));
+  return window.stats();
+}
+
 function admitAll(window: DuplicateWindow, log: readonly Said[]): Array<string | undefined> {
   return log.map(({ room, key, at, msgId }) => window.admit(room, key, at, msgId));
 }
@@ -106,30 +114,46 @@ describe('history/duplicate_window', () => {
 
   it('forgets a key as it leaves the window, and a room with its last key', () => {
     const window = new DuplicateWindow(limits);
-    window.admit('a', 'k1', 0, 'm0');
-    window.admit('a', 'k2', 0, 'm1');
-    window.admit('a', undefined, 0, 'm2');
-    expect(window.stats()).to.deep.equal({ rooms: 1, keys: 2 });
-    window.admit('a', undefined, 0, 'm3');
-    expect(window.stats()).to.deep.equal({ rooms: 1, keys: 1 });
-    window.admit('a', undefined, 0, 'm4');
-    expect(window.stats()).to.deep.equal({ rooms: 0, keys: 0 });
+    expect(statsAfter(window, ['a', 'k1', 0], ['a', 'k2', 0], ['a', undefined, 0])).to.deep.equal({ rooms: 1, keys: 2 });
+    expect(statsAfter(window, ['a', undefined, 0])).to.deep.equal({ rooms: 1, keys: 1 });
+    expect(statsAfter(window, ['a', undefined, 0])).to.deep.equal({ rooms: 0, keys: 0 });
   });
 
   it('forgets a room once its newest key is ttl + the skew margin older than the newest message anywhere', () => {
     const window = new DuplicateWindow(limits);
     const forgetAfter = limits.ttlMs + CLOCK_SKEW_MARGIN_MS;
-    window.admit('a', 'k1', 0, 'm0');
-    window.admit('a', 'k2', 100, 'm1');
-    window.admit('b', 'k1', 200, 'm2');
-    window.admit('c', undefined, 100 + forgetAfter - 1, 'm3');
-    expect(window.stats()).to.deep.equal({ rooms: 2, keys: 3 });
-    window.admit('c', undefined, 100 + forgetAfter, 'm4');
-    expect(window.stats()).to.deep.equal({ rooms: 1, keys: 1 });
-    window.admit('c', undefined, 150 + forgetAfter, 'slower clock');
-    window.admit('b', undefined, 200 + forgetAfter, 'm5');
-    expect(window.stats()).to.deep.equal({ rooms: 0, keys: 0 });
+    expect(statsAfter(window, ['a', 'k1', 0], ['a', 'k2', 100], ['b', 'k1', 200], ['c', undefined, 100 + forgetAfter - 1])).to.deep.equal({ rooms: 2, keys: 3 });
+    expect(statsAfter(window, ['c', undefined, 100 + forgetAfter])).to.deep.equal({ rooms: 1, keys: 1 });
+    const slowerClock = 150 + forgetAfter;
+    expect(statsAfter(window, ['c', undefined, slowerClock], ['b', undefined, 200 + forgetAfter])).to.deep.equal({ rooms: 0, keys: 0 });
     expect(window.admit('a', 'k2', 200 + forgetAfter, 'm6')).to.equal(undefined);
+  });
+
+  it('judges a room\'s age against the newest ts read anywhere, not against the message being read', () => {
+    const window = new DuplicateWindow(limits);
+    const forgetAfter = limits.ttlMs + CLOCK_SKEW_MARGIN_MS;
+    expect(statsAfter(window, ['a', 'k', 1000], ['c', undefined, 1000 + forgetAfter + 5])).to.deep.equal({ rooms: 0, keys: 0 });
+    expect(statsAfter(window, ['b', 'k', 0]), 'from a clock far behind').to.deep.equal({ rooms: 0, keys: 0 });
+  });
+
+  it('keeps a room while its newest key can still be matched, whatever a slower clock wrote after it', () => {
+    const window = new DuplicateWindow(limits);
+    window.admit('a', 'k1', 60_000, 'm0');
+    window.admit('a', 'k2', 1, 'from a clock 59,999 ms behind');
+    window.admit('c', undefined, 61_001, 'm2');
+    expect(window.admit('a', 'k1', 60_500, 'm3')).to.equal('m0');
+  });
+
+  it('looks at the front again when the room it stopped at moves on or goes', () => {
+    const stale = () => {
+      const window = new DuplicateWindow(limits);
+      const behind = 1; // from a clock 59,999 ms behind
+      expect(statsAfter(window, ['a', 'k', 60_000], ['b', 'k', behind], ['c', undefined, 61_001]).rooms, 'b, old enough, waits behind a').to.equal(2);
+      return window;
+    };
+    expect(statsAfter(stale(), ['a', 'j', 61_001])).to.deep.equal({ rooms: 1, keys: 2 });
+    const unkeyed: Step = ['a', undefined, 61_001];
+    expect(statsAfter(stale(), ...Array<Step>(limits.size).fill(unkeyed))).to.deep.equal({ rooms: 0, keys: 0 });
   });
 
   it('decides every message as the rule over the whole log does', () => {

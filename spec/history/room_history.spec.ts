@@ -240,6 +240,13 @@ describe('history/room_history', () => {
       expect(skewed.after('a', 2, posOf('d1', 2), 100, 99)).to.deep.equal([frameAt('d1', 3)]);
     });
 
+    it('matches by position, the frame text only guarding it, and never a slot the budget emptied', () => {
+      const history = new RoomHistory({ ...roomy, maxBytes: 2 * messageBytes(frameAt('d1', 10)) });
+      [10, 11, 12].forEach((position, i) => history.append('a', frameAt('d1', position), i, position));
+      expect(history.after('a', 11, '', 100, 3)).to.deep.equal([frameAt('d1', 12)]);
+      expect(history.after('a', 10, '', 100, 3), 'pushed out by the budget').to.equal(undefined);
+    });
+
     it('cannot recover more than `max` messages', () => {
       const history = filled([10, 11, 12, 13]);
       expect(history.after('a', 10, posOf('d1', 10), 3, 3)).to.have.length(3);
