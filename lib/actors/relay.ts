@@ -100,7 +100,10 @@ export const relay: GenServer<RelayArgs, State, RelayCall, RelayCast, RelayReply
     args,
     rooms: new Map(),
     members: new Map(),
-    history: new RoomHistory(args),
+    // One message more than a room serves: a client whose last message is
+    // the one before the room's last `size` still recovers them all
+    // (PROTOCOL.md: only one that missed more than `size` gets recovered: false).
+    history: new RoomHistory({ ...args, size: args.size + 1 }),
     duplicates: new DuplicateWindow(args),
     broker: 'unknown',
     batches: 0,
@@ -175,18 +178,23 @@ function replay(state: State, { room, consumer, history, since, answer }: Join):
   const now = Date.now();
   let frames: string[];
   let first = answer;
-  if (since === undefined) frames = state.history.recent(room, history, now);
+  if (since === undefined) frames = recent(state, room, history, now);
   else {
     const missed = recover(state, room, since, now);
     recoveries.inc({ outcome: missed ? 'recovered' : 'not_recovered' });
     // Not recovered: the room's recent history, and the client knows there may be a gap before it.
-    frames = missed ?? state.history.recent(room, history || state.args.size, now);
+    frames = missed ?? recent(state, room, history || state.args.size, now);
     if (first !== undefined) first = withRecovered(first, missed !== undefined);
   }
   replayed.inc(frames.length);
   const out = frames.map(encodeReplay);
   if (first !== undefined) out.unshift(first);
   if (out.length > 0) cast(consumer, { type: 'deliver', frames: out });
+}
+
+/** The last `n` messages of `room`, never more than `history.size`. */
+function recent(state: State, room: string, n: number, now: number): string[] {
+  return state.history.recent(room, Math.min(n, state.args.size), now);
 }
 
 /** Every message of `room` after `since`, or undefined when the history cannot say. */

@@ -19,8 +19,8 @@ const delivered = (recorded: Recorded[]) =>
 const texts = (recorded: Recorded[]) =>
   delivered(recorded).map((frames) => frames.map((f) => (f['type'] === 'message' ? `${f['text']}${f['replay'] ? '*' : ''}` : `${f['type']}:${f['recovered']}`)));
 
-/** Four messages a room; a recovery of at most two. */
-const LIMITS = { size: 4, ttlMs: 60_000, maxBytes: 1 << 20, maxRecover: 2 };
+/** Four messages a room (and one more kept for recovery). */
+const LIMITS = { size: 4, ttlMs: 60_000, maxBytes: 1 << 20, maxRecover: 10 };
 
 describe('relay', () => {
   const system = useSystem();
@@ -108,43 +108,49 @@ describe('relay', () => {
       await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:true']]));
     });
 
-    // The ring keeps b to e; a was pushed out.
-    const cases: Array<[why: string, since: (pos: (text: string) => string) => string]> = [
-      ['a position that is not ours', () => 'from-elsewhere'],
-      ['our format from another deployment (the same number, another message)', (pos) => `${pos('c').slice(0, 17)}${pos('c').endsWith('zzzzzzz') ? '0000000' : 'zzzzzzz'}`],
-      ['a position the history no longer keeps', (pos) => pos('a')],
-      ['more missed messages than maxRecover (3 after b)', (pos) => pos('b')],
-    ];
-    for (const [why, since] of cases) {
-      it(`answers recovered: false, then the room's recent history, for ${why}`, async () => {
-        const watcher = await member('watcher', 'lobby');
-        deliver(['lobby', 'a']);
-        deliver(['lobby', 'b'], ['lobby', 'c'], ['lobby', 'd'], ['lobby', 'e']);
-        await eventually(() => expect(texts(watcher.log)).to.have.length(2));
-        const back = await startRecorder(system.link('back'));
-        join(back, 'lobby', { since: since((text) => posOf(watcher, text)), history: 2, answer: '{"type":"joined","room":"lobby"}' });
-        await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:false', 'd*', 'e*']]));
-      });
-    }
-
-    /** Joins after a watcher got a to e in one batch, with `since` the position of `seen`. */
-    async function recoveringAfter(seen: string) {
-      const watcher = await member('watcher', 'lobby');
-      deliver(['lobby', 'a'], ['lobby', 'b'], ['lobby', 'c'], ['lobby', 'd'], ['lobby', 'e']);
-      await eventually(() => expect(texts(watcher.log)).to.have.length(1));
-      const back = await startRecorder(system.link('back'));
-      join(back, 'lobby', { since: posOf(watcher, seen), answer: '{"type":"joined","room":"lobby"}' });
+    /** A watcher gets a to f (a alone, then b to f), and `back` joins with `since` the position `seen` names. */
+    async function recoveringAfter(seen: (pos: (text: string) => string) => string, history = 0, to: RelayRef = relayRef, name = 'back') {
+      const watcher = await startRecorder(system.link(`${name}-watcher`));
+      cast(to, { type: 'join', room: 'lobby', consumer: watcher.ref as unknown as ConsumerRef, history: 0 });
+      deliverMessages([chatMessage('lobby', 'a')], to);
+      deliverMessages(['b', 'c', 'd', 'e', 'f'].map((text) => chatMessage('lobby', text)), to);
+      await eventually(() => expect(texts(watcher.log)).to.have.length(2));
+      const back = await startRecorder(system.link(name));
+      const since = seen((text) => posOf(watcher, text));
+      cast(to, { type: 'join', room: 'lobby', consumer: back.ref as unknown as ConsumerRef, history, since, answer: '{"type":"joined","room":"lobby"}' });
       return back;
     }
 
-    it('recovers when exactly maxRecover messages followed the position', async () => {
-      const back = await recoveringAfter('c');
-      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:true', 'd*', 'e*']]));
+    // Size 4: the room serves c to f, and keeps b too, for recovery; a was pushed out.
+    const cases: Array<[why: string, since: (pos: (text: string) => string) => string]> = [
+      ['a position that is not ours', () => 'from-elsewhere'],
+      ['our format from another deployment (the same number, another message)', (pos) => `${pos('c').slice(0, 17)}${pos('c').endsWith('zzzzzzz') ? '0000000' : 'zzzzzzz'}`],
+      ['a position the history no longer keeps (more than `size` missed)', (pos) => pos('a')],
+    ];
+    for (const [why, since] of cases) {
+      it(`answers recovered: false, then the room's recent history, for ${why}`, async () => {
+        const back = await recoveringAfter(since, 2);
+        await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:false', 'e*', 'f*']]));
+      });
+    }
+
+    it('recovers a client that missed exactly `size` messages', async () => {
+      const back = await recoveringAfter((pos) => pos('b'));
+      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:true', 'c*', 'd*', 'e*', 'f*']]));
     });
 
-    it("without history asked for, a failed recovery sends the room's whole history", async () => {
-      const back = await recoveringAfter('a');
-      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:false', 'b*', 'c*', 'd*', 'e*']]));
+    it("without history asked for, a failed recovery sends the room's whole history, `size` messages", async () => {
+      const back = await recoveringAfter((pos) => pos('a'));
+      await eventually(() => expect(texts(back.log)).to.deep.equal([['joined:false', 'c*', 'd*', 'e*', 'f*']]));
+    });
+
+    it('answers recovered: false past maxRecover missed messages, and recovers exactly maxRecover', async () => {
+      const strict = await startLink(system.link('strict-relay'), relay, { ...LIMITS, maxRecover: 2 });
+      const tooMany = await recoveringAfter((pos) => pos('c'), 1, strict, 'too-many');
+      await eventually(() => expect(texts(tooMany.log)).to.deep.equal([['joined:false', 'f*']]));
+      const strictToo = await startLink(system.link('strict-relay-2'), relay, { ...LIMITS, maxRecover: 2 });
+      const enough = await recoveringAfter((pos) => pos('d'), 1, strictToo, 'enough');
+      await eventually(() => expect(texts(enough.log)).to.deep.equal([['joined:true', 'e*', 'f*']]));
     });
   });
 
