@@ -39,6 +39,8 @@ const MODULES: readonly Module[] = [
   { name: 'lib/protocol', mutate: ['lib/protocol/**/*.ts'], specs: ['spec/protocol/**/*.spec.ts'] },
   { name: 'lib/rate_limiter.ts', mutate: ['lib/rate_limiter.ts'], specs: ['spec/rate_limiter.spec.ts'] },
   { name: 'lib/broker/batch.ts', mutate: ['lib/broker/batch.ts'], specs: ['spec/broker/batch.spec.ts'] },
+  { name: 'lib/broker/position.ts', mutate: ['lib/broker/position.ts'], specs: ['spec/broker/position.spec.ts'] },
+  { name: 'lib/broker/local_bus.ts', mutate: ['lib/broker/local_bus.ts'], specs: ['spec/broker/local_bus.spec.ts'] },
   { name: 'lib/config', mutate: ['lib/config.ts', 'lib/config/**/*.ts'], specs: ['spec/config.spec.ts'] },
   { name: 'lib/history', mutate: ['lib/history/**/*.ts'], specs: ['spec/history/**/*.spec.ts'] },
 ];

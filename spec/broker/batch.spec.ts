@@ -46,8 +46,10 @@ describe('broker/batch', () => {
     expect(deliveries.map(({ frame }) => JSON.parse(frame.toString()).text)).to.deep.equal(['AB', 'CD']);
   });
 
-  it('refuses to encode a frame without a position', () => {
-    expect(() => encodeBatch([{ room: 'lobby', frame: '{"type":"message","text":"no pos"}', key: undefined, at: 0 }])).to.throw(/without "pos"/);
+  it('refuses to encode a frame without a position, also when a later frame has one', () => {
+    const withoutPos = { room: 'lobby', frame: '{"type":"message","text":"no pos"}', key: undefined, at: 0 };
+    expect(() => encodeBatch([withoutPos])).to.throw(/without "pos"/);
+    expect(() => encodeBatch([withoutPos, chatMessage('lobby', 'has one')])).to.throw(/without "pos"/);
   });
 
   it('refuses a batch that is cut short, or whose position would fall outside its frame', () => {
@@ -58,5 +60,7 @@ describe('broker/batch', () => {
     const posAtField = 1 + 'lobby'.length + 2 + 6;
     batch.writeUInt16BE(delivery!.frame.length - POSITION_DIGITS + 1, posAtField);
     expect(() => decodeBatch(batch)).to.throw(RangeError, /position at/);
+    batch.writeUInt16BE(delivery!.frame.length - POSITION_DIGITS, posAtField);
+    expect(decodeBatch(batch)[0]!.posAt, 'the last place a position fits').to.equal(delivery!.frame.length - POSITION_DIGITS);
   });
 });

@@ -21,6 +21,10 @@ describe('broker/local_bus', () => {
     await eventually(() => expect(one.read).to.deep.equal(['a@0', 'b@1', 'c@2']));
     await eventually(() => expect(two.read).to.deep.equal(one.read));
     expect(exchange.published).to.equal(3);
+    two.unbind();
+    exchange.publish(batch('d'));
+    await eventually(() => expect(one.read).to.have.length(4));
+    expect(two.read, 'unbound: no more').to.have.length(3);
   });
 
   it('reads back what it keeps from `since` on, all of it before it is caught up, then what comes next', async () => {
@@ -28,11 +32,12 @@ describe('broker/local_bus', () => {
     const now = Date.now();
     exchange.publish(batch('old'), now - 10_000);
     exchange.publish(batch('recent'), now - 1_000);
+    exchange.publish(batch('at since'), now - 5_000);
     const late = reader(exchange, now - 5_000);
     exchange.publish(batch('live'), now);
     await late.caughtUp;
-    expect(late.read, 'read back, and nothing newer yet, when caught up').to.deep.equal(['recent@1']);
-    await eventually(() => expect(late.read).to.deep.equal(['recent@1', 'live@2']));
+    expect(late.read, 'read back, and nothing newer yet, when caught up').to.deep.equal(['recent@1', 'at since@2']);
+    await eventually(() => expect(late.read).to.deep.equal(['recent@1', 'at since@2', 'live@3']));
   });
 
   it('forgets batches past the retention, by age and by bytes, the oldest first, always keeping the newest', async () => {
@@ -52,9 +57,35 @@ describe('broker/local_bus', () => {
     expect(newest.read).to.deep.equal(['larger than the budget@0']);
   });
 
+  it('forgets by age alone, past maxAgeMs; by default after an hour, or past 64 MiB', async () => {
+    const now = Date.now();
+    const aging = new LocalExchange({ maxAgeMs: 1_000, maxBytes: 1 << 20 });
+    aging.publish(batch('past'), now - 1_001);
+    aging.publish(batch('just in'), now - 1_000);
+    aging.publish(batch('new'), now);
+    const defaults = new LocalExchange();
+    defaults.publish(batch('two hours old'), now - 7_200_000);
+    defaults.publish(batch('59 minutes old'), now - 3_540_000);
+    defaults.publish(Buffer.alloc(40 << 20), now); // 40 MiB
+    defaults.publish(Buffer.alloc(30 << 20), now); // together past 64 MiB
+    const [aged, defaulted] = [reader(aging, 0), reader(defaults, 0)];
+    await Promise.all([aged.caughtUp, defaulted.caughtUp]);
+    expect(aged.read).to.deep.equal(['just in@1', 'new@2']);
+    expect(defaulted.read.map((entry) => entry.split('@')[1])).to.deep.equal(['3']);
+    const young = new LocalExchange();
+    young.publish(batch('59 minutes old'), now - 3_540_000);
+    young.publish(Buffer.alloc(30 << 20), now);
+    young.publish(Buffer.alloc(30 << 20), now); // 60 MiB in all
+    const kept = reader(young, 0);
+    await kept.caughtUp;
+    expect(kept.read.map((entry) => entry.split('@')[1])).to.deep.equal(['0', '1', '2']);
+  });
+
   it('stops handing batches to an adapter once it is closed, and refuses its publishes', async () => {
     const exchange = new LocalExchange();
     const adapter = new LocalAdapter(exchange);
+    const changes: unknown[] = [];
+    adapter.onStateChange((change) => changes.push(change));
     const read: number[] = [];
     await adapter.subscribe((_batch, offset) => read.push(offset), 0);
     await adapter.publish(batch('one'));
@@ -64,9 +95,11 @@ describe('broker/local_bus', () => {
     await adapter.close();
     await new Promise((resolve) => setImmediate(resolve));
     expect(read).to.deep.equal([0]);
+    expect(changes).to.deep.equal([{ state: 'closed' }]);
+    await new LocalAdapter(exchange).close(); // never subscribed
     await adapter.publish(batch('closed')).then(
       () => expect.fail('published on a closed adapter'),
-      (error: Error) => expect(error.name).to.equal('BrokerUnavailable'),
+      (error: Error) => expect(`${error.name}: ${error.message}`).to.equal('BrokerUnavailable: the in-process broker is closed'),
     );
   });
 });

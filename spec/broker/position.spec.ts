@@ -31,6 +31,20 @@ describe('broker/position', () => {
     );
   });
 
+  it('orders the messages of one batch by their index', () => {
+    expect(positionOf('m', logPosition(7, 0)) < positionOf('m', logPosition(7, 1))).to.equal(true);
+    expect(positionOf('m', logPosition(7, MAX_BATCH_MESSAGES - 1)) < positionOf('m', logPosition(8, 0))).to.equal(true);
+    expect(logPosition(7, 3)).to.equal(7 * 4096 + 3);
+  });
+
+  // Positions are kept by clients across daemon upgrades: the check must not change between
+  // versions. The values are FNV-1a's published test vectors.
+  it('checks a msgId with FNV-1a, 32 bits, in base 36', () => {
+    expect(positionPlaceholder('')).to.equal(`${'0'.repeat(16)}-${(0x811c9dc5).toString(36).padStart(7, '0')}`);
+    expect(positionPlaceholder('a').slice(17)).to.equal((0xe40c292c).toString(36).padStart(7, '0'));
+    expect(positionPlaceholder('foobar').slice(17)).to.equal((0xbf9cf968).toString(36).padStart(7, '0'));
+  });
+
   it('tells two msgIds at the same place apart, and fits in 64 characters', () => {
     const [a, b] = [positionOf('node-a-run1-5', 4096), positionOf('node-a-run2-5', 4096)];
     expect(a).to.not.equal(b);
@@ -45,7 +59,7 @@ describe('broker/position', () => {
   });
 
   it('finds no position of ours in anything else', () => {
-    for (const foreign of ['', '42', 'abc-def', '0000000000000001-', '0000000000000001-ABCDEFG', 'g000000000000001-0000000']) {
+    for (const foreign of ['', '42', 'abc-def', '0000000000000001-', '0000000000000001-ABCDEFG', 'g000000000000001-0000000', 'x0000000000000001-0000000', '0000000000000001-0000000x']) {
       expect(parsePosition(foreign), foreign).to.equal(undefined);
     }
   });

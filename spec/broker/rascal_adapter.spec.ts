@@ -653,7 +653,7 @@ function createRascal(url: string): Promise<Broker> {
 
 function publishRaw(broker: Broker, batch: Buffer): Promise<PublicationSession> {
   return new Promise((resolve, reject) =>
-    broker.publish('chat', batch, { options: { contentType: BATCH_CONTENT_TYPE } }, (error, session) =>
+    broker.publish('chat', batch, { options: { contentType: 'application/vnd.warren.batch.v2' } }, (error, session) =>
       error ? reject(error) : resolve(session),
     ),
   );
