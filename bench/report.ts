@@ -102,6 +102,7 @@ export function describeStorm(result: StormResult): string {
     `  storm        ${result.stormSeconds === undefined ? '- (not every client recovered)' : `${result.stormSeconds.toFixed(3)} s`} from the first reconnect to the last client recovered (target: 2 s)`,
     `  per client   recovered after p50 ${formatMs(r.p50)} ms, p99 ${formatMs(r.p99)} ms, max ${formatMs(r.max)} ms; welcome after p50 ${formatMs(w.p50)} ms, p99 ${formatMs(w.p99)} ms, max ${formatMs(w.max)} ms`,
     `  event loop   ${lag ? `lag max ${formatMs(lag.maxMs)} ms, p99 ${formatMs(lag.p99Ms)} ms, mean ${formatMs(lag.meanMs)} ms over the storm (target: under 100 ms)` : 'not measured (no metrics URL)'}`,
+    `  idle loop    lag max ${formatMs(result.idleLoopLag.maxMs)} ms, p99 ${formatMs(result.idleLoopLag.p99Ms)} ms on the bench's own idle main thread meanwhile: the machine's share`,
     `  daemon says  ${result.daemonRecoveries ? formatErrors(result.daemonRecoveries) : '-'} (warren_recoveries_total over the storm)`,
     `  server CPU   ${cpu.join(', ') || 'not measured (give --pid)'}`,
     `  load gen CPU ${result.loadGeneratorCpuSeconds.toFixed(2)} s (connecting the ${result.clients} clients first took ${result.connectSeconds.toFixed(2)} s)`,

@@ -16,6 +16,7 @@
  * N × M replays does not make the load generator the bottleneck; the sender
  * is one socket on the main thread.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -69,6 +70,12 @@ export interface StormResult {
   readonly welcomeMs: Percentiles;
   /** Undefined when the daemon's metrics cannot be read (a daemon given by --url). */
   readonly eventLoopLag?: EventLoopLag;
+  /**
+   * The same histogram on the bench's own main thread, idle over the storm:
+   * what the machine alone (other processes, the load generator's threads)
+   * does to an event loop that has nothing to do.
+   */
+  readonly idleLoopLag: EventLoopLag;
   /** The daemon's own count of recoveries during the storm, by outcome. */
   readonly daemonRecoveries?: Readonly<Record<string, number>>;
   /** CPU seconds over the storm per measured process group ("daemon", "rabbitmq"). */
@@ -116,10 +123,13 @@ export async function measureStorm(target: Target, setup: StormSetup): Promise<S
     const cpuBefore = pids.map(cpuSeconds);
     await delay(AFTER_RESET_MS);
     const loadCpuBefore = process.cpuUsage();
+    const idleLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_TICK_MS });
+    idleLoop.enable();
     const fromUs = monotonicUs();
     clients.post({ type: 'reconnect' });
     await clients.reach('settled', setup.timeoutMs, false);
     const toUs = monotonicUs();
+    idleLoop.disable();
     const cpuAfter = pids.map(cpuSeconds);
     const loadCpu = process.cpuUsage(loadCpuBefore);
     const after = target.metricsUrl ? await scrape(target.metricsUrl) : undefined;
@@ -143,7 +153,8 @@ export async function measureStorm(target: Target, setup: StormSetup): Promise<S
       ...(recovered === setup.clients && { stormSeconds: (lastUs - firstUs) / 1e6 }),
       recoveryMs: percentiles(Float32Array.from(recoveryMs)),
       welcomeMs: percentiles(Float32Array.from(concat(groups.map((g) => g.welcomeMs)).filter((ms) => !Number.isNaN(ms)))),
-      ...(before && after && { eventLoopLag: eventLoopLag(after), daemonRecoveries: recoveriesBetween(before, after) }),
+      ...(before && after && { eventLoopLag: eventLoopLag((name) => metricValue(after, `warren_nodejs_eventloop_lag_${name}_seconds`)), daemonRecoveries: recoveriesBetween(before, after) }),
+      idleLoopLag: eventLoopLag((name) => (name === 'p99' ? idleLoop.percentile(99) : idleLoop[name]) / 1e9),
       cpuSeconds: Object.fromEntries(target.processes.map((group, i) => [group.label, cpuAfter[i]! - cpuBefore[i]!])),
       loadGeneratorCpuSeconds: (loadCpu.user + loadCpu.system) / 1e6,
       connectSeconds,
@@ -155,9 +166,9 @@ export async function measureStorm(target: Target, setup: StormSetup): Promise<S
   }
 }
 
-/** The histogram's figures since the scrape before the storm, each less the tick. */
-function eventLoopLag(metrics: string): EventLoopLag {
-  const lag = (name: string) => Math.max(0, (metricValue(metrics, `warren_nodejs_eventloop_lag_${name}_seconds`) ?? NaN) * 1000 - EVENT_LOOP_TICK_MS);
+/** A histogram's figures (in seconds) over the storm, each less the tick. */
+function eventLoopLag(seconds: (name: 'max' | 'p99' | 'mean') => number | undefined): EventLoopLag {
+  const lag = (name: 'max' | 'p99' | 'mean') => Math.max(0, (seconds(name) ?? NaN) * 1000 - EVENT_LOOP_TICK_MS);
   return { maxMs: lag('max'), p99Ms: lag('p99'), meanMs: lag('mean') };
 }
 
