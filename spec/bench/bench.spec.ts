@@ -4,7 +4,11 @@
 // a real daemon, for what it reports (never for how fast).
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { niceCeiling, renderChart } from '../../bench/chart';
+import { summarizeProfile } from '../../bench/cpu_profile';
 import { paddingFor, replayedNumberOf, sayFrame, sentUsOf } from '../../bench/frames';
 import type { FanoutResult, IdleResult } from '../../bench/measure';
 import { DEFAULT_IDLE, DEFAULT_STORM, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, UsageError } from '../../bench/options';
@@ -155,6 +159,18 @@ describe('bench', () => {
 
     it('rounds chart axes to 1, 2 or 5 × 10^n', () => {
       expect([0.7, 1, 1.3, 3, 7, 740, 1_440_000].map(niceCeiling)).to.deep.equal([1, 1, 2, 5, 10, 1000, 2_000_000]);
+    });
+  });
+
+  describe('cpu profile', () => {
+    it('finds the longest run of samples without a pause, within the window', () => {
+      const frame = (functionName: string) => ({ functionName, url: '', lineNumber: 0 });
+      const file = join(mkdtempSync(join(tmpdir(), 'warren-profile-')), 'CPU.cpuprofile');
+      // Each sample covers the time delta before it: busy 0-25, idle 25-35, busy 35-45, idle 45-55.
+      const profile = { startTime: 0, nodes: [{ id: 1, callFrame: frame('(idle)') }, { id: 2, callFrame: frame('work') }], samples: [2, 2, 2, 1, 2, 1], timeDeltas: [5, 10, 10, 10, 10, 10] };
+      writeFileSync(file, JSON.stringify(profile));
+      expect(summarizeProfile(file)).to.include({ totalMs: 0.055, busyMs: 0.035, longestBusyMs: 0.025 });
+      expect(summarizeProfile(file, { fromUs: 30, toUs: 60 })).to.include({ busyMs: 0.01, longestBusyMs: 0.01 });
     });
   });
 
