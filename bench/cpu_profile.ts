@@ -30,6 +30,8 @@ export interface ProfileSummary {
   readonly totalMs: number;
   /** Everything but (idle): what the process really spent. */
   readonly busyMs: number;
+  /** The longest run of samples without (idle): the worst block of the event loop the profile saw. */
+  readonly longestBusyMs: number;
   readonly functions: readonly Hotspot[];
   readonly files: readonly Hotspot[];
 }
@@ -47,11 +49,20 @@ export function summarizeProfile(file: string, window?: Window, top = 15): Profi
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
+  const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
   let at = profile.startTime;
+  let busySince: number | undefined;
+  let longestBusyUs = 0;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     at += delta;
-    if (!window || (at >= window.fromUs && at <= window.toUs)) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+    if (window && (at < window.fromUs || at > window.toUs)) return;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+    if (!idleIds.has(id)) busySince ??= at - delta;
+    else if (busySince !== undefined) {
+      longestBusyUs = Math.max(longestBusyUs, at - delta - busySince);
+      busySince = undefined;
+    }
   });
   const functions = new Map<string, number>();
   const files = new Map<string, number>();
@@ -68,7 +79,7 @@ export function summarizeProfile(file: string, window?: Window, top = 15): Profi
   const busyUs = totalUs - idleUs;
   const ranked = (table: Map<string, number>) =>
     [...table].filter(([name]) => name !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, ms: us / 1000, share: us / busyUs }));
-  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, functions: ranked(functions), files: ranked(files) };
+  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, longestBusyMs: longestBusyUs / 1000, functions: ranked(functions), files: ranked(files) };
 }
 
 /** The profile with the most samples in `dir` (the main thread's, not tsx's loader thread). */
@@ -80,7 +91,7 @@ export function mainThreadProfile(dir: string): string | undefined {
 export function describeProfile(file: string, summary: ProfileSummary, span: string): string {
   const row = ({ name, ms, share }: Hotspot) => `  ${ms.toFixed(0).padStart(7)} ms ${(share * 100).toFixed(1).padStart(5)}%  ${name}`;
   return [
-    `CPU profile ${relative(process.cwd(), file)}: ${summary.busyMs.toFixed(0)} ms busy of ${summary.totalMs.toFixed(0)} ms (${span})`,
+    `CPU profile ${relative(process.cwd(), file)}: ${summary.busyMs.toFixed(0)} ms busy of ${summary.totalMs.toFixed(0)} ms (${span}), ${summary.longestBusyMs.toFixed(0)} ms at most without a pause`,
     'hottest functions (self time):',
     ...summary.functions.map(row),
     'hottest files (self time):',

@@ -7,7 +7,8 @@
  * as a ratio to that baseline measured in the same invocation: the machine is
  * shared and noisy, so absolute figures mean little from one run to the next.
  *
- * `--idle K` opens K connections instead and reports memory per connection.
+ * `--idle K` opens K connections instead and reports memory per connection;
+ * `--reconnect-storm N` has N clients recover at once (storm.ts).
  * Run `npm run bench -- --help` for the options. The last line printed is a
  * one-line summary for scripts.
  */
@@ -18,8 +19,9 @@ import type { Load } from './load_generator';
 import { type FanoutResult, measureFanout, measureIdle } from './measure';
 import { type BenchOptions, expectedDeliveries, parseOptions, USAGE, UsageError } from './options';
 import { openFilesHardLimit } from './proc_metrics';
-import { describeFanout, describeIdle, fanoutSummary, idleSummary, writeResults } from './report';
+import { describeFanout, describeIdle, describeStorm, fanoutSummary, idleSummary, stormSummary, writeResults } from './report';
 import { runningDaemon, startBaseline, startDaemon, stopAll, type Target } from './servers';
+import { measureStorm, stormDaemonEnv } from './storm';
 
 // Descriptors the load generator and a server need beyond one per connection.
 const SPARE_FILES = 100;
@@ -43,14 +45,25 @@ async function main(argv: readonly string[]): Promise<void> {
   mkdirSync(out, { recursive: true });
   const profileDir = options.profile ? mkdtempSync(join(out, `profile-${stamp}-`)) : undefined;
   const logDir = join(out, 'logs');
-  const starts: Start[] = [
-    ...(options.baseline ? [() => startBaseline(logDir)] : []),
-    () =>
-      options.url
-        ? Promise.resolve(runningDaemon(options.url, options.pid))
-        : startDaemon({ broker: options.broker, ...(options.amqpUrl && { amqpUrl: options.amqpUrl }), ...(profileDir && { profileDir }), logDir }),
-  ];
-  const outcome = options.idle === undefined ? await fanout(options, out, stamp, starts) : await idle(options, options.idle, out, stamp, starts);
+  const storming = options.reconnectStorm !== undefined;
+  const daemon: Start = () =>
+    options.url
+      ? Promise.resolve(runningDaemon(options.url, options.pid))
+      : startDaemon({
+          broker: options.broker,
+          ...(options.amqpUrl && { amqpUrl: options.amqpUrl }),
+          ...(profileDir && { profileDir }),
+          logDir,
+          ...(storming && { env: stormDaemonEnv(options.messages) }),
+        });
+  // The bare server keeps no history: a storm has nothing to compare with there.
+  const starts: Start[] = [...(options.baseline && !storming ? [() => startBaseline(logDir)] : []), daemon];
+  const outcome =
+    options.reconnectStorm !== undefined
+      ? await storm(options, options.reconnectStorm, out, stamp, daemon)
+      : options.idle === undefined
+        ? await fanout(options, out, stamp, starts)
+        : await idle(options, options.idle, out, stamp, starts);
   if (profileDir) {
     // The daemon has exited by now: that is when node writes the profile.
     const profile = mainThreadProfile(profileDir);
@@ -107,6 +120,27 @@ async function idle(options: BenchOptions, connections: number, out: string, sta
   const files = writeResults(out, `idle-${warren!.target.replace('/', '-')}-${connections}-${stamp}`, { options, summary, results });
   console.log(`results: ${files.join(', ')}`);
   return { summary };
+}
+
+async function storm(options: BenchOptions, clients: number, out: string, stamp: string, start: Start): Promise<Outcome> {
+  console.log(
+    `reconnect storm ${clients}x${options.messages}: ${clients} clients in one room miss ${options.messages} messages and reconnect at once with since, ` +
+      `${options.workers} load generator threads; the daemon keeps ${stormDaemonEnv(options.messages)['HISTORY_SIZE']} messages per room (the one each client saw, and those it missed)`,
+  );
+  const setup = { ...options, clients, timeoutMs: options.timeoutSeconds * 1000 };
+  const results = await withServers([start], async ([target]) => {
+    const runs = [];
+    for (let round = 1; round <= options.repeat; round++) {
+      runs.push(await measureStorm(target!, setup));
+      if (options.repeat > 1) console.log(`run ${round}/${options.repeat}: ${stormSummary(runs[runs.length - 1]!)}`);
+    }
+    return runs;
+  });
+  for (const result of results) console.log(describeStorm(result));
+  const summary = results.map(stormSummary).join('\n');
+  const files = writeResults(out, `storm-${results[0]!.target.replace('/', '-')}-${clients}x${options.messages}-${stamp}`, { options, summary, results });
+  console.log(`results: ${files.join(', ')}`);
+  return { summary, profileWindow: results[results.length - 1]!.runWindow };
 }
 
 /** Starts the servers in order, runs `use`, and stops them whatever happens. */

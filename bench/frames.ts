@@ -56,10 +56,24 @@ export function frameKind(frame: Buffer): number {
 
 /**
  * The send time at the end of a `message` frame's text, or NaN when the
- * frame is not a message or does not end as expected.
+ * frame is not a live message or does not end as expected.
  */
 export function sentUsOf(frame: Buffer): number {
-  const tsKey = frame.length - FROM_END;
+  return textNumberOf(frame, frame.length - FROM_END);
+}
+
+// A replay is the same frame with `,"replay":true` before its closing brace.
+const REPLAY_FIELD = [...Buffer.from(',"replay":true}')];
+
+/** The 16 digits at the end of a replayed `message` frame's text, or NaN when the frame is not a replay. */
+export function replayedNumberOf(frame: Buffer): number {
+  const field = frame.length - REPLAY_FIELD.length;
+  for (let i = 0; i < REPLAY_FIELD.length; i++) if (frame[field + i] !== REPLAY_FIELD[i]) return NaN;
+  return textNumberOf(frame, field + 1 - FROM_END);
+}
+
+/** The 16 digits before `","ts":` at `tsKey`, in a frame that starts as a message. */
+function textNumberOf(frame: Buffer, tsKey: number): number {
   if (tsKey < MESSAGE_PREFIX.length + TIME_DIGITS) return NaN;
   for (let i = 0; i < MESSAGE_PREFIX.length; i++) if (frame[i] !== MESSAGE_PREFIX[i]) return NaN;
   for (let i = 0; i < TS_KEY.length; i++) if (frame[tsKey + i] !== TS_KEY[i]) return NaN;

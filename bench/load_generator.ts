@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { GroupCounts, GroupResult, Load } from './client_group';
 import { nowUs } from './frames';
 import { expectedDeliveries } from './options';
+import { Waiters } from './waiters';
 import type { ToMain, ToWorker } from './worker_messages';
 
 export type { Load } from './client_group';
@@ -55,7 +56,7 @@ export class LoadGenerator {
   readonly progress = { connected: 0, delivered: 0, expected: 0 };
   private readonly workers: WorkerState[];
   private failure?: string;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   constructor(private readonly load: Load, threads: number) {
     this.progress.expected = expectedDeliveries(load.clients, load.messages, load.rooms);
@@ -73,7 +74,7 @@ export class LoadGenerator {
 
   /** Opens every connection and waits for each one's welcome; on a failure closes them all. */
   async connect(): Promise<void> {
-    await this.until(() => this.failure !== undefined || this.workers.every((w) => w.connected));
+    await this.waiters.until(() => this.failure !== undefined || this.workers.every((w) => w.connected));
     if (this.failure !== undefined) {
       await this.close();
       throw new Error(this.failure);
@@ -86,16 +87,16 @@ export class LoadGenerator {
     const startUs = nowUs();
     this.post({ type: 'start', startUs });
     let timedOut = false;
-    const timeout = setTimeout(() => ((timedOut = true), this.wake()), this.load.timeoutMs);
+    const timeout = setTimeout(() => ((timedOut = true), this.waiters.wake()), this.load.timeoutMs);
     let quietSince = { delivered: -1, at: 0 };
     const quietCheck = setInterval(() => {
       const { delivered } = this.progress;
       if (delivered !== quietSince.delivered) quietSince = { delivered, at: Date.now() };
-      this.wake();
+      this.waiters.wake();
     }, 100);
     const allAnswered = () => this.sum((c) => c.answered) === this.load.clients * this.load.messages;
     const quiet = () => allAnswered() && Date.now() - quietSince.at >= QUIET_MS;
-    await this.until(() => this.failure !== undefined || this.workers.every((w) => w.done) || timedOut || quiet());
+    await this.waiters.until(() => this.failure !== undefined || this.workers.every((w) => w.done) || timedOut || quiet());
     clearTimeout(timeout);
     clearInterval(quietCheck);
     const cpu = process.cpuUsage(cpuBefore);
@@ -103,7 +104,7 @@ export class LoadGenerator {
       ? 'complete'
       : (this.failure ?? (timedOut ? `timed out after ${this.load.timeoutMs / 1000} s` : `every say answered, no delivery for ${QUIET_MS / 1000} s`));
     this.post({ type: 'result' });
-    await this.until(() => this.workers.every((w) => w.result));
+    await this.waiters.until(() => this.workers.every((w) => w.result));
     const results = this.workers.map((w) => w.result!);
     const total = (field: 'delivered' | 'lost' | 'acks') => results.reduce((sum, r) => sum + r[field], 0);
     const lastDeliveryUs = Math.max(...results.map((r) => r.lastDeliveryUs));
@@ -125,7 +126,7 @@ export class LoadGenerator {
   async close(): Promise<void> {
     this.post({ type: 'close' });
     const deadline = setTimeout(() => this.workers.forEach((w) => (w.closed = true)), CLOSE_TIMEOUT_MS);
-    await this.until(() => this.workers.every((w) => w.closed));
+    await this.waiters.until(() => this.workers.every((w) => w.closed));
     clearTimeout(deadline);
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
@@ -141,12 +142,12 @@ export class LoadGenerator {
       this.progress.connected = this.sum((c) => c.connected);
       this.progress.delivered = this.sum((c) => c.delivered);
     }
-    this.wake();
+    this.waiters.wake();
   }
 
   private fail(reason: string): void {
     this.failure ??= reason;
-    this.wake();
+    this.waiters.wake();
   }
 
   private post(message: ToWorker): void {
@@ -157,21 +158,10 @@ export class LoadGenerator {
     return this.workers.reduce((sum, w) => sum + field(w.counts), 0);
   }
 
-  /** Resolves once `condition` holds, checked again at every message from a worker. */
-  private until(condition: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => (condition() ? resolve() : this.waiters.push(check));
-      check();
-    });
-  }
-
-  private wake(): void {
-    for (const check of this.waiters.splice(0)) check();
-  }
 }
 
 /** A worker cannot load TypeScript by itself: register tsx in it first. */
-function startScript(file: string): string {
+export function startScript(file: string): string {
   return `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(file)});`;
 }
 
@@ -185,7 +175,7 @@ function concat(parts: readonly Float32Array[]): Float32Array {
   return all;
 }
 
-function mergeCounts(tables: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
+export function mergeCounts(tables: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
   const merged: Record<string, number> = {};
   for (const table of tables) for (const [key, count] of Object.entries(table)) merged[key] = (merged[key] ?? 0) + count;
   return merged;

@@ -113,6 +113,6 @@ export async function measureIdle(target: Target, load: Load, workers: number): 
   };
 }
 
-function monotonicUs(): number {
+export function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }

@@ -25,6 +25,8 @@ export interface BenchOptions {
   readonly baseline: boolean;
   /** Idle-connections mode: this many connections, no messages. */
   readonly idle?: number;
+  /** Reconnect-storm mode: this many clients recover `messages` missed messages at once. */
+  readonly reconnectStorm?: number;
   /** The daemon's limit (PROTOCOL.md): the bench paces its `say`s under it. */
   readonly rate: number;
   readonly burst: number;
@@ -50,6 +52,7 @@ export const DEFAULTS: BenchOptions = {
 };
 
 export const DEFAULT_IDLE = 10_000;
+export const DEFAULT_STORM = 1_000;
 
 // A send time takes a space and 16 digits (see frames.ts).
 export const MIN_PAYLOAD = 17;
@@ -69,6 +72,9 @@ export const USAGE = `npm run bench -- [options]
   --repeat K         run the fanout K times per target, alternating, and report the median run (default ${DEFAULTS.repeat})
   --no-baseline      skip the bare uWebSockets.js baseline (on by default; it runs first)
   --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection
+  --reconnect-storm [N]  storm mode: N clients (default ${DEFAULT_STORM}) in one room miss M messages
+                     (--messages) and reconnect at once with since; no baseline (bare uWS keeps no history);
+                     a daemon given by --url needs HISTORY_SIZE=M+1, and its lag is not read
   --rate F --burst B the daemon's rate limit the senders stay under (default ${DEFAULTS.rate}/s, burst ${DEFAULTS.burst})
   --profile          run the daemon under node --cpu-prof and print its hottest functions
   --out DIR          where results go (default ${DEFAULTS.out})
@@ -93,6 +99,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, not ${text}`);
     return n;
   };
+  const optionalCount = (flag: string, absent: number): number => (args[0] !== undefined && !args[0].startsWith('--') ? count(flag) : absent);
   while (args.length > 0) {
     const flag = args.shift()!;
     switch (flag) {
@@ -123,10 +130,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         options.url = url.replace(/\/$/, '');
         break;
       }
-      case '--idle':
-        // The count is optional: `--idle` alone means the default.
-        options.idle = args[0] !== undefined && !args[0].startsWith('--') ? count(flag) : DEFAULT_IDLE;
-        break;
+      // The counts are optional: the flag alone means the default.
+      case '--idle': options.idle = optionalCount(flag, DEFAULT_IDLE); break;
+      case '--reconnect-storm': options.reconnectStorm = optionalCount(flag, DEFAULT_STORM); break;
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
@@ -134,6 +140,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   if (options.rooms > options.clients) throw new UsageError(`--rooms (${options.rooms}) cannot exceed --clients (${options.clients}): a room would have no sender`);
   if (options.pid !== undefined && options.url === undefined) throw new UsageError('--pid only goes with --url');
   if (options.amqpUrl !== undefined && options.broker !== 'rabbitmq') throw new UsageError('--amqp-url only goes with --broker rabbitmq');
+  if (options.idle !== undefined && options.reconnectStorm !== undefined) throw new UsageError('--idle and --reconnect-storm are two modes: give one');
   if (options.profile && options.url !== undefined) throw new UsageError('--profile needs a daemon the bench starts (no --url)');
   return options;
 }

@@ -8,6 +8,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { renderChart } from './chart';
 import type { FanoutResult, IdleResult } from './measure';
+import { RECOVERED } from './storm_group';
+import type { StormResult } from './storm';
 
 const BASELINE = 'bare uWS';
 
@@ -74,6 +76,37 @@ export function describeIdle(result: IdleResult, baseline?: IdleResult): string 
   ];
   if (baseline) lines.push(`  vs ${BASELINE}  ${((result.rssPerConnectionBytes - baseline.rssPerConnectionBytes) / 1024).toFixed(2)} KiB per connection more`);
   return lines.join('\n');
+}
+
+/** e.g. `warren/local storm 1000x100: 1000/1000 recovered in 1.23 s (p50 610 ms, p99 1100 ms, max 1200 ms), event-loop lag max 80 ms, daemon CPU 0.91 s` */
+export function stormSummary(result: StormResult): string {
+  const { recovered, clients, recoveryMs, eventLoopLag } = result;
+  const failures = Object.entries(result.outcomes).filter(([outcome]) => outcome !== RECOVERED);
+  return [
+    `${result.target} storm ${clients}x${result.messages}: ${recovered}/${clients} recovered` +
+      (result.stormSeconds === undefined ? '' : ` in ${result.stormSeconds.toFixed(2)} s`) +
+      (recovered > 0 ? ` (p50 ${formatMs(recoveryMs.p50)} ms, p99 ${formatMs(recoveryMs.p99)} ms, max ${formatMs(recoveryMs.max)} ms)` : ''),
+    ...(failures.length > 0 ? [`FAILED: ${formatErrors(Object.fromEntries(failures))}`] : []),
+    `event-loop lag max ${eventLoopLag ? formatMs(eventLoopLag.maxMs) : '-'} ms`,
+    `daemon CPU ${result.cpuSeconds['daemon'] === undefined ? '-' : result.cpuSeconds['daemon'].toFixed(2)} s`,
+  ].join(', ');
+}
+
+export function describeStorm(result: StormResult): string {
+  const { recoveryMs: r, welcomeMs: w, eventLoopLag: lag } = result;
+  const replays = result.recovered * result.messages;
+  const cpu = Object.entries(result.cpuSeconds).map(([label, seconds]) => `${label} ${seconds.toFixed(2)} s${replays > 0 ? ` (${((seconds * 1e6) / replays).toFixed(2)} µs per replay)` : ''}`);
+  return [
+    `${result.target}: reconnect storm, ${result.clients} clients in room ${result.room}, ${result.messages} messages missed each`,
+    `  recovered    ${result.recovered} of ${result.clients}: ${formatErrors(result.outcomes)}; then ${result.live} got the live message after the storm, and nothing else`,
+    `  storm        ${result.stormSeconds === undefined ? '- (not every client recovered)' : `${result.stormSeconds.toFixed(3)} s`} from the first reconnect to the last client recovered (target: 2 s)`,
+    `  per client   recovered after p50 ${formatMs(r.p50)} ms, p99 ${formatMs(r.p99)} ms, max ${formatMs(r.max)} ms; welcome after p50 ${formatMs(w.p50)} ms, p99 ${formatMs(w.p99)} ms, max ${formatMs(w.max)} ms`,
+    `  event loop   ${lag ? `lag max ${formatMs(lag.maxMs)} ms, p99 ${formatMs(lag.p99Ms)} ms, mean ${formatMs(lag.meanMs)} ms over the storm (target: under 100 ms)` : 'not measured (no metrics URL)'}`,
+    `  idle loop    lag max ${formatMs(result.idleLoopLag.maxMs)} ms, p99 ${formatMs(result.idleLoopLag.p99Ms)} ms on the bench's own idle main thread meanwhile: the machine's share`,
+    `  daemon says  ${result.daemonRecoveries ? formatErrors(result.daemonRecoveries) : '-'} (warren_recoveries_total over the storm)`,
+    `  server CPU   ${cpu.join(', ') || 'not measured (give --pid)'}`,
+    `  load gen CPU ${result.loadGeneratorCpuSeconds.toFixed(2)} s (connecting the ${result.clients} clients first took ${result.connectSeconds.toFixed(2)} s)`,
+  ].join('\n');
 }
 
 /** Writes `<name>.json` (and `<name>.svg` for fanout runs) under `dir`; returns their paths. */

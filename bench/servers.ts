@@ -34,6 +34,8 @@ export interface Target {
   readonly logFile?: string;
   /** What the server's own listening line says about uWS ("native" or "fallback"). */
   readonly uws?: string;
+  /** The daemon's Prometheus metrics (its admin port), when the bench started it. */
+  readonly metricsUrl?: string;
   /** Used V8 heap of the server process, when it tells. */
   heapUsedBytes(): Promise<number | undefined>;
   stop(): Promise<void>;
@@ -66,6 +68,8 @@ export interface DaemonSetup {
   /** Run under `node --cpu-prof`, the profile written here when it exits. */
   readonly profileDir?: string;
   readonly logDir: string;
+  /** Settings of its own, as environment variables (lib/config/settings.ts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startDaemon(setup: DaemonSetup): Promise<Target> {
@@ -73,10 +77,10 @@ export async function startDaemon(setup: DaemonSetup): Promise<Target> {
   const amqpUrl = setup.amqpUrl ?? rabbit?.url;
   try {
     const nodeArgs = setup.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${setup.profileDir}`] : [];
-    const env = { ADMIN_PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'production', ...(amqpUrl && { AMQP_URL: amqpUrl }) };
+    const env = { ADMIN_PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'production', ...(amqpUrl && { AMQP_URL: amqpUrl }), ...setup.env };
     const { child, logFile, listening } = await spawnServer('warren', [...nodeArgs, buildDaemon()], env, setup.logDir, 'adminPort');
     const port = listening['port'] as number;
-    const adminPort = listening['adminPort'] as number;
+    const metricsUrl = `http://127.0.0.1:${listening['adminPort'] as number}/metrics`;
     await waitUntilReady(`http://127.0.0.1:${port}/readyz`, child, logFile);
     return track({
       name: `warren/${setup.broker}`,
@@ -84,7 +88,8 @@ export async function startDaemon(setup: DaemonSetup): Promise<Target> {
       processes: [groupOf('daemon', child), ...(rabbit ? [{ label: 'rabbitmq', pids: () => rabbit.processes() }] : [])],
       logFile,
       uws: String(listening['uws']),
-      heapUsedBytes: () => heapFromMetrics(`http://127.0.0.1:${adminPort}/metrics`),
+      metricsUrl,
+      heapUsedBytes: () => heapFromMetrics(metricsUrl),
       stop: async () => {
         await stopGroup(child, STOP_GRACE_MS);
         await rabbit?.destroy();

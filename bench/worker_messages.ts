@@ -1,5 +1,6 @@
 /** What the load generator's main thread and its client workers say to each other. */
 import type { GroupCounts, GroupResult } from './client_group';
+import type { StormGroupResult, StormPhase } from './storm_group';
 
 export type ToWorker =
   | { readonly type: 'start'; readonly startUs: number }
@@ -10,4 +11,13 @@ export type ToMain =
   | { readonly type: 'connected' | 'progress' | 'done'; readonly counts: GroupCounts }
   | { readonly type: 'failed'; readonly reason: string }
   | { readonly type: 'result'; readonly result: GroupResult }
+  | { readonly type: 'closed' };
+
+/** The same between the reconnect storm (storm.ts) and its client workers (storm_worker.ts). */
+export type ToStormWorker = { readonly type: 'disconnect' | 'reconnect' | 'result' | 'close' };
+
+export type FromStormWorker =
+  | { readonly type: 'reached'; readonly phase: StormPhase }
+  | { readonly type: 'failed'; readonly reason: string }
+  | { readonly type: 'result'; readonly result: StormGroupResult }
   | { readonly type: 'closed' };

@@ -1,18 +1,26 @@
 // The benchmark's pure parts: its command line, the expected deliveries, the
 // frames it writes and reads, its pacing under the rate limit, percentile
-// math and the summary line scripts read. No servers.
+// math and the summary line scripts read; and a tiny reconnect storm against
+// a real daemon, for what it reports (never for how fast).
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { niceCeiling, renderChart } from '../../bench/chart';
-import { paddingFor, sayFrame, sentUsOf } from '../../bench/frames';
+import { summarizeProfile } from '../../bench/cpu_profile';
+import { paddingFor, replayedNumberOf, sayFrame, sentUsOf } from '../../bench/frames';
 import type { FanoutResult, IdleResult } from '../../bench/measure';
-import { DEFAULT_IDLE, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, UsageError } from '../../bench/options';
+import { DEFAULT_IDLE, DEFAULT_STORM, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, UsageError } from '../../bench/options';
 import { saysAllowed } from '../../bench/pacing';
-import { fanoutSummary, idleSummary } from '../../bench/report';
+import { fanoutSummary, idleSummary, stormSummary } from '../../bench/report';
+import type { Target } from '../../bench/servers';
+import { measureStorm, stormDaemonEnv, type StormResult } from '../../bench/storm';
 import { percentile, percentiles, timeSeries } from '../../bench/stats';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
-import { encodeMessage } from '../../lib/protocol/server_frames';
+import { encodeMessage, encodeReplay } from '../../lib/protocol/server_frames';
 import { RateLimiter } from '../../lib/rate_limiter';
+import { useDaemon } from '../support/lifecycle';
 
 describe('bench', () => {
   describe('options', () => {
@@ -31,6 +39,13 @@ describe('bench', () => {
       expect(parseOptions(['--idle']).idle).to.equal(DEFAULT_IDLE);
       expect(parseOptions(['--idle', '--broker', 'local']).idle).to.equal(DEFAULT_IDLE);
       expect(parseOptions(['--idle', '500']).idle).to.equal(500);
+    });
+
+    it('takes --reconnect-storm with or without a count, the missed messages from --messages', () => {
+      expect(parseOptions(['--reconnect-storm', '--broker', 'rabbitmq'])).to.include({ reconnectStorm: DEFAULT_STORM, broker: 'rabbitmq', messages: 100 });
+      expect(DEFAULT_STORM).to.equal(1000);
+      expect(parseOptions(['--reconnect-storm', '20', '--messages', '10'])).to.include({ reconnectStorm: 20, messages: 10 });
+      expect(() => parseOptions(['--reconnect-storm', '--idle'])).to.throw(UsageError, /two modes/);
     });
 
     it('refuses what it cannot run, saying why', () => {
@@ -82,6 +97,13 @@ describe('bench', () => {
           expect(sentUsOf(Buffer.from(frame))).to.equal(sentUs);
         }),
       );
+    });
+
+    it('reads the number back from a replayed message, and only from a replay', () => {
+      const frame = encodeMessage({ room: 'storm', msgId: 'vm-1-42', pos: '42', from: 'sender', user: 'anon:s', text: 'xx 0000000000000042', ts: 1_764_100_000_000 });
+      expect(replayedNumberOf(Buffer.from(encodeReplay(frame)))).to.equal(42);
+      expect(replayedNumberOf(Buffer.from(frame))).to.be.NaN;
+      expect(sentUsOf(Buffer.from(encodeReplay(frame)))).to.be.NaN;
     });
 
     it('reads nothing from other frames', () => {
@@ -140,6 +162,18 @@ describe('bench', () => {
     });
   });
 
+  describe('cpu profile', () => {
+    it('finds the longest run of samples without a pause, within the window', () => {
+      const frame = (functionName: string) => ({ functionName, url: '', lineNumber: 0 });
+      const file = join(mkdtempSync(join(tmpdir(), 'warren-profile-')), 'CPU.cpuprofile');
+      // Each sample covers the time delta before it: busy 0-25, idle 25-35, busy 35-45, idle 45-55.
+      const profile = { startTime: 0, nodes: [{ id: 1, callFrame: frame('(idle)') }, { id: 2, callFrame: frame('work') }], samples: [2, 2, 2, 1, 2, 1], timeDeltas: [5, 10, 10, 10, 10, 10] };
+      writeFileSync(file, JSON.stringify(profile));
+      expect(summarizeProfile(file)).to.include({ totalMs: 0.055, busyMs: 0.035, longestBusyMs: 0.025 });
+      expect(summarizeProfile(file, { fromUs: 30, toUs: 60 })).to.include({ busyMs: 0.01, longestBusyMs: 0.01 });
+    });
+  });
+
   describe('report', () => {
     const result = (fields: Partial<FanoutResult>): FanoutResult => ({
       target: 'warren/rabbitmq',
@@ -177,12 +211,58 @@ describe('bench', () => {
       expect(idleSummary(idle('warren/local', 3174), idle('bare uWS', 2645))).to.equal('warren idle 10000: 3.1 KiB/conn, 1.20x bare uWS');
     });
 
+    it('names every storm client that did not recover, and gives no storm time then', () => {
+      const storm: StormResult = {
+        target: 'warren/rabbitmq',
+        clients: 20,
+        messages: 10,
+        room: 'storm',
+        recovered: 17,
+        outcomes: { recovered: 17, 'welcome recovered: false': 2, 'closed 1006': 1 },
+        live: 17,
+        recoveryMs: { p50: 12, p95: 20, p99: 30.4, max: 31 },
+        welcomeMs: { p50: 10, p95: 20, p99: 30, max: 31 },
+        eventLoopLag: { maxMs: 4.2, p99Ms: 4, meanMs: 1 },
+        idleLoopLag: { maxMs: 1, p99Ms: 1, meanMs: 0.1 },
+        cpuSeconds: { daemon: 0.5, rabbitmq: 0.01 },
+        loadGeneratorCpuSeconds: 0.2,
+        connectSeconds: 1,
+        runWindow: { fromUs: 0, toUs: 1 },
+      };
+      expect(stormSummary(storm)).to.equal('warren/rabbitmq storm 20x10: 17/20 recovered (p50 12 ms, p99 30 ms, max 31 ms), FAILED: welcome recovered: false ×2, closed 1006 ×1, event-loop lag max 4.2 ms, daemon CPU 0.50 s');
+    });
+
     it('draws a chart that is one well-formed SVG', () => {
       const series = timeSeries(Float32Array.from([0, 50, 99]), Float32Array.from([1, 2, 3]), 100, 4);
       const svg = renderChart('a <title> & more', [{ label: 'bare uWS', series }, { label: 'warren/local', series }]);
       expect(svg).to.match(/^<svg [^]*<\/svg>\n$/);
       expect(svg).to.include('a &lt;title&gt; &amp; more');
       expect(svg.match(/<polyline /g)).to.have.length(6);
+    });
+  });
+
+  describe('reconnect storm', () => {
+    const daemon = useDaemon(undefined, { env: stormDaemonEnv(10) });
+
+    it('has every client recover the 10 messages it missed, and says so in its report', async function () {
+      this.timeout(60_000);
+      const target: Target = {
+        name: 'warren/local',
+        url: `ws://127.0.0.1:${daemon().port}`,
+        metricsUrl: daemon().adminUrl('/metrics'),
+        processes: [{ label: 'daemon', pids: () => [daemon().pid] }],
+        heapUsedBytes: async () => undefined,
+        stop: async () => undefined,
+      };
+      const result = await measureStorm(target, { clients: 20, messages: 10, payload: 64, workers: 2, timeoutMs: 20_000, rate: 50, burst: 200 });
+      expect(result).to.include({ target: 'warren/local', clients: 20, messages: 10, recovered: 20, live: 20 });
+      expect(result.outcomes).to.deep.equal({ recovered: 20 });
+      expect(result.daemonRecoveries).to.deep.equal({ recovered: 20, not_recovered: 0 });
+      expect(result.stormSeconds).to.be.a('number').above(0);
+      expect(result.recoveryMs.max).to.be.at.least(result.recoveryMs.p50).and.at.most(result.stormSeconds! * 1000);
+      expect(result.eventLoopLag?.maxMs).to.be.a('number').at.least(0);
+      expect(result.cpuSeconds).to.have.keys('daemon');
+      expect(stormSummary(result)).to.match(/^warren\/local storm 20x10: 20\/20 recovered in [\d.]+ s \(p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\), event-loop lag max [\d.]+ ms, daemon CPU [\d.]+ s$/);
     });
   });
 });
