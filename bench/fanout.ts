@@ -125,7 +125,7 @@ async function idle(options: BenchOptions, connections: number, out: string, sta
 async function storm(options: BenchOptions, clients: number, out: string, stamp: string, start: Start): Promise<Outcome> {
   console.log(
     `reconnect storm ${clients}x${options.messages}: ${clients} clients in one room miss ${options.messages} messages and reconnect at once with since, ` +
-      `${options.workers} load generator threads; the daemon keeps ${stormDaemonEnv(options.messages)['HISTORY_SIZE']} messages per room (the one each client saw, and those it missed)`,
+      `${options.workers} load generator threads; the daemon keeps ${stormDaemonEnv(options.messages)['HISTORY_SIZE']} messages per room (those each client missed)`,
   );
   const setup = { ...options, clients, timeoutMs: options.timeoutSeconds * 1000 };
   const results = await withServers([start], async ([target]) => {

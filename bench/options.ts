@@ -74,7 +74,7 @@ export const USAGE = `npm run bench -- [options]
   --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection
   --reconnect-storm [N]  storm mode: N clients (default ${DEFAULT_STORM}) in one room miss M messages
                      (--messages) and reconnect at once with since; no baseline (bare uWS keeps no history);
-                     a daemon given by --url needs HISTORY_SIZE=M+1, and its lag is not read
+                     a daemon given by --url needs HISTORY_SIZE of at least M, and its lag is not read
   --rate F --burst B the daemon's rate limit the senders stay under (default ${DEFAULTS.rate}/s, burst ${DEFAULTS.burst})
   --profile          run the daemon under node --cpu-prof and print its hottest functions
   --out DIR          where results go (default ${DEFAULTS.out})

@@ -87,9 +87,9 @@ export interface StormResult {
 }
 
 export const STORM_ROOM = 'storm';
-/** A recovery needs the position each client saw still kept: the M messages and that one. */
+/** A room must hold the M messages each client missed (the default, 100, does for M = 100). */
 export function stormDaemonEnv(messages: number): Record<string, string> {
-  return { HISTORY_SIZE: String(messages + 1) };
+  return { HISTORY_SIZE: String(messages) };
 }
 
 // After the storm, how long the live message said then may take to reach every client.
