@@ -1,14 +1,20 @@
 /**
- * The log as every member sees it (PROTOCOL.md "Server to client"), on two
- * daemons reading one RabbitMQ stream: the same order and the same
- * positions on every node.
+ * The log as every member sees it (PROTOCOL.md "Server to client",
+ * "Idempotent resends"), on two daemons reading one RabbitMQ stream: the
+ * same order and the same positions on every node, and resends delivered
+ * once whichever node they come through.
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import { actors, fetchTree } from '../support/admin';
 import { BROKERS } from '../support/brokers';
 import { ChatClient } from '../support/client';
-import type { Daemon } from '../support/daemon';
+import { Daemon } from '../support/daemon';
+import { until } from '../support/eventually';
 import { useDaemon } from '../support/lifecycle';
+import { scrapeMetrics } from '../support/metrics';
+import { startRabbitNode } from '../support/rabbitmq';
+import type { RabbitNode } from '../support/rabbitmq_node';
 import { expectPerSenderOrder } from '../support/sender_order';
 
 const RABBITMQ = BROKERS.find((broker) => broker.name === 'RabbitMQ')!;
@@ -17,6 +23,7 @@ const RABBITMQ = BROKERS.find((broker) => broker.name === 'RabbitMQ')!;
 // earlier runs' messages, and their ids, in its log.
 const run = randomBytes(4).toString('hex');
 const unique = (name: string) => `${name}-${run}`;
+const clientKey = (name: string) => `key-${name}-${run}-0000`;
 
 const BARRIER = 'barrier';
 
@@ -41,6 +48,149 @@ describe('two daemons on one RabbitMQ: one order and one set of positions', func
     expectOneLog(watchers, acks.flat().map((ack) => String(ack['msgId'])));
   });
 });
+
+describe('resends with the same id through two daemons on one RabbitMQ', function () {
+  this.timeout(60_000);
+  const rabbit = useOwnRabbit();
+  const node = () => rabbit().node;
+  const first = () => rabbit().daemons[0];
+  const second = () => rabbit().daemons[1];
+  const DROPPED = { accepted: 'warren_duplicates_dropped_total{where="accepted"}', log: 'warren_duplicates_dropped_total{where="log"}' };
+
+  const connect = (daemon: Daemon, query: string) => ChatClient.connect(daemon.wsUrl(query));
+  const withText = (client: ChatClient, text: string) => client.frames.filter((f) => f.type === 'message' && f['text'] === text);
+
+  /** How much each daemon's duplicate counters grow while `act` runs. */
+  async function droppedDuring(act: () => Promise<void>): Promise<Array<{ accepted: number; log: number }>> {
+    const daemons = [first(), second()];
+    const before = await Promise.all(daemons.map(scrapeMetrics));
+    await act();
+    const after = await Promise.all(daemons.map(scrapeMetrics));
+    const grew = (d: number, name: string) => (after[d]!.get(name) ?? 0) - (before[d]!.get(name) ?? 0);
+    return daemons.map((_, d) => ({ accepted: grew(d, DROPPED.accepted), log: grew(d, DROPPED.log) }));
+  }
+
+  it('acks a resend from the same client key on the other node with the original msgId, and delivers it once', async () => {
+    const room = unique('resend');
+    const key = clientKey('kim');
+    const watchers = await watch([first(), second()], room);
+    const dropped = await droppedDuring(async () => {
+      const before = await connect(first(), `name=kim&room=${room}&client=${key}`);
+      before.send({ type: 'say', text: 'once', id: 'x' });
+      const { msgId } = await before.next('ack', { id: 'x' });
+      await before.close();
+      // The reconnect comes after the original has reached the other node's
+      // log reader: only then can that node know the resend for a copy.
+      await Promise.all(watchers.map((watcher) => watcher.next('message', { msgId })));
+      const after = await connect(second(), `name=kim&room=${room}&client=${key}`);
+      after.send({ type: 'say', text: 'once', id: 'x' });
+      expect(await after.next('ack', { id: 'x' })).to.include({ msgId });
+      await barrier(after, watchers);
+    });
+    for (const watcher of watchers) expect(withText(watcher, 'once')).to.have.length(1);
+    expect(dropped).to.deep.equal([
+      { accepted: 0, log: 0 },
+      { accepted: 1, log: 0 },
+    ]);
+  });
+
+  it('delivers the same id from another client key, and in another room, as new messages', async () => {
+    const room = unique('scoped');
+    const other = unique('scoped-other');
+    const watchers = await watch([first(), second()], room);
+    const lee = await connect(first(), `name=lee&room=${room}&client=${clientKey('lee')}`);
+    lee.send({ type: 'say', text: 'from lee', id: 'x' });
+    const original = String((await lee.next('ack', { id: 'x' }))['msgId']);
+    await Promise.all(watchers.map((watcher) => watcher.next('message', { msgId: original })));
+
+    const max = await connect(second(), `name=max&room=${room}&client=${clientKey('max')}`);
+    max.send({ type: 'say', text: 'from max', id: 'x' });
+    const fromMax = String((await max.next('ack', { id: 'x' }))['msgId']);
+    lee.send({ type: 'join', room: other, id: 'j' });
+    await lee.next('joined', { room: other });
+    lee.send({ type: 'say', room: other, text: 'elsewhere', id: 'x' });
+    const elsewhere = String((await lee.next('ack', { id: 'x' }, 5_000, lee.frames.findIndex((f) => f.type === 'joined') + 1))['msgId']);
+
+    expect(new Set([original, fromMax, elsewhere]).size, 'three msgIds').to.equal(3);
+    await lee.next('message', { room: other, msgId: elsewhere });
+    for (const watcher of watchers) await watcher.next('message', { msgId: fromMax, text: 'from max' });
+  });
+
+  it('acks a resend on the same connection, said before the first copy was confirmed, with the same msgId; delivers it once and counts it', async () => {
+    const room = unique('twice');
+    const watchers = await watch([first(), second()], room);
+    const client = await connect(first(), `name=ned&room=${room}&client=${clientKey('ned')}`);
+    const dropped = await droppedDuring(async () => {
+      await paused(node(), async () => {
+        client.send({ type: 'say', text: 'twice', id: 'y' });
+        await until('the first copy in flight', () => brokerInfo(first()), (info) => info['inFlight'] === 1);
+        client.send({ type: 'say', text: 'twice', id: 'y' });
+        await until('the second copy waiting behind it', () => brokerInfo(first()), (info) => info['waiting'] === 1);
+      });
+      await client.collect('ack', 2);
+      await barrier(client, watchers);
+    });
+    const [ack, again] = client.frames.filter((f) => f.type === 'ack');
+    expect(again).to.deep.equal(ack);
+    for (const watcher of [...watchers, client]) expect(withText(watcher, 'twice').map((f) => f['msgId'])).to.deep.equal([ack!['msgId']]);
+    expect(dropped).to.deep.equal([
+      { accepted: 1, log: 0 },
+      { accepted: 0, log: 0 },
+    ]);
+  });
+
+  it('delivers once, the same copy on both nodes, a say with one client key and id that reached the log through both nodes', async () => {
+    const room = unique('race');
+    const key = clientKey('oz');
+    const watchers = await watch([first(), second()], room);
+    const copies = await Promise.all([first(), second()].map((daemon) => connect(daemon, `name=oz&room=${room}&client=${key}`)));
+    const dropped = await droppedDuring(async () => {
+      // Neither node can have read the other's copy before publishing its own.
+      await paused(node(), async () => {
+        for (const [d, copy] of copies.entries()) {
+          copy.send({ type: 'say', text: 'raced', id: 'z' });
+          await until(`the copy in flight on node ${d}`, () => brokerInfo(rabbit().daemons[d]!), (info) => info['inFlight'] === 1);
+        }
+      });
+      await Promise.all(copies.map((copy) => copy.next('ack', { id: 'z' })));
+      await barrier(copies[0]!, watchers);
+    });
+    const delivered = watchers.map((watcher) => withText(watcher, 'raced').map((f) => String(f['msgId'])));
+    expect(delivered[0]).to.have.length(1);
+    expect(delivered[1]).to.deep.equal(delivered[0]);
+    expect(copies.map((copy) => copy.frames.find((f) => f.type === 'ack')!['msgId'])).to.include(delivered[0]![0]);
+    expect(dropped.map((counts) => counts.log)).to.deep.equal([1, 1]);
+  });
+});
+
+/** A RabbitMQ node of the block's own, to pause or stop without disturbing other specs, and two daemons on it. */
+function useOwnRabbit(): () => { node: RabbitNode; daemons: readonly [Daemon, Daemon] } {
+  let node: RabbitNode | undefined;
+  let daemons: [Daemon, Daemon] | undefined;
+  before(async function () {
+    this.timeout(120_000);
+    node = await startRabbitNode();
+    const amqpUrl = node.url;
+    daemons = await Promise.all([Daemon.start({ amqpUrl }), Daemon.start({ amqpUrl })]);
+  });
+  after(async () => {
+    await Promise.all(daemons?.map((daemon) => daemon.stop()) ?? []);
+    await node?.destroy();
+  });
+  return () => ({ node: node!, daemons: daemons! });
+}
+
+/** Runs `act` with RabbitMQ's node stopped by SIGSTOP: what is published meanwhile waits for its confirm, and nothing is read. */
+async function paused(node: RabbitNode, act: () => Promise<void>): Promise<void> {
+  process.kill(-node.pid!, 'SIGSTOP');
+  try {
+    await act();
+  } finally {
+    process.kill(-node.pid!, 'SIGCONT');
+  }
+}
+
+const brokerInfo = async (daemon: Daemon) => actors((await fetchTree(daemon)).tree).find((actor) => actor.behaviour === 'broker')!.info;
 
 /** A watcher on each daemon, joined to `room` from the start. */
 function watch(daemons: readonly Daemon[], room: string): Promise<ChatClient[]> {
