@@ -141,6 +141,22 @@ describe('resends with the same id through two daemons on one RabbitMQ', functio
     ]);
   });
 
+  it('acks the resend of a say answered unavailable but stored after all with the msgId the members see, delivered once', async () => {
+    const room = unique('late');
+    const watchers = await watch([first(), second()], room);
+    const client = await connect(first(), `name=ola&room=${room}&client=${clientKey('ola')}`);
+    await paused(node(), async () => {
+      // No confirm while RabbitMQ is paused: after publishTimeoutMs (5 s) the say is answered unavailable, its batch already sent.
+      client.send({ type: 'say', text: 'late', id: 'l' });
+      await client.next('error', { code: 'unavailable', id: 'l' }, 15_000);
+      client.send({ type: 'say', text: 'late', id: 'l' });
+      await until('the resend in flight', () => brokerInfo(first()), (info) => info['inFlight'] === 1);
+    });
+    const { msgId } = await client.next('ack', { id: 'l' }, 15_000);
+    await barrier(client, watchers);
+    for (const watcher of watchers) expect(withText(watcher, 'late').map((f) => f['msgId'])).to.deep.equal([msgId]);
+  });
+
   it('delivers once, the same copy on both nodes, a say with one client key and id that reached the log through both nodes', async () => {
     const room = unique('race');
     const key = clientKey('oz');
