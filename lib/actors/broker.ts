@@ -20,7 +20,8 @@
  * the listener opens on a node that can already serve recovery. A `say`
  * resent with an id the relay's window has seen delivered, or that this
  * node has not answered yet, is not published again: it is answered in its
- * turn as the original was, with the original's msgId.
+ * turn as the original was, with the original's msgId. One resent after
+ * this node answered it `unavailable` is published again under its msgId.
  */
 import { randomBytes } from 'node:crypto';
 import { type BrokerAdapter, BrokerUnavailable, type StateChange } from '../broker/adapter';
@@ -100,6 +101,13 @@ interface State {
   readonly duplicates: DuplicateLookup;
   /** The keyed messages not yet answered, by room and key: what a resend arriving meanwhile repeats. */
   readonly pending: Map<string, Accepted>;
+  /**
+   * The msgIds of keyed messages answered `unavailable`, by room and key,
+   * oldest first: RabbitMQ may have stored one after all (a late confirm),
+   * and its resend, published under the same msgId, is then the copy every
+   * node drops, acked with the msgId the members see.
+   */
+  readonly unconfirmed: Map<string, string>;
   readonly self: BrokerRef;
   waiting: Accepted[];
   inFlight: Batch | undefined;
@@ -116,6 +124,10 @@ export type BrokerRef = ServerRef<never, Publish>;
 // configured nodeId, which positions rely on (position.ts).
 let nextSeq = 0;
 const RUN = randomBytes(3).toString('hex');
+// Says answered `unavailable` whose msgIds a resend repeats: more than the
+// clients of a node resend after an outage; beyond it the oldest go, and
+// such a resend gets a new msgId (delivered once all the same).
+const MAX_UNCONFIRMED = 10_000;
 
 export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> = {
   behaviour: 'broker',
@@ -128,7 +140,7 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
     await adapter.subscribe((batch, offset) => cast(args.relay, { type: 'deliver', batch, offset }), started - args.readBackMs);
     log.info({ ms: Date.now() - started, ...adapter.info() }, 'read the log back: history and duplicate window filled');
     if (adapter.kind === 'local') log.warn('in-process broker: positions, history and resends are kept in this process only; they do not outlive it');
-    const state: State = { args, adapter, duplicates, pending: new Map(), self, waiting: [], inFlight: undefined, published: 0, unavailable: 0, batches: 0 };
+    const state: State = { args, adapter, duplicates, pending: new Map(), unconfirmed: new Map(), self, waiting: [], inFlight: undefined, published: 0, unavailable: 0, batches: 0 };
     reportState(state, { state: adapter.state, url: String(adapter.info()['url']) });
     return state;
   },
@@ -136,7 +148,7 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
   handleCast(publish, state) {
     const now = Date.now();
     const copyOf = publish.key === undefined ? undefined : originalOf(state, publish.room, publish.key, now);
-    const msgId = copyOf?.msgId ?? `${state.args.nodeId}-${RUN}-${(nextSeq++).toString(36)}`;
+    const msgId = copyOf?.msgId ?? resentMsgId(state, publish) ?? `${state.args.nodeId}-${RUN}-${(nextSeq++).toString(36)}`;
     const accepted: Accepted = {
       room: publish.room,
       frame:
@@ -244,6 +256,14 @@ function originalOf(state: State, room: string, key: string, now: number): Origi
 
 const pendingKey = (room: string, key: string) => `${room}\n${key}`;
 
+/** The msgId of the say answered `unavailable` that this one resends, if any. */
+function resentMsgId(state: State, { room, key }: Publish): string | undefined {
+  if (key === undefined) return undefined;
+  const msgId = state.unconfirmed.get(pendingKey(room, key));
+  state.unconfirmed.delete(pendingKey(room, key));
+  return msgId;
+}
+
 /**
  * Answers each publisher in the batch's order, which is the order its
  * connection sent the says. A copy is answered as its original was (which
@@ -261,6 +281,10 @@ function answer(state: State, batch: Batch, outcome: PublishOutcome['type']): vo
       if (!copyOf) publishLatency.observe((now - acceptedAt) / 1000);
       send(replyTo, { type: 'published', tag, msgId } satisfies PublishOutcome);
     } else {
+      if (key !== undefined && !copyOf) {
+        state.unconfirmed.set(pendingKey(room, key), msgId);
+        if (state.unconfirmed.size > MAX_UNCONFIRMED) state.unconfirmed.delete(state.unconfirmed.keys().next().value!);
+      }
       state.unavailable++;
       publishes.inc({ outcome: 'unavailable' });
       send(replyTo, { type: 'unavailable', tag } satisfies PublishOutcome);

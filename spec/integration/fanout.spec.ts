@@ -4,10 +4,11 @@
  */
 import { expect } from 'chai';
 import { BROKERS } from '../support/brokers';
-import { ChatClient, type Frame } from '../support/client';
+import { ChatClient } from '../support/client';
 import { Daemon } from '../support/daemon';
 import { useDaemon } from '../support/lifecycle';
 import { type SharedRabbit, sharedRabbit } from '../support/rabbitmq';
+import { expectPerSenderOrder } from '../support/sender_order';
 
 const CLIENTS = 50;
 const MESSAGES = 10;
@@ -63,14 +64,3 @@ describe('two daemons on one RabbitMQ', function () {
     for (const node of nodes) expect(properties).to.include(`warren ${String(node)}`);
   });
 });
-
-/** Each sender's messages (text `sender:n`) arrive with n ascending. */
-function expectPerSenderOrder(messages: Frame[]): void {
-  const last = new Map<string, number>();
-  for (const message of messages) {
-    const [sender, n] = String(message['text']).split(':');
-    const previous = last.get(sender!) ?? -1;
-    expect(Number(n), `${sender}'s messages out of order`).to.equal(previous + 1);
-    last.set(sender!, Number(n));
-  }
-}
