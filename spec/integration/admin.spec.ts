@@ -10,18 +10,7 @@ import { Daemon } from '../support/daemon';
 import { eventually } from '../support/eventually';
 import { freePorts } from '../support/free_ports';
 import { useDaemon } from '../support/lifecycle';
-
-/** Prometheus text format -> `name{labels}` -> value. */
-function parseMetrics(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (!match) throw new Error(`not Prometheus text: ${line}`);
-    samples.set(match[1]!, Number(match[2]));
-  }
-  return samples;
-}
+import { parseMetrics } from '../support/metrics';
 
 describe('the admin port', function () {
   this.timeout(30_000);
