@@ -132,6 +132,13 @@ for (const broker of BROKERS) {
         expect(after.at(-1)).not.to.have.property('replay');
       });
 
+      it('recovers with nothing to replay from the position of the room\'s newest message', async () => {
+        const newest = messagesIn(talker, 'rec2').at(-1)!;
+        const after = await joinSince(await connect('name=current&room=rec2-new'), String(newest['pos']), 'newest');
+        expect(after[0]).to.include({ type: 'joined', room: 'rec2', id: 'newest', recovered: true });
+        expect(after.slice(1).map((f) => [f.type, f['replay']])).to.deep.equal([['message', undefined]]);
+      });
+
       for (const [what, since] of [
         ['a position that is not ours', () => 'x'],
         ['our format with another message\'s check', () => `${logDigits(seen[0]!['pos'])}-zzzzzzz`],
