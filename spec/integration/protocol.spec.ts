@@ -6,7 +6,9 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { BROKERS } from '../support/brokers';
 import { ChatClient } from '../support/client';
+import { until } from '../support/eventually';
 import { useDaemon } from '../support/lifecycle';
+import { RawWebSocket, closeFrame, textFrame } from '../support/raw_websocket';
 
 for (const broker of BROKERS) {
   describe(`the wire protocol, on the ${broker.name}`, function () {
@@ -39,13 +41,41 @@ for (const broker of BROKERS) {
         ['name=' + 'x'.repeat(33), /name/],
         ['room=-bad', /room/],
         ['room=' + 'r'.repeat(65), /room/],
+        ['since=' + 'p'.repeat(65), /^since: /],
+        ['since=a%20b', /^since: /],
+        ['client=tooShort', /^client: /],
+        ['client=' + 'k'.repeat(15) + '%2B', /^client: /],
       ] as const) {
-        it(`refuses ${query.slice(0, 20)}... before the upgrade: HTTP 400 with a reason`, async () => {
+        it(`refuses ${query.slice(0, 20)}... before the upgrade: HTTP 400 with a one-line reason`, async () => {
           const response = await upgradeResponse(daemon().wsUrl(query));
           expect(response.status).to.equal(400);
           expect(response.body).to.match(reason);
+          expect(response.body).to.match(/^[^\n]+\n?$/, 'one line');
         });
       }
+
+      it('sends welcome first when connecting with since, also to a client that sends a frame before it came', async () => {
+        const talker = await connect('name=talker&room=eager');
+        talker.send({ type: 'say', text: 'seen', id: 's' });
+        const seen = await talker.next('message', { text: 'seen' });
+        talker.send({ type: 'say', text: 'missed', id: 'm' });
+        await talker.next('message', { text: 'missed' });
+        const path = (name: string) => `/websocket?name=${name}&room=eager&since=${String(seen['pos'])}`;
+        // Upgraded together with it, and before it: their recoveries, queued in the
+        // relay ahead of the eager one's, keep its welcome waiting a while.
+        const others = await Promise.all(Array.from({ length: 20 }, () => RawWebSocket.connect(daemon().port)));
+        const eager = await RawWebSocket.connect(daemon().port);
+        others.forEach((other, i) => other.upgrade(path(`other${i}`)));
+        eager.upgrade(path('eager'));
+        await eager.opened;
+        eager.send(textFrame(JSON.stringify({ type: 'ping', id: 'early' })));
+        const answers = await until('a welcome, the replay and a pong', () => eager.messages, (messages) => messages.length >= 3);
+        expect(answers[0]).to.include({ type: 'welcome', recovered: true });
+        expect(answers.slice(1).map((frame) => frame['type'])).to.have.members(['message', 'pong']);
+        expect(answers.find((frame) => frame['type'] === 'message')).to.include({ text: 'missed', replay: true });
+        for (const client of [...others, eager]) client.send(closeFrame(1000));
+        await Promise.all([...others, eager].map((client) => client.ended));
+      });
     });
 
     describe('say', () => {
@@ -143,6 +173,16 @@ for (const broker of BROKERS) {
         const client = await connect();
         client.send({ type: 'join', room: '.dots', id: 'bad' });
         await client.next('error', { code: 'bad_request', id: 'bad' });
+      });
+
+      it('answers bad_request for a join with a bad since, with its id, and does not join', async () => {
+        const client = await connect();
+        client.send({ type: 'join', room: 'since', since: 'not a position', id: 'spaces' });
+        await client.next('error', { code: 'bad_request', id: 'spaces' });
+        client.send({ type: 'join', room: 'since', since: 42, id: 'number' });
+        await client.next('error', { code: 'bad_request', id: 'number' });
+        client.send({ type: 'say', room: 'since', text: 'x', id: 'nj' });
+        await client.next('error', { code: 'not_joined', id: 'nj' });
       });
     });
 

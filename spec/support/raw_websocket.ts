@@ -20,6 +20,9 @@ export class RawWebSocket {
   readonly frames: ServerFrame[] = [];
   /** Resolves when the server closes the TCP connection. */
   readonly ended: Promise<void>;
+  /** Resolves when the server's 101 has come, in the turn that reads it. */
+  readonly opened: Promise<void>;
+  private open!: () => void;
   private buffer = Buffer.alloc(0);
   private upgraded = false;
 
@@ -29,6 +32,7 @@ export class RawWebSocket {
   ) {
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     this.ended = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.opened = new Promise((resolve) => (this.open = resolve));
     socket.on('error', () => undefined); // a reset ends it like a close
   }
 
@@ -85,6 +89,7 @@ export class RawWebSocket {
       const status = this.buffer.subarray(0, this.buffer.indexOf('\r\n')).toString();
       if (!status.includes(' 101 ')) throw new Error(`the upgrade was refused: ${status}`);
       this.upgraded = true;
+      this.open();
       this.buffer = this.buffer.subarray(end + 4);
     }
     for (let frame = nextFrame(this.buffer); frame; frame = nextFrame(this.buffer)) {
