@@ -227,8 +227,8 @@ function failMessage(p, code, message) {
 
 function retry(p) {
   if (!socket.isOpen || rooms.stateOf(p.room) !== 'joined') return showError('offline', `Not connected to #${p.room} yet; try again in a moment.`);
-  const id = nextId('c');
-  p.el.dataset.clientId = id;
+  // The same id: if the first try was delivered after all, the server acks it again instead of delivering a copy.
+  const id = /** @type {string} */ (p.el.dataset.clientId);
   delete p.el.dataset.errorCode;
   setMessageState(p.el, 'pending');
   pending.set(id, p);

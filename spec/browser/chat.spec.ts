@@ -63,6 +63,12 @@ describe('the chat page, on a running daemon', function () {
     return client;
   }
 
+  /** The page reconnects after this: its socket closes with 1011. */
+  async function crashConnectionOf(name: string): Promise<void> {
+    const connection = connectionOf((await fetchTree(daemon())).tree, name);
+    expect((await killActor(daemon(), connection!.path)).status).to.equal(200);
+  }
+
   /**
    * Crashes the connection actor of the page's socket (close 1011) with the
    * page offline, so that it stays away until the returned function brings
@@ -70,8 +76,7 @@ describe('the chat page, on a running daemon', function () {
    */
   async function dropPage(page: Page, name: string): Promise<() => Promise<void>> {
     await page.context().setOffline(true);
-    const connection = connectionOf((await fetchTree(daemon())).tree, name);
-    expect((await killActor(daemon(), connection!.path)).status).to.equal(200);
+    await crashConnectionOf(name);
     await page.waitForSelector(`${STATUS}[data-state="reconnecting"]`);
     return async () => {
       await page.context().setOffline(false);
@@ -160,6 +165,33 @@ describe('the chat page, on a running daemon', function () {
     }
     expect(await page.locator('[data-testid="gap"]').textContent()).to.match(/missing/);
     await saveScreenshot(page, 'chat-gap');
+    await page.close();
+  });
+
+  it('retries a say that the drop left unconfirmed under its first id, so that it is delivered once', async () => {
+    const page = await browser().context.newPage();
+    let sockets = 0;
+    await page.routeWebSocket(/\/websocket/, (ws) => {
+      const acksLost = ++sockets === 1; // on the first socket only
+      const server = ws.connectToServer();
+      server.onMessage((frame) => {
+        if (!(acksLost && typeof frame === 'string' && (JSON.parse(frame) as { type: string }).type === 'ack')) ws.send(frame);
+      });
+    });
+    await openAs(page, 'rey', 'retry');
+    const carol = await clientIn('carol', ['retry']);
+    await page.fill('[data-testid="input"]', 'once only');
+    await page.press('[data-testid="input"]', 'Enter');
+    await carol.next('message', { text: 'once only' }); // published; its ack never reaches the page
+    await crashConnectionOf('rey');
+    await page.waitForSelector('[data-testid="message"][data-state="failed"]');
+    await page.waitForSelector(`${STATUS}[data-state="connected"]`);
+    await page.click('[data-testid="retry"]');
+    await page.waitForSelector('[data-testid="message"].own[data-state="delivered"]');
+
+    await sayAll(carol, 'retry', ['after']);
+    await untilShown(page, 'retry', ['once only', 'after']);
+    expect(carol.frames.filter((f) => f.type === 'message' && f.text === 'once only')).to.have.length(1);
     await page.close();
   });
 });
