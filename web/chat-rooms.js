@@ -103,7 +103,7 @@ export class RoomsView {
       const pinned = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
       this.list.appendChild(el);
       if (pinned) this.list.scrollTop = this.list.scrollHeight;
-    } else if (!el.classList.contains('own')) {
+    } else if (el.classList.contains('msg') && !el.classList.contains('own')) {
       r.unread++;
       this.renderBadge(r);
     }
@@ -141,6 +141,12 @@ export function messageElement({ room, from, text, ts, msgId, clientId, own, sta
   if (own) el.classList.add('own');
   setMessageState(el, state);
   return el;
+}
+
+/** The line a room shows where the server could not recover what the connection missed. */
+export function gapElement(room) {
+  return h('li', { class: 'gap', 'data-testid': 'gap', 'data-room': room, role: 'note' },
+    'Some messages may be missing here: the server could not replay all that was said while this page was disconnected.');
 }
 
 export function setTime(el, ts) {

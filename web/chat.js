@@ -3,7 +3,7 @@
 
 import { h, setText, codePoints } from './dom.js';
 import { ChatSocket } from './chat-socket.js';
-import { RoomsView, messageElement, setMessageState, setTime } from './chat-rooms.js';
+import { RoomsView, messageElement, gapElement, setMessageState, setTime } from './chat-rooms.js';
 
 const ROOM_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const MAX_NAME = 32;
@@ -22,6 +22,8 @@ const input = /** @type {HTMLTextAreaElement} */ ($('input'));
 const sendButton = /** @type {HTMLButtonElement} */ ($('send'));
 const errorsEl = $('errors');
 
+const CLIENT_KEY_RE = /^[A-Za-z0-9_-]{16,64}$/;
+
 const query = new URLSearchParams(location.search);
 nameInput.value = query.get('name') ?? sessionStorage.getItem('warren.name') ?? '';
 roomInput.value = query.get('room') ?? 'lobby';
@@ -36,6 +38,9 @@ const pending = new Map();
 const byMsgId = new Map();
 /** @type {Map<string, string>} join/leave request id -> room */
 const roomRequests = new Map();
+/** @type {Map<string, string>} room -> `pos` of the last message seen there, sent back as `since` */
+const lastPos = new Map();
+const clientKey = tabClientKey();
 
 const rooms = new RoomsView($('room-tabs'), $('messages'), {
   select: (room) => { rooms.select(room); updateComposer(); input.focus(); },
@@ -48,6 +53,9 @@ const socket = new ChatSocket(() => {
   u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   if (nameInput.value.trim()) u.searchParams.set('name', nameInput.value.trim());
   u.searchParams.set('room', connectRoom);
+  const since = lastPos.get(connectRoom);
+  if (since !== undefined) u.searchParams.set('since', since);
+  u.searchParams.set('client', clientKey);
   return u.href;
 }, {
   frame: onFrame,
@@ -104,10 +112,15 @@ function onFrame(f) {
     case 'welcome': return onWelcome(f);
     case 'message': return onMessage(f);
     case 'ack': return onAck(f);
-    case 'joined': roomRequests.delete(f.id); rooms.add(f.room, 'joined'); return updateComposer();
+    case 'joined':
+      roomRequests.delete(f.id);
+      rooms.add(f.room, 'joined');
+      if (f.recovered === false) rooms.push(f.room, gapElement(f.room));
+      return updateComposer();
     case 'left':
       roomRequests.delete(f.id);
       rooms.remove(f.room);
+      lastPos.delete(f.room); // a later join starts afresh, not from where we left
       if (f.room === connectRoom) connectRoom = rooms.names()[0] ?? connectRoom; // reconnect into a room we still want
       return updateComposer();
     case 'error': return onError(f);
@@ -125,6 +138,7 @@ function onWelcome(f) {
   statusEl.dataset.state = 'connected';
   const joined = new Set(Array.isArray(f.rooms) ? f.rooms.map(String) : []);
   for (const room of joined) rooms.add(room, 'joined');
+  if (f.recovered === false) rooms.push(connectRoom, gapElement(connectRoom));
   // After a reconnect only the connect room is joined again: rejoin the rest.
   for (const room of rooms.names()) if (!joined.has(room)) requestJoin(room);
   if (rooms.active === null && joined.size) rooms.select([...joined][0]);
@@ -134,8 +148,9 @@ function onWelcome(f) {
 
 function onMessage(f) {
   const room = String(f.room);
+  if (typeof f.pos === 'string') lastPos.set(room, f.pos);
   const known = f.msgId ? byMsgId.get(String(f.msgId)) : undefined;
-  if (known) { // our own message, already acked: now delivered
+  if (known) { // our own message, already acked: now delivered; or a replay of one already shown
     setTime(known, f.ts);
     setMessageState(known, 'delivered');
     return;
@@ -212,8 +227,8 @@ function failMessage(p, code, message) {
 
 function retry(p) {
   if (!socket.isOpen || rooms.stateOf(p.room) !== 'joined') return showError('offline', `Not connected to #${p.room} yet; try again in a moment.`);
-  const id = nextId('c');
-  p.el.dataset.clientId = id;
+  // The same id: if the first try was delivered after all, the server acks it again instead of delivering a copy.
+  const id = /** @type {string} */ (p.el.dataset.clientId);
   delete p.el.dataset.errorCode;
   setMessageState(p.el, 'pending');
   pending.set(id, p);
@@ -255,11 +270,12 @@ function requestJoin(room) {
   const id = nextId('j');
   roomRequests.set(id, room);
   rooms.add(room, 'joining');
-  socket.send({ type: 'join', room, id });
+  const since = lastPos.get(room);
+  socket.send(since === undefined ? { type: 'join', room, id } : { type: 'join', room, id, since });
 }
 
 function requestLeave(room) {
-  if (!socket.isOpen) { rooms.remove(room); return updateComposer(); }
+  if (!socket.isOpen) { rooms.remove(room); lastPos.delete(room); return updateComposer(); }
   const id = nextId('l');
   roomRequests.set(id, room);
   rooms.setState(room, 'leaving');
@@ -274,6 +290,16 @@ function showError(code, message) {
     h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'));
   errorsEl.appendChild(item);
   while (errorsEl.children.length > MAX_ERRORS_SHOWN) errorsEl.firstElementChild?.remove();
+}
+
+/** This tab's `client` key (PROTOCOL.md "Connecting"): the same across its reconnects and reloads. */
+function tabClientKey() {
+  const kept = sessionStorage.getItem('warren.client');
+  if (kept !== null && CLIENT_KEY_RE.test(kept)) return kept;
+  // 18 random bytes are 24 base64url characters, no padding.
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18)))).replace(/\+/g, '-').replace(/\//g, '_');
+  sessionStorage.setItem('warren.client', key);
+  return key;
 }
 
 updateComposer();
