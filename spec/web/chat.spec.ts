@@ -118,7 +118,8 @@ describe('chat page (web/index.html) against a stand-in websocket server', funct
   });
 
   it('connects with name and room, sends with Enter, and renders markup in messages as text', async function () {
-    expect(daemon.urls.at(-1)).to.equal('/websocket?name=alice&room=lobby');
+    // The tab's client key scopes its resends (PROTOCOL.md "Idempotent resends").
+    expect(daemon.urls.at(-1)).to.match(/^\/websocket\?name=alice&room=lobby&client=[A-Za-z0-9_-]{16,64}$/);
     expect(await page.locator('[data-testid="session"]').innerText()).to.contain('sess-');
     expect(await page.locator('[data-testid="node"]').innerText()).to.contain('node-fixture');
     await until('a ping latency', () => page.locator('[data-testid="latency"]').innerText(), (t) => /^ping [\d.]+ ms$/.test(t));
@@ -151,7 +152,7 @@ describe('chat page (web/index.html) against a stand-in websocket server', funct
     await saveScreenshot(page, 'chat');
   });
 
-  it('marks a message failed on unavailable and sends it again on retry', async function () {
+  it('marks a message failed on unavailable and sends it again on retry, under the same id', async function () {
     daemon.failNextSay = 'unavailable';
     await page.locator('[data-testid="input"]').fill('try me');
     await page.locator('[data-testid="input"]').press('Enter');
@@ -163,7 +164,7 @@ describe('chat page (web/index.html) against a stand-in websocket server', funct
     await until('delivered after retry', () => el.getAttribute('data-state'), (s) => s === 'delivered');
     const says = daemon.frames.filter((f) => f.type === 'say' && f.text === 'try me');
     expect(says).to.have.length(2);
-    expect(says[0]!.id).to.not.equal(says[1]!.id);
+    expect(says[1]!.id, 'a resend: the same id, delivered at most once').to.equal(says[0]!.id);
     expect(await page.locator(msg()).count()).to.equal(1);
   });
 
