@@ -28,14 +28,27 @@ export async function sharedRabbit(): Promise<SharedRabbit> {
 }
 
 /** A node of the spec's own (to stop, restart or fail over), stopped and removed when the run ends. */
+// A node's ports are free when chosen, but another process (a node booting
+// beside it) may take one before RabbitMQ binds it: then it boots again on
+// fresh ones.
+const START_ATTEMPTS = 3;
+const PORT_TAKEN = /could not bind|dist_port_already_used|eaddrinuse/i;
+
 export async function startRabbitNode(): Promise<RabbitNode> {
   installed ??= installRabbitmqServer();
   await installed;
   exitOnSignals();
-  const node = await RabbitNode.create();
-  atExit(() => node.destroy());
-  await node.start();
-  return node;
+  for (let attempt = 1; ; attempt++) {
+    const node = await RabbitNode.create();
+    atExit(() => node.destroy());
+    try {
+      await node.start();
+      return node;
+    } catch (error) {
+      await node.destroy();
+      if (attempt === START_ATTEMPTS || !PORT_TAKEN.test(String(error))) throw error;
+    }
+  }
 }
 
 async function startShared(): Promise<SharedRabbit> {
