@@ -68,6 +68,8 @@ interface Accepted {
   readonly room: string;
   readonly frame: string;
   readonly key: string | undefined;
+  /** Room and key, as `pending` and `unconfirmed` know a keyed message. */
+  readonly slot: string | undefined;
   /** The frame's `ts`. */
   readonly at: number;
   readonly msgId: string;
@@ -99,10 +101,10 @@ interface State {
   readonly args: BrokerArgs;
   readonly adapter: BrokerAdapter;
   readonly duplicates: DuplicateLookup;
-  /** The keyed messages not yet answered, by room and key: what a resend arriving meanwhile repeats. */
+  /** The keyed messages not yet answered, by slot: what a resend arriving meanwhile repeats. */
   readonly pending: Map<string, Accepted>;
   /**
-   * The msgIds of keyed messages answered `unavailable`, by room and key,
+   * The msgIds of keyed messages answered `unavailable`, by slot,
    * oldest first: RabbitMQ may have stored one after all (a late confirm),
    * and its resend, published under the same msgId, is then the copy every
    * node drops, acked with the msgId the members see.
@@ -147,8 +149,10 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
 
   handleCast(publish, state) {
     const now = Date.now();
-    const copyOf = publish.key === undefined ? undefined : originalOf(state, publish.room, publish.key, now);
-    const msgId = copyOf?.msgId ?? resentMsgId(state, publish) ?? `${state.args.nodeId}-${RUN}-${(nextSeq++).toString(36)}`;
+    // Made once: a Map hashes a concatenated string only once it is flat.
+    const slot = publish.key === undefined ? undefined : `${publish.room}\n${publish.key}`;
+    const copyOf = slot === undefined ? undefined : originalOf(state, publish.room, publish.key!, slot, now);
+    const msgId = copyOf?.msgId ?? resentMsgId(state, slot) ?? `${state.args.nodeId}-${RUN}-${(nextSeq++).toString(36)}`;
     const accepted: Accepted = {
       room: publish.room,
       frame:
@@ -156,6 +160,7 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
           ? encodeMessage({ room: publish.room, msgId, pos: positionPlaceholder(msgId), from: publish.from, user: publish.user, text: publish.text, ts: now })
           : '',
       key: publish.key,
+      slot,
       at: now,
       msgId,
       copyOf,
@@ -164,7 +169,7 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
       acceptedAt: now,
     };
     if (copyOf !== undefined) duplicatesDropped.inc({ where: 'accepted' });
-    else if (publish.key !== undefined) state.pending.set(pendingKey(publish.room, publish.key), accepted);
+    else if (slot !== undefined) state.pending.set(slot, accepted);
     if (state.adapter.state !== 'connected' && copyOf === undefined) answer(state, [accepted], 'unavailable');
     else {
       state.waiting.push(accepted);
@@ -249,18 +254,16 @@ function flush(state: State): void {
  * again, the copy would be dropped by every node as it reads the log, but
  * its ack would name a msgId nobody ever sees.
  */
-function originalOf(state: State, room: string, key: string, now: number): Original | undefined {
+function originalOf(state: State, room: string, key: string, slot: string, now: number): Original | undefined {
   const delivered = state.duplicates.lookup(room, key, now);
-  return delivered === undefined ? state.pending.get(pendingKey(room, key)) : { msgId: delivered, outcome: 'published' };
+  return delivered === undefined ? state.pending.get(slot) : { msgId: delivered, outcome: 'published' };
 }
 
-const pendingKey = (room: string, key: string) => `${room}\n${key}`;
-
 /** The msgId of the say answered `unavailable` that this one resends, if any. */
-function resentMsgId(state: State, { room, key }: Publish): string | undefined {
-  if (key === undefined) return undefined;
-  const msgId = state.unconfirmed.get(pendingKey(room, key));
-  state.unconfirmed.delete(pendingKey(room, key));
+function resentMsgId(state: State, slot: string | undefined): string | undefined {
+  if (slot === undefined) return undefined;
+  const msgId = state.unconfirmed.get(slot);
+  state.unconfirmed.delete(slot);
   return msgId;
 }
 
@@ -272,17 +275,17 @@ function resentMsgId(state: State, { room, key }: Publish): string | undefined {
 function answer(state: State, batch: Batch, outcome: PublishOutcome['type']): void {
   const now = Date.now();
   for (const accepted of batch) {
-    const { replyTo, tag, msgId, acceptedAt, copyOf, room, key } = accepted;
+    const { replyTo, tag, msgId, acceptedAt, copyOf, slot } = accepted;
     accepted.outcome = copyOf === undefined ? outcome : (copyOf.outcome ?? 'unavailable');
-    if (key !== undefined && state.pending.get(pendingKey(room, key)) === accepted) state.pending.delete(pendingKey(room, key));
+    if (slot !== undefined && state.pending.get(slot) === accepted) state.pending.delete(slot);
     if (accepted.outcome === 'published') {
       state.published++;
       publishes.inc({ outcome: copyOf ? 'duplicate' : 'acked' });
       if (!copyOf) publishLatency.observe((now - acceptedAt) / 1000);
       send(replyTo, { type: 'published', tag, msgId } satisfies PublishOutcome);
     } else {
-      if (key !== undefined && !copyOf) {
-        state.unconfirmed.set(pendingKey(room, key), msgId);
+      if (slot !== undefined && !copyOf) {
+        state.unconfirmed.set(slot, msgId);
         if (state.unconfirmed.size > MAX_UNCONFIRMED) state.unconfirmed.delete(state.unconfirmed.keys().next().value!);
       }
       state.unavailable++;
