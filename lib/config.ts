@@ -68,7 +68,7 @@ export function helpText(configDir: string): string {
   const width = Math.max(...SETTINGS.map((setting) => namesOf(setting).length)) + 2;
   for (const setting of SETTINGS) {
     const value = defaults.get(setting.path);
-    const shown = value === undefined ? 'none' : setting.secret ? '(set)' : Array.isArray(value) ? value.join(',') : String(value);
+    const shown = value === undefined || (Array.isArray(value) && value.length === 0) ? 'none' : setting.secret ? '(set)' : Array.isArray(value) ? value.join(',') : String(value);
     lines.push(`  ${namesOf(setting).padEnd(width)}default ${shown}`, `      ${setting.meaning}`);
   }
   lines.push(`  ${HELP_FLAGS.join(', ')}`, '      print this help and exit');
@@ -129,6 +129,7 @@ function entryOf(setting: Setting, raw: string, source: string): Entry {
   // A text that is not an integer stays a string, for the schema to reject with its rule.
   const value =
     setting.kind === 'integer' && /^\d+$/.test(raw) ? Number(raw)
+    : setting.kind === 'boolean' && (raw === 'true' || raw === 'false') ? raw === 'true'
     : setting.kind === 'list' ? raw.split(',').map((item) => item.trim())
     : raw;
   return { path: setting.path.split('.'), value, raw, source };

@@ -37,6 +37,8 @@ function configDir(files: Record<string, unknown>): string {
 const hostName = (lastLabel: number) => ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(lastLabel)].join('.');
 /** The value of the setting at a dotted path. */
 const settingAt = (config: Config, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+/** 32 bytes: the shortest HMAC secret accepted. */
+const SECRET = 'a-secret-of-exactly-32-bytes-...';
 const realDefaults = () => JSON.parse(readFileSync(join(CONFIG_DIR, 'default.json'), 'utf8'));
 /** The real defaults with one file's worth of changes in config/production.json. */
 const withProduction = (production: unknown) => configDir({ 'default.json': realDefaults(), 'production.json': production });
@@ -109,12 +111,22 @@ describe('config', () => {
         AMQP_URL: ['amqp://a:5672, amqps://b/vhost', ['amqp://a:5672', 'amqps://b/vhost']],
         LOG_LEVEL: ['debug', 'debug'], SHUTDOWN_TIMEOUT_MS: ['2500', 2500], ADMIN_TOKEN: ['s3cr3t', 's3cr3t'],
         HISTORY_SIZE: ['20', 20], HISTORY_TTL_SECONDS: ['60', 60], HISTORY_MAX_RECOVER: ['50', 50],
+        AUTH_MODE: ['required', 'required'], AUTH_HMAC_SECRET: [SECRET, SECRET], AUTH_PUBLIC_KEY_FILE: ['/etc/warren/key.pem', '/etc/warren/key.pem'],
+        AUTH_JWKS_FILE: ['/etc/warren/jwks.json', '/etc/warren/jwks.json'], AUTH_ALGORITHMS: ['HS256, HS512', ['HS256', 'HS512']],
+        AUTH_ISSUER: ['https://id.example.com', 'https://id.example.com'], AUTH_AUDIENCE: ['warren', 'warren'], AUTH_ALLOW_QUERY_TOKEN: ['true', true],
+        ALLOWED_ORIGINS: ['https://a.example, https://*.b.example:8443', ['https://a.example', 'https://*.b.example:8443']],
+        MAX_CONNECTIONS: ['5000', 5000], CONNECT_RATE: ['20', 20],
+      };
+      // AUTH_MODE=required needs a key, and a key one source: each variable is tried with the key it needs.
+      const companions: Record<string, Record<string, string>> = {
+        AUTH_MODE: { AUTH_HMAC_SECRET: SECRET }, AUTH_ALGORITHMS: { AUTH_HMAC_SECRET: SECRET },
       };
       expect(Object.keys(values)).to.have.members(SETTINGS.map((s) => s.env));
       for (const setting of SETTINGS) {
         const [text, value] = values[setting.env]!;
-        expect(settingAt(load({ [setting.env]: text }), setting.path), setting.env).to.deep.equal(value);
-        if (setting.flag !== undefined) expect(settingAt(load({}, [setting.flag, text]), setting.path), setting.flag).to.deep.equal(value);
+        const companion = companions[setting.env] ?? {};
+        expect(settingAt(load({ ...companion, [setting.env]: text }), setting.path), setting.env).to.deep.equal(value);
+        if (setting.flag !== undefined) expect(settingAt(load(companion, [setting.flag, text]), setting.path), setting.flag).to.deep.equal(value);
       }
     });
 
@@ -221,6 +233,67 @@ describe('config', () => {
     });
   });
 
+  describe('authentication', () => {
+    it('is off by default, with no key, the query token refused, and a refresh warning 30 s before exp', () => {
+      expect(load().auth).to.deep.equal({ mode: 'off', clockToleranceSeconds: 5, refreshSeconds: 30, allowQueryToken: false });
+      expect(load().allowedOrigins).to.deep.equal([]);
+      expect(load().limits).to.deep.include({ maxConnections: 100_000, connectRate: 1000 });
+    });
+
+    it('required needs a key, and says which settings give one', () => {
+      expect(loadError({ AUTH_MODE: 'required' })).to.equal(
+        'auth.mode (AUTH_MODE): required needs a key: auth.hmacSecret (AUTH_HMAC_SECRET), auth.publicKeyFile (AUTH_PUBLIC_KEY_FILE) or auth.jwksFile (AUTH_JWKS_FILE), got "required"',
+      );
+      for (const key of [{ AUTH_HMAC_SECRET: SECRET }, { AUTH_PUBLIC_KEY_FILE: 'key.pem' }, { AUTH_JWKS_FILE: 'jwks.json' }]) {
+        expect(load({ AUTH_MODE: 'required', ...key }).auth.mode, Object.keys(key)[0]).to.equal('required');
+      }
+    });
+
+    it('refuses an HMAC secret under 32 bytes, counted in UTF-8, without echoing it', () => {
+      expect(loadError({ AUTH_HMAC_SECRET: SECRET.slice(1) })).to.equal('auth.hmacSecret (AUTH_HMAC_SECRET): expected a secret of at least 32 bytes');
+      // 16 two-byte characters are 32 bytes.
+      expect(load({ AUTH_HMAC_SECRET: 'é'.repeat(16) }).auth.hmacSecret).to.equal('é'.repeat(16));
+      expect(loadError({ AUTH_HMAC_SECRET: 'é'.repeat(15) })).to.not.include('é');
+    });
+
+    it('takes one key source only', () => {
+      expect(loadError({ AUTH_HMAC_SECRET: SECRET, AUTH_PUBLIC_KEY_FILE: 'key.pem' })).to.equal(
+        'auth.hmacSecret (AUTH_HMAC_SECRET): must not be set together with auth.publicKeyFile: give one key source',
+      );
+      expect(loadError({ AUTH_PUBLIC_KEY_FILE: 'key.pem', AUTH_JWKS_FILE: 'jwks.json' })).to.equal(
+        'auth.jwksFile (AUTH_JWKS_FILE): must not be set together with auth.publicKeyFile: give one key source, got "jwks.json"',
+      );
+    });
+
+    it('refuses HS algorithms next to a public key (key confusion), and public-key algorithms next to a secret', () => {
+      expect(loadError({ AUTH_PUBLIC_KEY_FILE: 'key.pem', AUTH_ALGORITHMS: 'RS256,HS256' })).to.equal(
+        'auth.algorithms (AUTH_ALGORITHMS): HS256 must not be allowed with a public key (key confusion), got "RS256,HS256"',
+      );
+      expect(loadError({ AUTH_JWKS_FILE: 'jwks.json', AUTH_ALGORITHMS: 'HS512' })).to.match(/^auth\.algorithms \(AUTH_ALGORITHMS\): HS512 must not be allowed/);
+      expect(loadError({ AUTH_HMAC_SECRET: SECRET, AUTH_ALGORITHMS: 'HS256,ES256' })).to.equal(
+        'auth.algorithms (AUTH_ALGORITHMS): ES256 need a public key, not auth.hmacSecret, got "HS256,ES256"',
+      );
+      expect(load({ AUTH_JWKS_FILE: 'jwks.json', AUTH_ALGORITHMS: 'ES256,EdDSA' }).auth.algorithms).to.deep.equal(['ES256', 'EdDSA']);
+    });
+
+    it('never allows alg none', () => {
+      expect(loadError({ AUTH_HMAC_SECRET: SECRET, AUTH_ALGORITHMS: 'none' })).to.match(/^auth\.algorithms\.0 \(AUTH_ALGORITHMS\): expected one of HS256, /);
+    });
+
+    it('reads AUTH_ALLOW_QUERY_TOKEN as true or false only', () => {
+      expect(load({ AUTH_ALLOW_QUERY_TOKEN: 'false' }).auth.allowQueryToken).to.equal(false);
+      expect(loadError({ AUTH_ALLOW_QUERY_TOKEN: 'yes' })).to.equal('auth.allowQueryToken (AUTH_ALLOW_QUERY_TOKEN): expected true or false, got "yes"');
+    });
+
+    it('takes origins with a scheme, a host and a port at most, and *. only in front', () => {
+      const origins = ['http://localhost:8081', 'https://chat.example.com', 'https://*.example.com', 'http://127.0.0.1:3000'];
+      expect(load({ ALLOWED_ORIGINS: origins.join(',') }).allowedOrigins).to.deep.equal(origins);
+      for (const bad of ['example.com', 'https://example.com/', 'https://example.com/chat', 'ftp://example.com', 'https://a.*.example.com', 'https://*', 'null', 'https://ex ample.com']) {
+        expect(loadError({ ALLOWED_ORIGINS: bad }), bad).to.match(/^allowedOrigins\.0 \(ALLOWED_ORIGINS\): expected an origin: http\(s\):\/\/host\[:port\]/);
+      }
+    });
+  });
+
   describe('ADMIN_TOKEN', () => {
     it('is not needed when the admin port is bound to loopback', () => {
       for (const host of ['127.0.0.1', '127.8.9.10', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LocalHost']) {
@@ -281,6 +354,8 @@ describe('config', () => {
       const expected: Record<string, string> = {
         PORT: '8081', HOST: '0.0.0.0', ADMIN_PORT: '8082', ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: 'none', AMQP_URL: 'none', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '10000',
         HISTORY_SIZE: '100', HISTORY_TTL_SECONDS: '3600', HISTORY_MAX_RECOVER: '300',
+        AUTH_MODE: 'off', AUTH_HMAC_SECRET: 'none', AUTH_PUBLIC_KEY_FILE: 'none', AUTH_JWKS_FILE: 'none', AUTH_ALGORITHMS: 'none', AUTH_ISSUER: 'none',
+        AUTH_AUDIENCE: 'none', AUTH_ALLOW_QUERY_TOKEN: 'false', ALLOWED_ORIGINS: 'none', MAX_CONNECTIONS: '100000', CONNECT_RATE: '1000',
       };
       for (const setting of SETTINGS) {
         const line = lineOf(setting.flag ?? setting.env);

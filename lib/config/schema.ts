@@ -50,6 +50,19 @@ const MIB = 1024 * 1024;
 
 const IDLE_TIMEOUT = 'expected 0 or an integer from 8 to 960';
 
+/** The JWS algorithms a token may be signed with (LIBRARIES.md §8); `none` is never one of them. */
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const ALGORITHMS = [...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS] as const;
+/** RFC 7518 3.2: an HMAC key at least as long as the hash; jose itself accepts any length. */
+export const MIN_HMAC_SECRET_BYTES = 32;
+
+// An origin as a browser sends it: scheme, host and an optional port, no
+// path. `*.` before the host allows its subdomains (not the host itself).
+// lib/http/origins.ts normalises case and default ports when it matches.
+const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$/;
+const ORIGIN_RULE = 'http(s)://host[:port], or http(s)://*.host[:port] for its subdomains';
+
 export const ConfigSchema = group({
   port,
   host,
@@ -58,6 +71,27 @@ export const ConfigSchema = group({
     host,
     // Sent as `Authorization: Bearer <token>`, so visible ASCII only.
     token: text('a token of visible ASCII characters', (value) => /^[\x21-\x7e]+$/.test(value)).optional(),
+  }),
+  allowedOrigins: z
+    .array(text(`an origin: ${ORIGIN_RULE}`, (value) => ORIGIN_PATTERN.test(value)), { error: 'expected a list of origins' })
+    .describe("browsers' origins allowed to open websockets besides the daemon's own: against cross-site websocket hijacking"),
+  auth: group({
+    mode: z.enum(['off', 'required'], { error: 'expected off or required' }),
+    hmacSecret: text(`a secret of at least ${MIN_HMAC_SECRET_BYTES} bytes`, (value) => Buffer.byteLength(value) >= MIN_HMAC_SECRET_BYTES)
+      .optional()
+      .describe('the key of HS256/384/512 tokens; a shorter one can be brute-forced from a single token'),
+    publicKeyFile: text('a file path', (value) => value.length > 0).optional().describe('a PEM public key (SPKI) for RS/PS/ES/EdDSA tokens'),
+    jwksFile: text('a file path', (value) => value.length > 0).optional().describe('a local JWKS file, its keys chosen by `kid`: no fetch on the upgrade path'),
+    algorithms: z
+      .array(z.enum(ALGORITHMS, { error: `expected one of ${ALGORITHMS.join(', ')}` }), { error: 'expected a list of algorithms' })
+      .min(1, { error: 'expected at least one algorithm' })
+      .optional()
+      .describe("the allow-list; absent: every algorithm of the configured key's kind"),
+    issuer: text('an issuer', (value) => value.length > 0).optional().describe('when set, the `iss` every token must carry'),
+    audience: text('an audience', (value) => value.length > 0).optional().describe('when set, the `aud` every token must carry'),
+    clockToleranceSeconds: integer(0, 300).describe('leeway for `exp` and `nbf` between the issuer\'s clock and ours; small, so an expired token stays expired'),
+    refreshSeconds: integer(1, 3600).describe('PROTOCOL.md: token_expiring is sent 30 s before `exp`, time enough for a client to fetch a new token'),
+    allowQueryToken: z.boolean({ error: 'expected true or false' }).describe('accept ?token= in the URL; off by default because URLs end up in logs'),
   }),
   logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }),
   defaultRoom: text(`a room name (${ROOM_NAME_RULE})`, isRoomName),
@@ -82,6 +116,12 @@ export const ConfigSchema = group({
     ),
     maxBufferedBytes: integer(64 * 1024, 1024 * MIB).describe(
       'unsent bytes before a client that stopped reading is closed with 1013; 1 MiB is thousands of chat messages, so only a stuck client reaches it',
+    ),
+    maxConnections: integer(1, 10_000_000).describe(
+      'websockets this node holds at most; past it, upgrades get 503 with Retry-After, so a load balancer sends them to other nodes',
+    ),
+    connectRate: integer(1, 1_000_000).describe(
+      'new websockets per second (bursts of twice that): the reconnect storm after another node dies is spread out, not taken at once',
     ),
     idleTimeoutSeconds: z
       .int({ error: IDLE_TIMEOUT })
@@ -119,6 +159,19 @@ export const ConfigSchema = group({
   if (config.admin.token === undefined && !isLoopback(config.admin.host)) {
     issue(['admin', 'token'], `required because admin.host ${JSON.stringify(config.admin.host)} is not loopback (127.0.0.0/8, ::1, localhost)`);
   }
+  const { auth } = config;
+  const publicKeys = [auth.publicKeyFile && 'auth.publicKeyFile', auth.jwksFile && 'auth.jwksFile'].filter((name) => name !== undefined && name !== '');
+  if (auth.hmacSecret !== undefined && publicKeys.length > 0) issue(['auth', 'hmacSecret'], `must not be set together with ${publicKeys.join(' and ')}: give one key source`);
+  else if (publicKeys.length > 1) issue(['auth', 'jwksFile'], 'must not be set together with auth.publicKeyFile: give one key source');
+  if (auth.mode === 'required' && auth.hmacSecret === undefined && publicKeys.length === 0) {
+    issue(['auth', 'mode'], 'required needs a key: auth.hmacSecret (AUTH_HMAC_SECRET), auth.publicKeyFile (AUTH_PUBLIC_KEY_FILE) or auth.jwksFile (AUTH_JWKS_FILE)');
+  }
+  // Key confusion: with HS* allowed next to a public key, a token signed with
+  // the public key's text as an HMAC secret would verify.
+  const hmac = auth.algorithms?.filter((algorithm) => (HMAC_ALGORITHMS as readonly string[]).includes(algorithm)) ?? [];
+  if (publicKeys.length > 0 && hmac.length > 0) issue(['auth', 'algorithms'], `${hmac.join(', ')} must not be allowed with a public key (key confusion)`);
+  const asymmetric = auth.algorithms?.filter((algorithm) => !(HMAC_ALGORITHMS as readonly string[]).includes(algorithm)) ?? [];
+  if (auth.hmacSecret !== undefined && asymmetric.length > 0) issue(['auth', 'algorithms'], `${asymmetric.join(', ')} need a public key, not auth.hmacSecret`);
   if (config.broker.reconnect.minMs > config.broker.reconnect.maxMs) {
     issue(['broker', 'reconnect', 'minMs'], 'must not exceed broker.reconnect.maxMs');
   }

@@ -9,7 +9,7 @@ export interface Setting {
   readonly env: string;
   readonly flag?: string;
   /** How the text of a variable or flag becomes a value. */
-  readonly kind: 'integer' | 'string' | 'list';
+  readonly kind: 'integer' | 'boolean' | 'string' | 'list';
   readonly meaning: string;
   /** Never echoed in an error or the help text: it may hold a password. */
   readonly secret?: boolean;
@@ -26,6 +26,18 @@ export const SETTINGS: readonly Setting[] = [
     path: 'broker.url', env: 'AMQP_URL', flag: '--amqp-url', kind: 'list', secret: true,
     meaning: 'RabbitMQ URL (amqp:// or amqps://), or several separated by commas for failover; none: the in-process broker',
   },
+  { path: 'auth.mode', env: 'AUTH_MODE', flag: '--auth-mode', kind: 'string', meaning: 'off, or required: every websocket needs a JSON Web Token' },
+  // No flag for a secret: a command line is visible to every user of the machine.
+  { path: 'auth.hmacSecret', env: 'AUTH_HMAC_SECRET', kind: 'string', secret: true, meaning: 'HMAC key of HS256/384/512 tokens, at least 32 bytes' },
+  { path: 'auth.publicKeyFile', env: 'AUTH_PUBLIC_KEY_FILE', flag: '--auth-public-key-file', kind: 'string', meaning: 'PEM public key of RS/PS/ES/EdDSA tokens' },
+  { path: 'auth.jwksFile', env: 'AUTH_JWKS_FILE', flag: '--auth-jwks-file', kind: 'string', meaning: 'local JWKS file of RS/PS/ES/EdDSA tokens' },
+  { path: 'auth.algorithms', env: 'AUTH_ALGORITHMS', flag: '--auth-algorithms', kind: 'list', meaning: "allowed JWS algorithms, comma-separated; none: all of the key's kind" },
+  { path: 'auth.issuer', env: 'AUTH_ISSUER', flag: '--auth-issuer', kind: 'string', meaning: 'the `iss` tokens must carry' },
+  { path: 'auth.audience', env: 'AUTH_AUDIENCE', flag: '--auth-audience', kind: 'string', meaning: 'the `aud` tokens must carry' },
+  { path: 'auth.allowQueryToken', env: 'AUTH_ALLOW_QUERY_TOKEN', flag: '--auth-allow-query-token', kind: 'boolean', meaning: 'accept ?token= in the URL (true or false)' },
+  { path: 'allowedOrigins', env: 'ALLOWED_ORIGINS', flag: '--allowed-origins', kind: 'list', meaning: "origins allowed to open websockets besides the daemon's own, comma-separated" },
+  { path: 'limits.maxConnections', env: 'MAX_CONNECTIONS', flag: '--max-connections', kind: 'integer', meaning: 'websockets this node holds at most' },
+  { path: 'limits.connectRate', env: 'CONNECT_RATE', flag: '--connect-rate', kind: 'integer', meaning: 'new websockets per second this node accepts (bursts of twice that)' },
   { path: 'history.size', env: 'HISTORY_SIZE', flag: '--history-size', kind: 'integer', meaning: 'messages each room keeps for `join` with `history`' },
   { path: 'history.ttlSeconds', env: 'HISTORY_TTL_SECONDS', flag: '--history-ttl-seconds', kind: 'integer', meaning: 'seconds a message stays in its room\'s history' },
   { path: 'history.maxRecover', env: 'HISTORY_MAX_RECOVER', flag: '--history-max-recover', kind: 'integer', meaning: 'messages a recovery sends at most; past it, recovered: false' },
