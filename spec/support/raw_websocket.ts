@@ -111,12 +111,32 @@ export function closeFrame(code: number): Buffer {
   return clientFrame(CLOSE, payload);
 }
 
-function clientFrame(opcode: number, payload: Buffer): Buffer {
-  const length = payload.length < 126 ? Buffer.from([payload.length]) : Buffer.from([126, payload.length >> 8, payload.length & 0xff]);
-  length[0]! |= 0x80; // masked
-  const mask = randomBytes(4);
-  const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
-  return Buffer.concat([Buffer.from([0x80 | opcode]), length, mask, masked]);
+/** How a frame of clientFrame may break RFC 6455's rules for a client's frames. */
+export interface FrameBits {
+  /** FIN: false starts or continues a fragmented message. Default true. */
+  readonly fin?: boolean;
+  /** RSV1..3 as the three bits 0b100..0b001. Default 0. */
+  readonly rsv?: number;
+  /** Default true, as a client must (RFC 6455 §5.1). */
+  readonly masked?: boolean;
+}
+
+/** A client frame of any opcode and payload, with the bits of `bits`. */
+export function clientFrame(opcode: number, payload: Buffer, { fin = true, rsv = 0, masked = true }: FrameBits = {}): Buffer {
+  const length = lengthBytes(payload.length);
+  if (masked) length[0]! |= 0x80;
+  const mask = masked ? randomBytes(4) : Buffer.alloc(0);
+  const body = masked ? Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!)) : payload;
+  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | (rsv << 4) | opcode]), length, mask, body]);
+}
+
+function lengthBytes(length: number): Buffer {
+  if (length < 126) return Buffer.from([length]);
+  if (length < 0x10000) return Buffer.from([126, length >> 8, length & 0xff]);
+  const long = Buffer.alloc(9);
+  long[0] = 127;
+  long.writeBigUInt64BE(BigInt(length), 1);
+  return long;
 }
 
 /** The first whole (unmasked, unfragmented) server frame in `buffer`, and its size. */
