@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { offeredProtocols } from './subprotocol';
 import { FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_WELCOME, frameKind, nowUs, paddingFor, sayFrame, sentUsOf } from './frames';
-import { roomSizes } from './options';
+import { CONNECTS_IN_FLIGHT, roomSizes } from './options';
 import { saysAllowed } from './pacing';
 
 export interface Load {
@@ -61,12 +61,6 @@ export interface GroupEvents {
 }
 
 const PACE_INTERVAL_MS = 10;
-/**
- * Handshakes each thread keeps in flight. Bounded, so that the accept rate
- * measured in idle mode is the server's at a stated concurrency, not how
- * many sockets the load generator can throw at once.
- */
-export const CONNECTS_IN_FLIGHT = 100;
 const CLOSE_WAIT_MS = 5_000;
 
 interface Client {

@@ -11,9 +11,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { CONNECTS_IN_FLIGHT, emptyCounts, type GroupCounts, type GroupResult, type Load } from './client_group';
+import { emptyCounts, type GroupCounts, type GroupResult, type Load } from './client_group';
 import { nowUs } from './frames';
-import { expectedDeliveries } from './options';
+import { CONNECTS_IN_FLIGHT, expectedDeliveries } from './options';
 import { Waiters } from './waiters';
 import type { ToMain, ToWorker } from './worker_messages';
 

@@ -64,6 +64,13 @@ export const DEFAULTS: BenchOptions = {
 export const DEFAULT_IDLE = 10_000;
 export const DEFAULT_STORM = 1_000;
 
+/**
+ * Handshakes each load generator thread keeps in flight. Bounded, so that
+ * the accept rate measured in idle mode is the server's at a stated
+ * concurrency, not how many sockets the load generator can throw at once.
+ */
+export const CONNECTS_IN_FLIGHT = 100;
+
 // A send time takes a space and 16 digits (see frames.ts).
 export const MIN_PAYLOAD = 17;
 
@@ -81,7 +88,8 @@ export const USAGE = `npm run bench -- [options]
   --workers W        load generator threads, clients split between them (default ${DEFAULTS.workers})
   --repeat K         run the fanout K times per target, alternating, and report the median run (default ${DEFAULTS.repeat})
   --no-baseline      skip the bare uWebSockets.js baseline (on by default; it runs first)
-  --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection
+  --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection and
+                     connections accepted per second (at most ${CONNECTS_IN_FLIGHT} handshakes in flight per --workers thread)
   --reconnect-storm [N]  storm mode: N clients (default ${DEFAULT_STORM}) in one room miss M messages
                      (--messages) and reconnect at once with since; no baseline (bare uWS keeps no history);
                      a daemon given by --url needs HISTORY_SIZE of at least M, and its lag is not read
