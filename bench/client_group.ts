@@ -11,10 +11,10 @@
  */
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { offeredProtocols } from './subprotocol';
 import { FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_WELCOME, frameKind, nowUs, paddingFor, sayFrame, sentUsOf } from './frames';
 import { CONNECTS_IN_FLIGHT, roomSizes } from './options';
 import { saysAllowed } from './pacing';
+import { offeredProtocols } from './subprotocol';
 
 export interface Load {
   readonly url: string;
