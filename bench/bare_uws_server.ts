@@ -4,7 +4,7 @@
  * stack. It speaks the protocol subset the load generator uses: `welcome` on
  * open, and for each `say` one JSON encode of the message frame, one
  * `app.publish` to the room (the sender included, as in warren) and an `ack`
- * to the sender. No broker, no actors, no rate limit.
+ * to the sender. No broker, no actors, no rate limit, no authentication.
  *
  * Run by the bench as a child process, so that its CPU and memory are read
  * from /proc exactly like the daemon's:
@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { uWS, uwsRuntime } from '../lib/uws';
+import { selectedProtocol } from './subprotocol';
 
 interface Member {
   readonly name: string;
@@ -35,7 +36,10 @@ app.ws<Member>('/websocket', {
   maxBackpressure: 256 * 1024 * 1024,
   upgrade(res, req, context) {
     const member: Member = { name: req.getQuery('name') || `anon-${sessions}`, room: req.getQuery('room') || 'lobby' };
-    res.upgrade(member, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    // With --auth the clients also offer a token, which the baseline neither
+    // verifies nor echoes: handed the whole header, uWS selects the first
+    // protocol offered, which may be the token.
+    res.upgrade(member, req.getHeader('sec-websocket-key'), selectedProtocol(req.getHeader('sec-websocket-protocol')), req.getHeader('sec-websocket-extensions'), context);
   },
   open(ws) {
     const { name, room } = ws.getUserData();

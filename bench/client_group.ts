@@ -12,8 +12,9 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_WELCOME, frameKind, nowUs, paddingFor, sayFrame, sentUsOf } from './frames';
-import { roomSizes } from './options';
+import { CONNECTS_IN_FLIGHT, roomSizes } from './options';
 import { saysAllowed } from './pacing';
+import { offeredProtocols } from './subprotocol';
 
 export interface Load {
   readonly url: string;
@@ -24,6 +25,8 @@ export interface Load {
   readonly rate: number;
   readonly burst: number;
   readonly timeoutMs: number;
+  /** With --auth: client i's token (of the whole run), offered as a subprotocol. */
+  readonly tokens?: readonly string[];
 }
 
 export interface GroupCounts {
@@ -32,6 +35,13 @@ export interface GroupCounts {
   /** Says acked or refused. */
   answered: number;
   lastDeliveryUs: number;
+  /** The first connect attempt and the last welcome (0: none yet), on the shared clock. */
+  firstAttemptUs: number;
+  lastWelcomeUs: number;
+}
+
+export function emptyCounts(): GroupCounts {
+  return { connected: 0, delivered: 0, answered: 0, lastDeliveryUs: 0, firstAttemptUs: 0, lastWelcomeUs: 0 };
 }
 
 export interface GroupResult extends GroupCounts {
@@ -51,7 +61,6 @@ export interface GroupEvents {
 }
 
 const PACE_INTERVAL_MS = 10;
-const CONNECTS_IN_FLIGHT = 100;
 const CLOSE_WAIT_MS = 5_000;
 
 interface Client {
@@ -65,7 +74,7 @@ interface Client {
 }
 
 export class ClientGroup {
-  readonly counts: GroupCounts = { connected: 0, delivered: 0, answered: 0, lastDeliveryUs: 0 };
+  readonly counts: GroupCounts = emptyCounts();
   private readonly clients: Client[] = [];
   private readonly sizes: number[];
   private readonly padding: string;
@@ -150,19 +159,25 @@ export class ClientGroup {
   /** Resolves once the client's welcome came. */
   private open(index: number): Promise<void> {
     const room = index % this.load.rooms;
-    const ws = new WebSocket(`${this.load.url}/websocket?name=bench-${index}&room=bench-${room}`, { perMessageDeflate: false, skipUTF8Validation: true });
+    const token = this.load.tokens?.[index];
+    this.counts.firstAttemptUs ||= nowUs();
+    const ws = new WebSocket(`${this.load.url}/websocket?name=bench-${index}&room=bench-${room}`, token === undefined ? [] : offeredProtocols(token), {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+    });
     return new Promise((resolve, reject) => {
       const welcomed = () => {
         this.counts.connected++;
+        this.counts.lastWelcomeUs = nowUs();
         resolve();
       };
       const client: Client = { ws, room, share: this.sizes[room]! * this.load.messages, received: 0, sent: 0, welcomed };
       this.clients.push(client);
       ws.on('error', (error) => (this.closing ? undefined : reject(new Error(`client ${index}: ${error.message}`))));
-      ws.on('close', (code) => {
+      ws.on('close', (code, reason) => {
         if (this.closing) return;
         this.count(`closed ${code}`);
-        this.events.failed(`client ${index} was closed by the server (code ${code})`);
+        this.events.failed(`client ${index} was closed by the server (code ${code}${reason.length > 0 ? `: ${reason.toString()}` : ''})`);
       });
       ws.on('message', (data: Buffer) => this.receive(client, data));
     });

@@ -21,7 +21,12 @@ const group: ClientGroup = new ClientGroup(load, indices, {
 const progress = setInterval(() => post({ type: 'progress', counts: group.counts }), PROGRESS_INTERVAL_MS);
 
 port.on('message', (command: ToWorker) => {
-  if (command.type === 'start') group.start(command.startUs);
+  if (command.type === 'connect') {
+    group.connect().then(
+      () => post({ type: 'connected', counts: group.counts }),
+      (error: Error) => post({ type: 'failed', reason: error.message }),
+    );
+  } else if (command.type === 'start') group.start(command.startUs);
   else if (command.type === 'result') {
     const result = group.result();
     port.postMessage({ type: 'result', result } satisfies ToMain, [result.latencyMs.buffer, result.receivedAtMs.buffer]);
@@ -31,7 +36,4 @@ port.on('message', (command: ToWorker) => {
   }
 });
 
-group.connect().then(
-  () => post({ type: 'connected', counts: group.counts }),
-  (error: Error) => post({ type: 'failed', reason: error.message }),
-);
+post({ type: 'ready' });

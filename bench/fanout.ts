@@ -14,12 +14,13 @@
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mintTokens, probeWithoutToken, randomSecret, refusedWithoutToken } from './auth';
 import { describeProfile, mainThreadProfile, summarizeProfile, type Window } from './cpu_profile';
 import type { Load } from './load_generator';
 import { type FanoutResult, measureFanout, measureIdle } from './measure';
 import { type BenchOptions, expectedDeliveries, parseOptions, USAGE, UsageError } from './options';
 import { openFilesHardLimit } from './proc_metrics';
-import { describeFanout, describeIdle, describeStorm, fanoutSummary, idleSummary, stormSummary, writeResults } from './report';
+import { BASELINE, describeFanout, describeIdle, describeStorm, fanoutSummary, idleSummary, stormSummary, writeResults } from './report';
 import { runningDaemon, startBaseline, startDaemon, stopAll, type Target } from './servers';
 import { measureStorm, stormDaemonEnv } from './storm';
 
@@ -27,6 +28,12 @@ import { measureStorm, stormDaemonEnv } from './storm';
 const SPARE_FILES = 100;
 
 type Start = () => Promise<Target>;
+
+/** What `--auth` gives a run: the daemon's settings and the clients' tokens. */
+interface Auth {
+  readonly env: Readonly<Record<string, string>>;
+  readonly tokens: readonly string[];
+}
 
 interface Outcome {
   readonly summary: string;
@@ -46,6 +53,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const profileDir = options.profile ? mkdtempSync(join(out, `profile-${stamp}-`)) : undefined;
   const logDir = join(out, 'logs');
   const storming = options.reconnectStorm !== undefined;
+  const auth = options.auth ? await prepareAuth(options, options.idle ?? options.clients) : undefined;
   const daemon: Start = () =>
     options.url
       ? Promise.resolve(runningDaemon(options.url, options.pid))
@@ -54,7 +62,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(options.amqpUrl && { amqpUrl: options.amqpUrl }),
           ...(profileDir && { profileDir }),
           logDir,
-          ...(storming && { env: stormDaemonEnv(options.messages) }),
+          env: { ...(storming && stormDaemonEnv(options.messages)), ...auth?.env },
         });
   // The bare server keeps no history: a storm has nothing to compare with there.
   const starts: Start[] = [...(options.baseline && !storming ? [() => startBaseline(logDir)] : []), daemon];
@@ -62,8 +70,8 @@ async function main(argv: readonly string[]): Promise<void> {
     options.reconnectStorm !== undefined
       ? await storm(options, options.reconnectStorm, out, stamp, daemon)
       : options.idle === undefined
-        ? await fanout(options, out, stamp, starts)
-        : await idle(options, options.idle, out, stamp, starts);
+        ? await fanout(options, out, stamp, starts, auth)
+        : await idle(options, options.idle, out, stamp, starts, auth);
   if (profileDir) {
     // The daemon has exited by now: that is when node writes the profile.
     const profile = mainThreadProfile(profileDir);
@@ -72,21 +80,51 @@ async function main(argv: readonly string[]): Promise<void> {
   console.log(`\n${outcome.summary}`);
 }
 
-async function fanout(options: BenchOptions, out: string, stamp: string, starts: readonly Start[]): Promise<Outcome> {
+/**
+ * Signs every client's token now, before any server is measured. The
+ * baseline's clients offer the same tokens, so that both servers get the
+ * same handshakes and only warren verifies them.
+ */
+async function prepareAuth(options: BenchOptions, clients: number): Promise<Auth> {
+  const secret = options.authSecret ?? randomSecret();
+  const tokens = await mintTokens(secret, clients);
+  console.log(
+    `auth: every client offers warren.v2 and its own HS256 token (warren.bearer.<JWT>, sub bench-<i>, exp in an hour)` +
+      `${options.url ? '' : '; the daemon runs with AUTH_MODE=required and a random AUTH_HMAC_SECRET'}` +
+      `${options.baseline ? `; ${BASELINE} verifies no token (it selects warren.v2 and ignores the rest)` : ''}`,
+  );
+  return { env: { AUTH_MODE: 'required', AUTH_HMAC_SECRET: secret }, tokens };
+}
+
+/**
+ * With --auth, whether the daemon refuses a client without a token; warns
+ * when it does not. Resolves with what that client got, kept in the results.
+ */
+async function checkEnforced(target: Target, auth: Auth | undefined): Promise<{ authProbe?: string }> {
+  if (!auth || target.name === BASELINE) return {};
+  const outcome = await probeWithoutToken(target.url);
+  if (refusedWithoutToken(outcome)) console.log(`${target.name}: a client without a token was refused (${outcome}), as PROTOCOL.md says`);
+  else console.warn(`WARNING: ${target.name} did not refuse a client without a token (${outcome}): auth is not enforced, so "auth on" measures no verification`);
+  return { authProbe: outcome };
+}
+
+async function fanout(options: BenchOptions, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
   const { clients, messages, rooms, repeat } = options;
   const shape = `${clients}x${messages}${rooms > 1 ? `/${rooms}rooms` : ''}`;
   console.log(
     `fanout ${shape}: ${clients} clients in ${rooms} room(s), ${messages} messages each, ${options.payload}-character texts, ${options.workers} load generator threads; ` +
       `expected deliveries: ${expectedDeliveries(clients, messages, rooms).toLocaleString('en-US')} (each client gets every message of its room, its own included)`,
   );
-  const load = (url: string): Load => ({ ...options, url, timeoutMs: options.timeoutSeconds * 1000 });
+  const load = (url: string): Load => ({ ...options, url, timeoutMs: options.timeoutSeconds * 1000, ...(auth && { tokens: auth.tokens }) });
   // Runs alternate between the targets, so that a burst of load from
   // elsewhere on the machine does not fall on one target only.
   const runs = await withServers(starts, async (targets) => {
     const byTarget: FanoutResult[][] = targets.map(() => []);
+    const probes = [];
+    for (const target of targets) probes.push(await checkEnforced(target, auth));
     for (let round = 1; round <= repeat; round++) {
       for (const [i, target] of targets.entries()) {
-        const result = await measureFanout(target, load(target.url), options.workers);
+        const result = { ...(await measureFanout(target, load(target.url), options.workers)), ...probes[i] };
         byTarget[i]!.push(result);
         if (repeat > 1) console.log(`run ${round}/${repeat}: ${fanoutSummary(result, shape)}`);
       }
@@ -103,16 +141,23 @@ async function fanout(options: BenchOptions, out: string, stamp: string, starts:
   return { summary, profileWindow: warren!.runWindow };
 }
 
-async function idle(options: BenchOptions, connections: number, out: string, stamp: string, starts: readonly Start[]): Promise<Outcome> {
+async function idle(options: BenchOptions, connections: number, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
   const limit = openFilesHardLimit();
   if (connections + SPARE_FILES > limit) {
     throw new Error(`--idle ${connections} needs more than ${connections + SPARE_FILES} open files per process, and the hard limit here is ${limit}: raise it (ulimit -Hn, as root with CAP_SYS_RESOURCE) in the shell that runs the bench`);
   }
   console.log(`idle: ${connections} connections in ${options.rooms} room(s), open files limit ${limit}`);
-  const load = (url: string): Load => ({ ...options, clients: connections, messages: 0, url, timeoutMs: options.timeoutSeconds * 1000 });
+  const load = (url: string): Load => ({ ...options, clients: connections, messages: 0, url, timeoutMs: options.timeoutSeconds * 1000, ...(auth && { tokens: auth.tokens }) });
   // One server at a time: the other's memory must not move while one is measured.
   const results = [];
-  for (const start of starts) results.push(await withServers([start], ([target]) => measureIdle(target!, load(target!.url), options.workers)));
+  for (const start of starts) {
+    results.push(
+      await withServers([start], async ([target]) => {
+        const probe = await checkEnforced(target!, auth);
+        return { ...(await measureIdle(target!, load(target!.url), options.workers)), ...probe };
+      }),
+    );
+  }
   const [baseline, warren] = options.baseline ? results : [undefined, ...results];
   if (baseline) console.log(describeIdle(baseline));
   console.log(describeIdle(warren!, baseline));

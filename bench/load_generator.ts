@@ -11,9 +11,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import type { GroupCounts, GroupResult, Load } from './client_group';
+import { emptyCounts, type GroupCounts, type GroupResult, type Load } from './client_group';
 import { nowUs } from './frames';
-import { expectedDeliveries } from './options';
+import { CONNECTS_IN_FLIGHT, expectedDeliveries } from './options';
 import { Waiters } from './waiters';
 import type { ToMain, ToWorker } from './worker_messages';
 
@@ -38,6 +38,14 @@ export interface RunResult {
   readonly cpuSeconds: number;
 }
 
+/** How the connections were opened, from the workers' counts once every one was welcomed. */
+export interface ConnectStats {
+  /** From the first connect attempt to the last welcome, on the load generator's clock. */
+  readonly acceptSeconds: number;
+  /** Handshakes the load generator had in flight at most (every thread's share). */
+  readonly inFlight: number;
+}
+
 // Every say answered and no delivery for this long: the missing ones are lost.
 const QUIET_MS = 1_000;
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -45,6 +53,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
 interface WorkerState {
   readonly worker: Worker;
   counts: GroupCounts;
+  ready: boolean;
   connected: boolean;
   done: boolean;
   closed: boolean;
@@ -64,7 +73,7 @@ export class LoadGenerator {
     this.workers = Array.from({ length: count }, (_, w) => {
       const indices = Array.from({ length: Math.ceil((load.clients - w) / count) }, (_, k) => w + k * count);
       const worker = new Worker(startScript(join(__dirname, 'client_worker.ts')), { eval: true, workerData: { load, indices } });
-      const state: WorkerState = { worker, counts: { connected: 0, delivered: 0, answered: 0, lastDeliveryUs: 0 }, connected: false, done: false, closed: false };
+      const state: WorkerState = { worker, counts: emptyCounts(), ready: false, connected: false, done: false, closed: false };
       worker.on('message', (message: ToMain) => this.receive(state, message));
       worker.on('error', (error) => this.fail(`a load generator thread failed: ${error.stack ?? error.message}`));
       worker.on('exit', () => (state.closed ? undefined : this.fail('a load generator thread exited')));
@@ -72,13 +81,31 @@ export class LoadGenerator {
     });
   }
 
-  /** Opens every connection and waits for each one's welcome; on a failure closes them all. */
+  /**
+   * Opens every connection and waits for each one's welcome; on a failure closes them all.
+   * The threads start connecting together, once every one has started
+   * (loading tsx takes a thread a while): else the accept window would
+   * include a thread's start.
+   */
   async connect(): Promise<void> {
+    await this.waiters.until(() => this.failure !== undefined || this.workers.every((w) => w.ready));
+    if (this.failure === undefined) this.post({ type: 'connect' });
     await this.waiters.until(() => this.failure !== undefined || this.workers.every((w) => w.connected));
     if (this.failure !== undefined) {
       await this.close();
       throw new Error(this.failure);
     }
+  }
+
+  /** After `connect`. Worker threads start at different times: the window spans them all. */
+  connectStats(): ConnectStats {
+    const counts = this.workers.map((w) => w.counts);
+    const first = Math.min(...counts.map((c) => c.firstAttemptUs));
+    const last = Math.max(...counts.map((c) => c.lastWelcomeUs));
+    return {
+      acceptSeconds: (last - first) / 1e6,
+      inFlight: counts.reduce((sum, c) => sum + Math.min(CONNECTS_IN_FLIGHT, c.connected), 0),
+    };
   }
 
   /** Gives the start signal; resolves when the run is over, complete or not. */
@@ -133,7 +160,8 @@ export class LoadGenerator {
 
   private receive(state: WorkerState, message: ToMain): void {
     if (message.type === 'failed') return this.fail(message.reason);
-    if (message.type === 'result') state.result = message.result;
+    if (message.type === 'ready') state.ready = true;
+    else if (message.type === 'result') state.result = message.result;
     else if (message.type === 'closed') state.closed = true;
     else {
       state.counts = message.counts;

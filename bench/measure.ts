@@ -13,6 +13,10 @@ import { type Percentiles, percentiles, type SeriesPoint, timeSeries } from './s
 export interface FanoutResult extends Pick<RunResult, 'expected' | 'delivered' | 'lost' | 'acks' | 'errors' | 'ended'> {
   readonly target: string;
   readonly uws?: string;
+  /** The clients offered tokens (--auth); bare uWS verifies none. */
+  readonly auth: boolean;
+  /** With --auth, what a client offering no token got from warren (auth.ts, probeWithoutToken). */
+  readonly authProbe?: string;
   readonly connectSeconds: number;
   /** From the start signal to the last delivery; undefined when not every delivery came. */
   readonly completionSeconds?: number;
@@ -32,7 +36,18 @@ export interface FanoutResult extends Pick<RunResult, 'expected' | 'delivered' |
 export interface IdleResult {
   readonly target: string;
   readonly connections: number;
+  /** As in FanoutResult. */
+  readonly auth: boolean;
+  readonly authProbe?: string;
+  /** Wall time of the whole connect, worker threads' start included. */
   readonly connectSeconds: number;
+  /** From the first connect attempt to the last welcome: the server's accepting. */
+  readonly acceptSeconds: number;
+  readonly acceptsPerSecond: number;
+  /** At most this many handshakes were in flight. */
+  readonly connectsInFlight: number;
+  /** CPU of the server's processes per connection accepted, µs; undefined when none is measured. */
+  readonly cpuUsPerAccept?: number;
   /** Resident memory of the server's processes (all groups) before and after opening them. */
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
@@ -72,6 +87,7 @@ export async function measureFanout(target: Target, load: Load, workers: number)
   return {
     target: target.name,
     ...(target.uws !== undefined && { uws: target.uws }),
+    auth: load.tokens !== undefined,
     expected: run.expected,
     delivered: run.delivered,
     lost: run.lost,
@@ -95,9 +111,14 @@ export async function measureIdle(target: Target, load: Load, workers: number): 
   const heapBefore = await target.heapUsedBytes();
   const generator = new LoadGenerator(load, workers);
   const bar = new ProgressBar(target.name, load.clients, generator.progress);
+  // The server is idle until the first attempt: its CPU over the whole
+  // connect is its CPU for accepting (the welcomes are the last of it).
+  const cpuBefore = cpuSeconds(pids);
   const connectStart = performance.now();
   await generator.connect().finally(() => bar.stop());
   const connectSeconds = (performance.now() - connectStart) / 1000;
+  const cpuAccepting = cpuSeconds(pids) - cpuBefore;
+  const { acceptSeconds, inFlight } = generator.connectStats();
   await delay(IDLE_SETTLE_MS);
   const rssAfterBytes = rssBytes(pids);
   const heapAfter = await target.heapUsedBytes();
@@ -105,7 +126,12 @@ export async function measureIdle(target: Target, load: Load, workers: number): 
   return {
     target: target.name,
     connections: load.clients,
+    auth: load.tokens !== undefined,
     connectSeconds,
+    acceptSeconds,
+    acceptsPerSecond: load.clients / acceptSeconds,
+    connectsInFlight: inFlight,
+    ...(pids.length > 0 && { cpuUsPerAccept: (cpuAccepting * 1e6) / load.clients }),
     rssBeforeBytes,
     rssAfterBytes,
     rssPerConnectionBytes: (rssAfterBytes - rssBeforeBytes) / load.clients,

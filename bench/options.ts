@@ -1,6 +1,7 @@
 /**
  * The command line of `npm run bench` (a pure function, so it is specced).
  */
+import { MIN_HMAC_SECRET_BYTES } from '../lib/config/schema';
 
 export type Broker = 'local' | 'rabbitmq';
 
@@ -33,6 +34,14 @@ export interface BenchOptions {
   /** Run the daemon under `node --cpu-prof`; profiles land in `<out>/profiles`. */
   readonly profile: boolean;
   readonly out: string;
+  /** Every client offers a token of its own; the daemon the bench starts requires one. */
+  readonly auth: boolean;
+  /**
+   * The HMAC secret tokens are signed with (--auth-secret or AUTH_HMAC_SECRET);
+   * absent for a daemon the bench starts: a random one per run. Never written
+   * to the results (writeResults leaves it out).
+   */
+  readonly authSecret?: string;
 }
 
 export const DEFAULTS: BenchOptions = {
@@ -49,10 +58,18 @@ export const DEFAULTS: BenchOptions = {
   burst: 200,
   profile: false,
   out: 'bench/results',
+  auth: false,
 };
 
 export const DEFAULT_IDLE = 10_000;
 export const DEFAULT_STORM = 1_000;
+
+/**
+ * Handshakes each load generator thread keeps in flight. Bounded, so that
+ * the accept rate measured in idle mode is the server's at a stated
+ * concurrency, not how many sockets the load generator can throw at once.
+ */
+export const CONNECTS_IN_FLIGHT = 100;
 
 // A send time takes a space and 16 digits (see frames.ts).
 export const MIN_PAYLOAD = 17;
@@ -71,12 +88,18 @@ export const USAGE = `npm run bench -- [options]
   --workers W        load generator threads, clients split between them (default ${DEFAULTS.workers})
   --repeat K         run the fanout K times per target, alternating, and report the median run (default ${DEFAULTS.repeat})
   --no-baseline      skip the bare uWebSockets.js baseline (on by default; it runs first)
-  --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection
+  --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection and
+                     connections accepted per second (at most ${CONNECTS_IN_FLIGHT} handshakes in flight per --workers thread)
   --reconnect-storm [N]  storm mode: N clients (default ${DEFAULT_STORM}) in one room miss M messages
                      (--messages) and reconnect at once with since; no baseline (bare uWS keeps no history);
                      a daemon given by --url needs HISTORY_SIZE of at least M, and its lag is not read
   --rate F --burst B the daemon's rate limit the senders stay under (default ${DEFAULTS.rate}/s, burst ${DEFAULTS.burst})
   --profile          run the daemon under node --cpu-prof and print its hottest functions
+  --auth             the daemon requires a JWT (AUTH_MODE=required, a random AUTH_HMAC_SECRET) and every
+                     client offers one of its own as the subprotocol warren.bearer.<JWT> beside warren.v2;
+                     the baseline's clients offer the same, and bare uWS verifies nothing; not with --reconnect-storm
+  --auth-secret S    with --auth: the secret to sign with (at least ${MIN_HMAC_SECRET_BYTES} bytes), else AUTH_HMAC_SECRET from the
+                     environment (better: a command line is visible to all), else a random one; --url needs one of the first two
   --out DIR          where results go (default ${DEFAULTS.out})
 `;
 
@@ -84,8 +107,11 @@ export class UsageError extends Error {}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Parses argv (without node and the script); throws UsageError with a reason. */
-export function parseOptions(argv: readonly string[]): BenchOptions {
+/**
+ * Parses argv (without node and the script); throws UsageError with a reason.
+ * `env` is read for AUTH_HMAC_SECRET only.
+ */
+export function parseOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): BenchOptions {
   const options: Mutable<BenchOptions> = { ...DEFAULTS };
   const args = [...argv];
   const value = (flag: string): string => {
@@ -118,6 +144,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--profile': options.profile = true; break;
       case '--baseline': options.baseline = true; break;
       case '--no-baseline': options.baseline = false; break;
+      case '--auth': options.auth = true; break;
+      case '--auth-secret': options.authSecret = value(flag); break;
       case '--broker': {
         const broker = value(flag);
         if (broker !== 'local' && broker !== 'rabbitmq') throw new UsageError(`--broker must be local or rabbitmq, not ${broker}`);
@@ -142,6 +170,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   if (options.amqpUrl !== undefined && options.broker !== 'rabbitmq') throw new UsageError('--amqp-url only goes with --broker rabbitmq');
   if (options.idle !== undefined && options.reconnectStorm !== undefined) throw new UsageError('--idle and --reconnect-storm are two modes: give one');
   if (options.profile && options.url !== undefined) throw new UsageError('--profile needs a daemon the bench starts (no --url)');
+  if (options.authSecret !== undefined && !options.auth) throw new UsageError('--auth-secret only goes with --auth');
+  // The storm's clients (storm_group.ts) offer no token yet.
+  if (options.auth && options.reconnectStorm !== undefined) throw new UsageError('--auth goes with the fanout or --idle, not --reconnect-storm');
+  if (options.auth) {
+    options.authSecret ??= env['AUTH_HMAC_SECRET'];
+    if (options.authSecret === undefined && options.url !== undefined) {
+      throw new UsageError('--auth with --url needs the daemon\'s secret: AUTH_HMAC_SECRET in the environment, or --auth-secret');
+    }
+    // The daemon refuses a shorter one at start: say so before anything runs.
+    if (options.authSecret !== undefined && Buffer.byteLength(options.authSecret) < MIN_HMAC_SECRET_BYTES) {
+      throw new UsageError(`the auth secret must be at least ${MIN_HMAC_SECRET_BYTES} bytes, not ${Buffer.byteLength(options.authSecret)}`);
+    }
+  }
   return options;
 }
 

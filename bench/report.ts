@@ -6,12 +6,25 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { refusedWithoutToken } from './auth';
 import { renderChart } from './chart';
 import type { FanoutResult, IdleResult } from './measure';
 import { RECOVERED } from './storm_group';
 import type { StormResult } from './storm';
 
-const BASELINE = 'bare uWS';
+/** The baseline target's name (servers.ts). */
+export const BASELINE = 'bare uWS';
+
+/**
+ * `auth on`, `auth off`, for the baseline with --auth `tokens not verified`,
+ * and `auth NOT ENFORCED` for a daemon that let a client without a token in:
+ * its figures measure no verification.
+ */
+export function authLabel(result: Pick<IdleResult, 'target' | 'auth' | 'authProbe'>): string {
+  if (!result.auth) return 'auth off';
+  if (result.target === BASELINE) return 'tokens not verified';
+  return result.authProbe === undefined || refusedWithoutToken(result.authProbe) ? 'auth on' : 'auth NOT ENFORCED';
+}
 
 /** Server CPU (every measured process) per delivery, µs; undefined when no process was measured. */
 export function serverUsPerDelivery(result: FanoutResult): number | undefined {
@@ -19,12 +32,12 @@ export function serverUsPerDelivery(result: FanoutResult): number | undefined {
   return groups.length === 0 || result.delivered === 0 ? undefined : (groups.reduce((a, b) => a + b, 0) * 1e6) / result.delivered;
 }
 
-/** e.g. `warren/rabbitmq 100x100: 1.42 s, 704000 deliveries/s, 1.3 us/delivery, p99 180 ms, 1.9x bare uWS, lost 0` */
+/** e.g. `warren/rabbitmq 100x100, auth off: 1.42 s, 704000 deliveries/s, 1.3 us/delivery, p99 180 ms, 1.9x bare uWS, lost 0` */
 export function fanoutSummary(result: FanoutResult, shape: string, baseline?: FanoutResult): string {
   const usPerDelivery = serverUsPerDelivery(result);
   const ratio = completionRatio(result, baseline);
   return [
-    `${result.target} ${shape}: ${result.completionSeconds === undefined ? `incomplete (${result.ended})` : `${result.completionSeconds.toFixed(2)} s`}`,
+    `${result.target} ${shape}, ${authLabel(result)}: ${result.completionSeconds === undefined ? `incomplete (${result.ended})` : `${result.completionSeconds.toFixed(2)} s`}`,
     `${result.deliveriesPerSecond === undefined ? '-' : Math.round(result.deliveriesPerSecond)} deliveries/s`,
     `${usPerDelivery === undefined ? '-' : usPerDelivery.toFixed(2)} us/delivery`,
     `p99 ${formatMs(result.latencyMs.p99)} ms`,
@@ -34,10 +47,13 @@ export function fanoutSummary(result: FanoutResult, shape: string, baseline?: Fa
   ].join(', ');
 }
 
-/** e.g. `warren idle 10000: 3.1 KiB/conn, 1.2x bare uWS` */
+/** e.g. `warren idle 10000, auth on: 3.1 KiB/conn (1.20x bare uWS), 2500 accepts/s (0.81x bare uWS)` */
 export function idleSummary(result: IdleResult, baseline?: IdleResult): string {
-  const ratio = baseline ? result.rssPerConnectionBytes / baseline.rssPerConnectionBytes : undefined;
-  return `warren idle ${result.connections}: ${(result.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn${ratio === undefined ? '' : `, ${ratio.toFixed(2)}x ${BASELINE}`}`;
+  const versus = (figure: (r: IdleResult) => number) => (baseline ? ` (${(figure(result) / figure(baseline)).toFixed(2)}x ${BASELINE})` : '');
+  return [
+    `warren idle ${result.connections}, ${authLabel(result)}: ${(result.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn${versus((r) => r.rssPerConnectionBytes)}`,
+    `${Math.round(result.acceptsPerSecond)} accepts/s${versus((r) => r.acceptsPerSecond)}`,
+  ].join(', ');
 }
 
 export function completionRatio(result: FanoutResult, baseline?: FanoutResult): number | undefined {
@@ -51,7 +67,7 @@ export function describeFanout(result: FanoutResult, baseline?: FanoutResult): s
   const total = serverUsPerDelivery(result);
   const { p50, p95, p99, max } = result.latencyMs;
   const lines = [
-    `${result.target}${result.uws ? ` (uWS ${result.uws})` : ''}: ${result.ended}`,
+    `${result.target}${result.uws ? ` (uWS ${result.uws})` : ''}, ${authLabel(result)}: ${result.ended}`,
     `  completion   ${result.completionSeconds === undefined ? '- (not every delivery came)' : `${result.completionSeconds.toFixed(3)} s after the start signal`} (connecting took ${result.connectSeconds.toFixed(2)} s)`,
     `  throughput   ${result.deliveriesPerSecond === undefined ? '-' : Math.round(result.deliveriesPerSecond).toLocaleString('en-US')} deliveries/s`,
     `  latency      p50 ${formatMs(p50)} ms, p95 ${formatMs(p95)} ms, p99 ${formatMs(p99)} ms, max ${formatMs(max)} ms`,
@@ -69,12 +85,20 @@ export function describeFanout(result: FanoutResult, baseline?: FanoutResult): s
 }
 
 export function describeIdle(result: IdleResult, baseline?: IdleResult): string {
+  const perAccept = (r: IdleResult) => (r.cpuUsPerAccept === undefined ? 'not measured (give --pid)' : `${r.cpuUsPerAccept.toFixed(0)} µs per connection`);
   const lines = [
-    `${result.target}: ${result.connections} idle connections (opened in ${result.connectSeconds.toFixed(1)} s)`,
+    `${result.target}, ${authLabel(result)}: ${result.connections} idle connections (opened in ${result.connectSeconds.toFixed(1)} s, worker threads' start included)`,
+    `  accepted     ${Math.round(result.acceptsPerSecond).toLocaleString('en-US')} connections/s: ${result.acceptSeconds.toFixed(3)} s from the first connect attempt to the last welcome, at most ${result.connectsInFlight} handshakes in flight`,
+    `  server CPU   ${perAccept(result)} while accepting`,
     `  RSS          ${mib(result.rssBeforeBytes)} before, ${mib(result.rssAfterBytes)} after: ${(result.rssPerConnectionBytes / 1024).toFixed(2)} KiB per connection`,
     `  heap         ${result.heapPerConnectionBytes === undefined ? 'not available' : `${(result.heapPerConnectionBytes / 1024).toFixed(2)} KiB per connection`}`,
   ];
-  if (baseline) lines.push(`  vs ${BASELINE}  ${((result.rssPerConnectionBytes - baseline.rssPerConnectionBytes) / 1024).toFixed(2)} KiB per connection more`);
+  if (baseline) {
+    lines.push(
+      `  vs ${BASELINE}  ${((result.rssPerConnectionBytes - baseline.rssPerConnectionBytes) / 1024).toFixed(2)} KiB per connection more (${(result.rssPerConnectionBytes / baseline.rssPerConnectionBytes).toFixed(2)}x), ` +
+        `${(result.acceptsPerSecond / baseline.acceptsPerSecond).toFixed(2)}x the accepts/s`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -114,7 +138,9 @@ export function writeResults(dir: string, name: string, document: Record<string,
   mkdirSync(dir, { recursive: true });
   const json = join(dir, `${name}.json`);
   const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg() };
-  writeFileSync(json, `${JSON.stringify({ ...document, machine, at: new Date().toISOString() }, null, 2)}\n`);
+  // A secret given to the bench (--auth-secret, AUTH_HMAC_SECRET) may be a real daemon's: never on disk.
+  const withoutSecret = (key: string, value: unknown) => (key === 'authSecret' ? undefined : value);
+  writeFileSync(json, `${JSON.stringify({ ...document, machine, at: new Date().toISOString() }, withoutSecret, 2)}\n`);
   if (!chart) return [json];
   const svg = join(dir, `${name}.svg`);
   writeFileSync(svg, renderChart(chart.title, chart.results.map((result) => ({ label: result.target, series: result.series }))));

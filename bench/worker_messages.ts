@@ -3,11 +3,13 @@ import type { GroupCounts, GroupResult } from './client_group';
 import type { StormGroupResult, StormPhase } from './storm_group';
 
 export type ToWorker =
+  | { readonly type: 'connect' }
   | { readonly type: 'start'; readonly startUs: number }
   | { readonly type: 'result' }
   | { readonly type: 'close' };
 
 export type ToMain =
+  | { readonly type: 'ready' }
   | { readonly type: 'connected' | 'progress' | 'done'; readonly counts: GroupCounts }
   | { readonly type: 'failed'; readonly reason: string }
   | { readonly type: 'result'; readonly result: GroupResult }

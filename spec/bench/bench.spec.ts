@@ -14,13 +14,13 @@ import type { FanoutResult, IdleResult } from '../../bench/measure';
 import { DEFAULT_IDLE, DEFAULT_STORM, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, UsageError } from '../../bench/options';
 import { saysAllowed } from '../../bench/pacing';
 import { fanoutSummary, idleSummary, stormSummary } from '../../bench/report';
-import type { Target } from '../../bench/servers';
 import { measureStorm, stormDaemonEnv, type StormResult } from '../../bench/storm';
 import { percentile, percentiles, timeSeries } from '../../bench/stats';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
 import { encodeMessage, encodeReplay } from '../../lib/protocol/server_frames';
 import { RateLimiter } from '../../lib/rate_limiter';
 import { useDaemon } from '../support/lifecycle';
+import { daemonTarget } from './targets';
 
 describe('bench', () => {
   describe('options', () => {
@@ -192,23 +192,38 @@ describe('bench', () => {
       peakRssBytes: {},
       series: [],
       runWindow: { fromUs: 0, toUs: 1 },
+      auth: false,
       ...fields,
     });
 
     it('ends with the one-line summary of the issue', () => {
       const baseline = result({ target: 'bare uWS', completionSeconds: 0.75, cpuSeconds: { 'bare uWS': 0.2 } });
-      expect(fanoutSummary(result({}), '100x100', baseline)).to.equal('warren/rabbitmq 100x100: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, 1.89x bare uWS, lost 0');
-      expect(fanoutSummary(result({}), '100x100')).to.equal('warren/rabbitmq 100x100: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, lost 0');
+      expect(fanoutSummary(result({}), '100x100', baseline)).to.equal('warren/rabbitmq 100x100, auth off: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, 1.89x bare uWS, lost 0');
+      expect(fanoutSummary(result({}), '100x100')).to.equal('warren/rabbitmq 100x100, auth off: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, lost 0');
+      expect(fanoutSummary(result({ auth: true }), '100x100')).to.equal('warren/rabbitmq 100x100, auth on: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, lost 0');
     });
 
     it('says when a run did not complete, and its errors', () => {
       const failed = result({ completionSeconds: undefined, deliveriesPerSecond: undefined, delivered: 999_000, lost: 1000, ended: 'timed out after 60 s', errors: { rate_limited: 10 } });
-      expect(fanoutSummary(failed, '100x100')).to.equal('warren/rabbitmq 100x100: incomplete (timed out after 60 s), - deliveries/s, 1.30 us/delivery, p99 180 ms, lost 1000, errors 10');
+      expect(fanoutSummary(failed, '100x100')).to.equal('warren/rabbitmq 100x100, auth off: incomplete (timed out after 60 s), - deliveries/s, 1.30 us/delivery, p99 180 ms, lost 1000, errors 10');
     });
 
-    it('summarises the idle mode per connection', () => {
-      const idle = (target: string, perConnection: number): IdleResult => ({ target, connections: 10_000, connectSeconds: 3, rssBeforeBytes: 0, rssAfterBytes: 0, rssPerConnectionBytes: perConnection });
-      expect(idleSummary(idle('warren/local', 3174), idle('bare uWS', 2645))).to.equal('warren idle 10000: 3.1 KiB/conn, 1.20x bare uWS');
+    it('summarises the idle mode: memory per connection and accepts/s, each against the baseline, and whether auth was on', () => {
+      const idle = (target: string, perConnection: number, acceptsPerSecond: number, auth = false): IdleResult => ({
+        target,
+        connections: 10_000,
+        connectSeconds: 3,
+        acceptSeconds: 10_000 / acceptsPerSecond,
+        acceptsPerSecond,
+        connectsInFlight: 200,
+        auth,
+        rssBeforeBytes: 0,
+        rssAfterBytes: 0,
+        rssPerConnectionBytes: perConnection,
+      });
+      expect(idleSummary(idle('warren/local', 3174, 2000), idle('bare uWS', 2645, 2500))).to.equal('warren idle 10000, auth off: 3.1 KiB/conn (1.20x bare uWS), 2000 accepts/s (0.80x bare uWS)');
+      expect(idleSummary(idle('warren/local', 3174, 1500.4, true), idle('bare uWS', 2645, 2500, true))).to.equal('warren idle 10000, auth on: 3.1 KiB/conn (1.20x bare uWS), 1500 accepts/s (0.60x bare uWS)');
+      expect(idleSummary(idle('warren/url', 3174, 1500, true))).to.equal('warren idle 10000, auth on: 3.1 KiB/conn, 1500 accepts/s');
     });
 
     it('names every storm client that did not recover, and gives no storm time then', () => {
@@ -246,15 +261,7 @@ describe('bench', () => {
 
     it('has every client recover the 10 messages it missed, and says so in its report', async function () {
       this.timeout(60_000);
-      const target: Target = {
-        name: 'warren/local',
-        url: `ws://127.0.0.1:${daemon().port}`,
-        metricsUrl: daemon().adminUrl('/metrics'),
-        processes: [{ label: 'daemon', pids: () => [daemon().pid] }],
-        heapUsedBytes: async () => undefined,
-        stop: async () => undefined,
-      };
-      const result = await measureStorm(target, { clients: 20, messages: 10, payload: 64, workers: 2, timeoutMs: 20_000, rate: 50, burst: 200 });
+      const result = await measureStorm(daemonTarget(daemon()), { clients: 20, messages: 10, payload: 64, workers: 2, timeoutMs: 20_000, rate: 50, burst: 200 });
       expect(result).to.include({ target: 'warren/local', clients: 20, messages: 10, recovered: 20, live: 20 });
       expect(result.outcomes).to.deep.equal({ recovered: 20 });
       expect(result.daemonRecoveries).to.deep.equal({ recovered: 20, not_recovered: 0 });
