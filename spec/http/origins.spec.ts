@@ -89,6 +89,17 @@ describe('http/origins', () => {
     check([['https://a.default.test', HOST, true, 'an explicit default port in the entry']], originPolicy(['https://*.default.test:443']));
   });
 
+  it('takes *. entries of either scheme', () => {
+    check(
+      [
+        ['http://a.dev.test', HOST, true, 'http subdomain'],
+        ['https://a.dev.test', HOST, false, 'https where the entry is http'],
+        ['http://dev.test', HOST, false, 'the domain itself'],
+      ],
+      originPolicy(['HTTP://*.dev.test:80']),
+    );
+  });
+
   it("allows the daemon's own origin: the Host the request was sent to", () => {
     check([
       ['http://warren.test:8081', HOST, true, 'own origin'],
