@@ -45,3 +45,25 @@ export function parseHandshake(query: string, options: { readonly defaultRoom: s
 function anonymousName(): string {
   return `anon-${randomBytes(2).toString('hex')}`;
 }
+
+export type UpgradeRefusal = { readonly status: '426 Upgrade Required' | '400 Bad Request'; readonly reason: string };
+
+/**
+ * RFC 6455 §4.2.1 and §4.2.2, checked before the upgrade: uWebSockets.js
+ * upgrades whatever it is handed. undefined: fine. Otherwise the HTTP status
+ * line and a one-line reason; a 426 also carries `Sec-WebSocket-Version: 13`
+ * (the caller adds the header). `version` and `key` are the headers as
+ * uWebSockets.js gives them: '' when missing.
+ */
+export function checkUpgradeHeaders(version: string, key: string): UpgradeRefusal | undefined {
+  // A missing version is "not 13" too (PROTOCOL.md), and the 426 tells the
+  // client which version to speak (§4.4).
+  if (version !== '13') return { status: '426 Upgrade Required', reason: 'Sec-WebSocket-Version: expected 13' };
+  if (key === '') return { status: '400 Bad Request', reason: 'Sec-WebSocket-Key: missing' };
+  // Node's base64 decoder skips what is not base64 and takes the URL-safe
+  // alphabet too: only a key that is the very encoding of 16 bytes encodes
+  // back to itself (24 characters, ending in ==, no stray bits).
+  const bytes = Buffer.from(key, 'base64');
+  if (bytes.length !== 16 || bytes.toString('base64') !== key) return { status: '400 Bad Request', reason: 'Sec-WebSocket-Key: expected the base64 of 16 bytes' };
+  return undefined;
+}

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { isClientKey, isPosition } from '../../lib/protocol/fields';
-import { parseHandshake } from '../../lib/protocol/handshake';
+import { checkUpgradeHeaders, parseHandshake } from '../../lib/protocol/handshake';
 import { unicodeText } from './arbitraries';
 
 const parse = (query: string) => parseHandshake(query, { defaultRoom: 'lobby' });
@@ -126,6 +127,56 @@ describe('protocol/handshake', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('protocol/handshake checkUpgradeHeaders', () => {
+  // RFC 6455 §1.3's sample key, and 16 random bytes as clients make them.
+  const KEYS = ['dGhlIHNhbXBsZSBub25jZQ==', randomBytes(16).toString('base64'), 'AAAAAAAAAAAAAAAAAAAAAA==', '/+/+/+/+/+/+/+/+/+/+/w=='];
+  const OUTDATED = { status: '426 Upgrade Required', reason: 'Sec-WebSocket-Version: expected 13' };
+  const BAD_KEY = { status: '400 Bad Request', reason: 'Sec-WebSocket-Key: expected the base64 of 16 bytes' };
+
+  it('passes version 13 with the base64 of 16 bytes as the key', () => {
+    for (const key of KEYS) expect(checkUpgradeHeaders('13', key), key).to.equal(undefined);
+  });
+
+  it('answers 426 to a version other than 13, a missing one included, before looking at the key', () => {
+    for (const version of ['', '8', '12', '14', '13, 8', '8, 13', '013', '13.0', ' 13', '13 ', 'thirteen']) {
+      expect(checkUpgradeHeaders(version, KEYS[0]!), JSON.stringify(version)).to.deep.equal(OUTDATED);
+    }
+    expect(checkUpgradeHeaders('8', '')).to.deep.equal(OUTDATED);
+  });
+
+  it('answers 400 to a missing key', () => {
+    expect(checkUpgradeHeaders('13', '')).to.deep.equal({ status: '400 Bad Request', reason: 'Sec-WebSocket-Key: missing' });
+  });
+
+  it('answers 400 to a key that is not the base64 of 16 bytes', () => {
+    const sample = KEYS[0]!;
+    const malformed = {
+      '15 bytes': randomBytes(15).toString('base64'),
+      '17 bytes': randomBytes(17).toString('base64'),
+      '32 bytes': randomBytes(32).toString('base64'),
+      'no padding': sample.slice(0, 22),
+      'one =': sample.slice(0, 23),
+      'stray bits before ==': `${sample.slice(0, 21)}B==`,
+      'the URL-safe alphabet': '-_-_-_-_-_-_-_-_-_-_-w==',
+      'a character not in base64': `${sample.slice(0, 21)}!==`,
+      'a space inside': `${sample.slice(0, 10)} ${sample.slice(11)}`,
+      'a trailing space': `${sample} `,
+      '16 bytes as hex': randomBytes(16).toString('hex'),
+      'one character': 'x',
+    };
+    for (const [why, key] of Object.entries(malformed)) expect(checkUpgradeHeaders('13', key), `${why}: ${key}`).to.deep.equal(BAD_KEY);
+  });
+
+  it('passes exactly the keys that are 16 bytes in base64', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 24 }), (bytes) => {
+        const key = Buffer.from(bytes).toString('base64');
+        expect(checkUpgradeHeaders('13', key), key).to.deep.equal(bytes.length === 16 ? undefined : key === '' ? { status: '400 Bad Request', reason: 'Sec-WebSocket-Key: missing' } : BAD_KEY);
+      }),
     );
   });
 });
