@@ -101,7 +101,8 @@ function setting(path: string): string {
   return env === undefined ? path : `${path} (${env})`;
 }
 
-function readKeyFile(name: string, file: string): string {
+/** The file's text; `name` is the setting or flag that named it, for the ConfigError. */
+export function readKeyFile(name: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
@@ -127,7 +128,7 @@ function publicKeyOf(pem: string, name: string): KeyObject {
  * algorithms can verify with it, so the allow-list defaults to those and a
  * configured one that cannot is refused at start, not at the first token.
  */
-function algorithmsOf(key: KeyObject, name: string): readonly string[] {
+export function algorithmsOf(key: KeyObject, name: string): readonly string[] {
   const details = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType === 'rsa') {
     const bits = details?.modulusLength ?? 0;

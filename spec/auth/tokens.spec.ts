@@ -4,18 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
-import type { Config } from '../../lib/config';
-import { ConfigError } from '../../lib/config';
-import { loadTokenVerifier, MAX_TOKEN_BYTES, type Identity, type TokenVerifier } from '../../lib/auth/tokens';
+import { ConfigError, type Config } from '../../lib/config';
+import { loadTokenVerifier, MAX_TOKEN_BYTES, type TokenVerifier } from '../../lib/auth/tokens';
+import { authConfig as auth, identityOf, NOW, NOW_SECONDS as nowSeconds, SECRET, verifier } from './fixtures';
 
-const NOW = new Date('2026-06-01T12:00:00Z');
-const nowSeconds = NOW.getTime() / 1000;
 const HOUR = 3600;
-/** 32 bytes: the shortest secret the config accepts. */
-const SECRET = 'a-secret-of-exactly-32-bytes-...';
-
 type Auth = Config['auth'];
-const auth = (given: Partial<Auth>): Auth => ({ mode: 'required', clockToleranceSeconds: 5, refreshSeconds: 30, allowQueryToken: false, ...given });
 
 const base64url = (text: string) => Buffer.from(text).toString('base64url');
 
@@ -38,12 +32,6 @@ function sign(key: CryptoKey | Uint8Array, alg: string, claims: Record<string, u
 const secretKey = (secret: string) => new TextEncoder().encode(secret);
 const signHs = (claims: Record<string, unknown> = {}, alg = 'HS256') => sign(secretKey(SECRET), alg, claims);
 
-async function identityOf(verifier: TokenVerifier, token: string, now = NOW): Promise<Identity> {
-  const result = await verifier.verify(token, now);
-  if ('error' in result) return expect.fail(`refused: ${result.error}`);
-  return result.identity;
-}
-
 /** The reason a token is refused for, checked to be short and to quote no part of the token. */
 async function errorOf(verifier: TokenVerifier, token: string, now = NOW): Promise<string> {
   const result = await verifier.verify(token, now);
@@ -61,12 +49,6 @@ async function loadError(given: Partial<Auth>): Promise<string> {
     return (error as Error).message;
   }
   return expect.fail('expected a ConfigError');
-}
-
-async function verifier(given: Partial<Auth>): Promise<TokenVerifier> {
-  const loaded = await loadTokenVerifier(auth(given));
-  if (loaded === undefined) return expect.fail('no verifier');
-  return loaded;
 }
 
 interface KeyPair {
