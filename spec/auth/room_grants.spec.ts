@@ -35,6 +35,8 @@ describe('auth/room_grants', () => {
       expect(parsed(['b*', 'a*', 'ab*', 'ba*'])).to.deep.equal({ exact: new Set(), prefixes: ['a', 'b'] });
       expect(parsed(['team-*', '*', 'a*'])).to.deep.equal({ exact: new Set(), prefixes: [''] });
       expect(parsed(['a', 'a', 'b'])).to.deep.equal({ exact: new Set(['a', 'b']), prefixes: [] });
+      // The first prefix is kept whatever it reads, even the text of a missing one.
+      expect(parsed(['undefined-*'])).to.deep.equal({ exact: new Set(), prefixes: ['undefined-'] });
     });
 
     it('refuses anything but a list of room names and prefix* patterns, with one reason that names no entry', () => {
