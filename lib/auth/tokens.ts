@@ -89,16 +89,15 @@ function loadKey(auth: Config['auth']): Key {
     return { verify: (token, options) => jwtVerify(token, key, options), fitting: algorithmsOf(key, name), source: 'auth.publicKeyFile' };
   }
   if (auth.jwksFile !== undefined) {
-    const jwks = loadJwks(auth.jwksFile);
-    return { verify: (token, options) => jwtVerify(token, jwks, options), fitting: PUBLIC_KEY_ALGORITHMS, source: 'auth.jwksFile' };
+    const { jwks, fitting } = loadJwks(auth.jwksFile);
+    return { verify: (token, options) => jwtVerify(token, jwks, options), fitting, source: 'auth.jwksFile' };
   }
   throw new ConfigError(`${setting('auth.mode')}: required needs a key: auth.hmacSecret, auth.publicKeyFile or auth.jwksFile`);
 }
 
 /** `auth.publicKeyFile (AUTH_PUBLIC_KEY_FILE)`, as the config's own errors name a setting. */
 function setting(path: string): string {
-  const env = SETTINGS.find((s) => s.path === path)?.env;
-  return env === undefined ? path : `${path} (${env})`;
+  return `${path} (${SETTINGS.find((s) => s.path === path)!.env})`;
 }
 
 /** The file's text; `name` is the setting or flag that named it, for the ConfigError. */
@@ -129,60 +128,72 @@ function publicKeyOf(pem: string, name: string): KeyObject {
  * configured one that cannot is refused at start, not at the first token.
  */
 export function algorithmsOf(key: KeyObject, name: string): readonly string[] {
-  const details = key.asymmetricKeyDetails;
+  // Every asymmetric key has its details; only EC keys have a curve.
+  const { modulusLength = 0, namedCurve } = key.asymmetricKeyDetails!;
   if (key.asymmetricKeyType === 'rsa') {
-    const bits = details?.modulusLength ?? 0;
-    if (bits < MIN_RSA_BITS) throw new ConfigError(`${name}: an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are needed`);
-    return PUBLIC_KEY_ALGORITHMS.filter((algorithm) => /^(RS|PS)/.test(algorithm));
+    if (modulusLength < MIN_RSA_BITS) throw new ConfigError(`${name}: an RSA key of ${modulusLength} bits; at least ${MIN_RSA_BITS} are needed`);
+    return PUBLIC_KEY_ALGORITHMS.filter((algorithm) => algorithm.startsWith('RS') || algorithm.startsWith('PS'));
   }
   if (key.asymmetricKeyType === 'ed25519') return ['EdDSA'];
-  const curve = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' }[String(details?.namedCurve)];
-  if (key.asymmetricKeyType === 'ec' && curve !== undefined) return [curve];
-  const kind = [key.asymmetricKeyType, details?.namedCurve].filter((part) => part !== undefined).join(' ');
+  const curve = EC_ALGORITHMS.get(namedCurve!);
+  if (curve !== undefined) return [curve];
+  const kind = [key.asymmetricKeyType, namedCurve].filter((part) => part !== undefined).join(' ');
   throw new ConfigError(`${name}: not a usable key (${kind}); expected RSA, EC P-256/P-384/P-521 or Ed25519`);
 }
 
-function loadJwks(file: string): ReturnType<typeof createLocalJWKSet> {
+/** An EC key verifies the one algorithm of its curve (RFC 7518 3.4), by OpenSSL's curve names. */
+const EC_ALGORITHMS = new Map([
+  ['prime256v1', 'ES256'],
+  ['secp384r1', 'ES384'],
+  ['secp521r1', 'ES512'],
+]);
+
+/**
+ * jose imports a member only when a token names it: each is checked now, as
+ * a PEM key is, and the allow-list defaults to what the members can verify.
+ */
+function loadJwks(file: string): { jwks: ReturnType<typeof createLocalJWKSet>; fitting: readonly string[] } {
   const name = setting('auth.jwksFile');
-  let jwks: { keys: Array<Record<string, unknown>> };
   try {
-    jwks = JSON.parse(readKeyFile(name, file));
-    const set = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
-    if (jwks.keys.length === 0) throw new Error('no keys');
-    // jose imports a member only when a token names it: check them all now.
-    for (const jwk of jwks.keys) {
+    const json = JSON.parse(readKeyFile(name, file));
+    const jwks = createLocalJWKSet(json);
+    const members = (json as { keys: Array<Record<string, unknown>> }).keys;
+    if (members.length === 0) throw new Error('no keys');
+    const fitting = new Set<string>();
+    for (const jwk of members) {
       if ('d' in jwk || jwk['kty'] === 'oct') throw new Error(`key ${JSON.stringify(jwk['kid'] ?? '')} is not a public key`);
-      createPublicKey({ key: jwk as never, format: 'jwk' });
+      const member = `${name}: key ${JSON.stringify(jwk['kid'] ?? '')}`;
+      for (const algorithm of algorithmsOf(createPublicKey({ key: jwk as never, format: 'jwk' }), member)) fitting.add(algorithm);
     }
-    return set;
+    return { jwks, fitting: PUBLIC_KEY_ALGORITHMS.filter((algorithm) => fitting.has(algorithm)) };
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`${name}: not a usable JWKS (${(error as Error).message})`);
   }
 }
 
-// jose's messages are not passed on: stable reasons are, from its error codes.
-const REASONS: Readonly<Record<string, string>> = {
-  ERR_JWT_EXPIRED: 'token expired',
-  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'token signature invalid',
-  ERR_JOSE_ALG_NOT_ALLOWED: 'token algorithm not allowed',
-  ERR_JOSE_NOT_SUPPORTED: 'token algorithm not supported',
-  ERR_JWKS_NO_MATCHING_KEY: 'token key unknown',
+// jose's messages are not passed on (they may quote a header): stable
+// reasons are, from its error codes. Anything else, such as a `crit` header
+// naming an unknown extension, is 'token invalid'.
+const REASONS = new Map<unknown, string>([
+  ['ERR_JWT_EXPIRED', 'token expired'],
+  ['ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'token signature invalid'],
+  ['ERR_JOSE_ALG_NOT_ALLOWED', 'token algorithm not allowed'],
+  ['ERR_JWKS_NO_MATCHING_KEY', 'token key unknown'],
   // Several keys fit a token without `kid`: the issuer must name its key.
-  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'token key ambiguous',
-  ERR_JWS_INVALID: 'token malformed',
-  ERR_JWT_INVALID: 'token malformed',
-};
-/** The claims jose names in its errors; anything else is not echoed. */
-const CLAIMS = new Set(['iss', 'aud', 'sub', 'exp', 'nbf', 'iat']);
+  ['ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'token key ambiguous'],
+  ['ERR_JWS_INVALID', 'token malformed'],
+  ['ERR_JWT_INVALID', 'token malformed'],
+]);
 
 function reasonOf(error: unknown): string {
   const { code, claim, reason } = error as { code?: unknown; claim?: unknown; reason?: unknown };
-  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && typeof claim === 'string' && CLAIMS.has(claim)) {
+  // jose takes the claim's name from its own code and our requiredClaims, never from the token.
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
     if (claim === 'nbf' && reason === 'check_failed') return 'token not yet valid';
-    return `token claim ${claim} ${reason === 'missing' ? 'missing' : 'invalid'}`;
+    return `token claim ${String(claim)} ${reason === 'missing' ? 'missing' : 'invalid'}`;
   }
-  return (typeof code === 'string' && REASONS[code]) || 'token invalid';
+  return REASONS.get(code) ?? 'token invalid';
 }
 
 // Control characters anywhere, unlike the name's global pattern in handshake.ts.

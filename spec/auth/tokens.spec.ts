@@ -121,6 +121,11 @@ describe('auth/tokens', () => {
       expect(await errorOf(hs, handBuilt({ typ: 'JWT' }, JSON.stringify(claimsOf()), SECRET))).to.equal('token malformed');
     });
 
+    it('refuses a token with a critical header extension it does not know, without quoting it', async () => {
+      const hs = await verifier({ hmacSecret: SECRET });
+      expect(await errorOf(hs, handBuilt({ alg: 'HS256', crit: ['x-warren'], 'x-warren': 1 }, JSON.stringify(claimsOf()), SECRET))).to.equal('token invalid');
+    });
+
     it('keeps to auth.algorithms', async () => {
       const only512 = await verifier({ hmacSecret: SECRET, algorithms: ['HS512'] });
       expect(await errorOf(only512, await signHs({}, 'HS256'))).to.equal('token algorithm not allowed');
@@ -163,6 +168,7 @@ describe('auth/tokens', () => {
       expect(await errorOf(hs, await signHs({ exp: 'tomorrow' }))).to.equal('token claim exp invalid');
       expect(await errorOf(hs, handBuilt({ alg: 'HS256' }, '{"sub":"alice","exp":1e999}', SECRET))).to.equal('token claim exp invalid');
       expect(await errorOf(hs, await signHs({ nbf: 'now' }))).to.equal('token claim nbf invalid');
+      expect(await errorOf(hs, await signHs({ iat: 'yesterday' }))).to.equal('token claim iat invalid');
     });
   });
 
@@ -290,6 +296,10 @@ describe('auth/tokens', () => {
       expect(await errorOf(await verifier({ publicKeyFile: pair('ES256').pemFile }), await sign(p384.privateKey, 'ES384'))).to.equal('token algorithm not allowed');
       const ecOnly = await verifier({ publicKeyFile: file('p384.pem', await exportSPKI(p384.publicKey)) });
       expect(await identityOf(ecOnly, await sign(p384.privateKey, 'ES384'))).to.include({ user: 'alice' });
+      const p521 = await generateKeyPair('ES512', { extractable: true });
+      const es512 = await verifier({ publicKeyFile: file('p521.pem', await exportSPKI(p521.publicKey)) });
+      expect(await identityOf(es512, await sign(p521.privateKey, 'ES512'))).to.include({ user: 'alice' });
+      expect(await errorOf(es512, await sign(p384.privateKey, 'ES384'))).to.equal('token algorithm not allowed');
       const jwks = await verifier({ jwksFile: jwksFile([{ ...rsa.jwk, kid: 'r' }]), algorithms: ['RS256'] });
       expect(await errorOf(jwks, await sign(await rsaAs('PS256'), 'PS256', {}, { kid: 'r' }))).to.equal('token algorithm not allowed');
     });
@@ -299,13 +309,30 @@ describe('auth/tokens', () => {
         'auth.algorithms (AUTH_ALGORITHMS): RS256, ES384 cannot be verified with auth.publicKeyFile',
       );
       expect(await loadError({ publicKeyFile: pair('EdDSA').pemFile, algorithms: ['ES256'] })).to.match(/^auth\.algorithms \(AUTH_ALGORITHMS\): ES256 cannot/);
+      expect(await loadError({ publicKeyFile: pair('RS256').pemFile, algorithms: ['PS384', 'ES256', 'EdDSA'] })).to.equal(
+        'auth.algorithms (AUTH_ALGORITHMS): ES256, EdDSA cannot be verified with auth.publicKeyFile',
+      );
+    });
+
+    it('defaults the allow-list of a JWKS to what its members verify', async () => {
+      const rsa = pair('RS256');
+      const ec = pair('ES256');
+      const jwks = await verifier({ jwksFile: jwksFile([{ ...rsa.jwk, kid: 'r' }, { ...ec.jwk, kid: 'e' }]) });
+      expect(await identityOf(jwks, await sign(await rsaAs('PS384'), 'PS384', {}, { kid: 'r' }))).to.include({ user: 'alice' });
+      expect(await identityOf(jwks, await sign(ec.privateKey, 'ES256', {}, { kid: 'e' }))).to.include({ user: 'alice' });
+      expect(await errorOf(jwks, await sign(pair('EdDSA').privateKey, 'EdDSA', {}, { kid: 'e' }))).to.equal('token algorithm not allowed');
+      expect(await loadError({ jwksFile: jwksFile([ec.jwk, pair('EdDSA').jwk]), algorithms: ['EdDSA', 'RS256'] })).to.equal(
+        'auth.algorithms (AUTH_ALGORITHMS): RS256 cannot be verified with auth.jwksFile',
+      );
     });
 
     it("refuses a token whose kid is not in the JWKS, or that fits several keys without one", async () => {
       const { privateKey, jwk } = pair('ES256');
       const jwks = await verifier({ jwksFile: jwksFile([{ ...jwk, kid: 'k1' }]) });
       expect(await errorOf(jwks, await sign(privateKey, 'ES256', {}, { kid: 'k2' }))).to.equal('token key unknown');
-      expect(await errorOf(jwks, await sign(pair('RS256').privateKey, 'RS256', {}))).to.equal('token key unknown');
+      const mixed = await verifier({ jwksFile: jwksFile([{ ...jwk, kid: 'k1' }, { ...pair('RS256').jwk, kid: 'r1' }]) });
+      expect(await errorOf(mixed, await sign(pair('RS256').privateKey, 'RS256', {}, { kid: 'k1' })), 'the kid of a key of another type').to.equal('token key unknown');
+      expect(await identityOf(mixed, await sign(pair('RS256').privateKey, 'RS256', {}, { kid: 'r1' }))).to.include({ user: 'alice' });
       const other = await exportJWK((await generateKeyPair('ES256')).publicKey);
       const two = await verifier({ jwksFile: jwksFile([jwk, other]) });
       expect(await errorOf(two, await sign(privateKey, 'ES256'))).to.equal('token key ambiguous');
@@ -339,6 +366,8 @@ describe('auth/tokens', () => {
       const name = 'auth.jwksFile (AUTH_JWKS_FILE): not a usable JWKS';
       const { jwk } = pair('ES256');
       const privateJwk = await exportJWK(pair('EdDSA').privateKey);
+      const weakRsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+      const secp256k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' });
       const cases: Array<[string, string | RegExp]> = [
         ['{"keys": [', /^auth\.jwksFile \(AUTH_JWKS_FILE\): not a usable JWKS \(.*JSON.*\)$/],
         ['[]', `${name} (JSON Web Key Set malformed)`],
@@ -347,6 +376,8 @@ describe('auth/tokens', () => {
         [JSON.stringify({ keys: [jwk, { ...privateJwk, kid: 'signing' }] }), `${name} (key "signing" is not a public key)`],
         [JSON.stringify({ keys: [{ kty: 'oct', k: base64url(SECRET) }] }), `${name} (key "" is not a public key)`],
         [JSON.stringify({ keys: [{ ...jwk, x: 'AAAA' }] }), /^auth\.jwksFile \(AUTH_JWKS_FILE\): not a usable JWKS \(.+\)$/],
+        [JSON.stringify({ keys: [jwk, { ...weakRsa, kid: 'weak' }] }), 'auth.jwksFile (AUTH_JWKS_FILE): key "weak": an RSA key of 1024 bits; at least 2048 are needed'],
+        [JSON.stringify({ keys: [secp256k1] }), 'auth.jwksFile (AUTH_JWKS_FILE): key "": not a usable key (ec secp256k1); expected RSA, EC P-256/P-384/P-521 or Ed25519'],
       ];
       for (const [content, expected] of cases) {
         const message = await loadError({ jwksFile: file('bad.json', content) });
