@@ -8,7 +8,7 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { algorithmsOf, readKeyFile } from '../lib/auth/tokens';
+import { algorithmsOf, readKeyFile } from '../lib/auth/keys';
 import { parseRoomGrants } from '../lib/auth/room_grants';
 import { ConfigError, loadConfig, type Config } from '../lib/config';
 import { HMAC_ALGORITHMS } from '../lib/config/schema';
