@@ -28,8 +28,7 @@ const CONTROL_CHARACTERS = /\p{Cc}/gu;
  */
 export function parseHandshake(query: string, options: { readonly defaultRoom: string }): Handshake {
   const params = new URLSearchParams(query);
-  // Control characters go first, so white space they hid is trimmed too.
-  const name = (params.get('name') ?? '').replace(CONTROL_CHARACTERS, '').trim();
+  const name = cleanName(params.get('name') ?? '');
   if (hasMoreCodePointsThan(name, MAX_NAME_CHARS)) return { error: `name: longer than ${MAX_NAME_CHARS} characters` };
   // A parameter with nothing after it (`room=`) counts as absent, as an empty name counts as no name.
   const room = params.get('room') || options.defaultRoom;
@@ -39,6 +38,12 @@ export function parseHandshake(query: string, options: { readonly defaultRoom: s
   const client = params.get('client') || undefined;
   if (client !== undefined && !isClientKey(client)) return { error: `client: expected a client key (${CLIENT_KEY_RULE})` };
   return { name: name || anonymousName(), room, since, client };
+}
+
+/** A display name without control characters, trimmed; the URL's `name` and a token's `name` claim alike. */
+export function cleanName(raw: string): string {
+  // Control characters go first, so white space they hid is trimmed too.
+  return raw.replace(CONTROL_CHARACTERS, '').trim();
 }
 
 /** `anon-` and 4 random hex digits. */
