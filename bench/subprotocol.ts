@@ -1,23 +1,14 @@
 /**
- * The subprotocols of PROTOCOL.md ("Authentication and access"): a client
- * offers `warren.v2`, with a token also `warren.bearer.<JWT>`, and the server
- * selects `warren.v2`. Without imports: the bare uWS baseline loads it, and
- * must stay bare.
+ * The subprotocols of PROTOCOL.md ("Authentication and access"), as the
+ * bench's clients offer them. The server side is the daemon's own
+ * lib/http/credentials.ts, which imports nothing, so the bare uWS baseline
+ * selects exactly as warren does and stays bare.
  */
+import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from '../lib/http/credentials';
 
-export const SUBPROTOCOL = 'warren.v2';
-export const BEARER_PREFIX = 'warren.bearer.';
+export { SUBPROTOCOL, selectedProtocol } from '../lib/http/credentials';
 
-/**
- * What a client with this token offers in Sec-WebSocket-Protocol, `warren.v2`
- * first: `ws` checks that the server selects one of these, and uWS, handed
- * the whole header, selects the first.
- */
+/** What a client with this token offers in Sec-WebSocket-Protocol: `ws` checks that the server selects one of these. */
 export function offeredProtocols(token: string): string[] {
-  return [SUBPROTOCOL, BEARER_PREFIX + token];
-}
-
-/** What a server selects from a client's offer: `warren.v2` when offered, else none (''). */
-export function selectedProtocol(offer: string): string {
-  return offer.split(',').some((protocol) => protocol.trim() === SUBPROTOCOL) ? SUBPROTOCOL : '';
+  return [SUBPROTOCOL, BEARER_PROTOCOL_PREFIX + token];
 }

@@ -61,6 +61,9 @@ function summary(config: Parameters<typeof start>[0]) {
     adminToken: config.admin.token ? 'set' : 'none',
     broker: config.broker.url ? config.broker.url.map((url) => url.replace(/\/\/[^@/]*@/, '//***@')) : 'in-process',
     limits: config.limits,
+    // Which key, never the key: a secret's value stays out of the logs.
+    auth: config.auth.mode === 'off' ? 'off' : config.auth.hmacSecret ? 'required (HMAC secret)' : config.auth.jwksFile ? `required (JWKS ${config.auth.jwksFile})` : `required (public key ${config.auth.publicKeyFile})`,
+    allowedOrigins: config.allowedOrigins,
   };
 }
 

@@ -18,6 +18,14 @@ export const framesOut = new Counter({ name: 'warren_frames_out_total', help: 'F
 export const deliveries = new Counter({ name: 'warren_deliveries_total', help: 'Chat messages written to client sockets', registers });
 export const dropped = new Counter({ name: 'warren_deliveries_dropped_total', help: 'Chat messages not written: socket closed, or dropped past the send buffer', registers });
 export const closes = new Counter({ name: 'warren_closes_total', help: 'Websockets closed by the server, by close code (1013: too slow, 1008: rate limit...)', labelNames: ['code'], registers });
+/** Why a websocket was refused before the upgrade (PROTOCOL.md "Connecting"), or closed at once after it (token, room). */
+export type RefusalReason = 'version' | 'key' | 'origin' | 'draining' | 'max_connections' | 'connect_rate' | 'query' | 'token' | 'room';
+export const upgradesRefused = new Counter({
+  name: 'warren_connections_refused_total',
+  help: 'Websockets refused before their session began, by reason (version, key, origin, draining, max_connections, connect_rate, query: an HTTP answer; token, room: closed at once with 4001, 4003)',
+  labelNames: ['reason'],
+  registers,
+});
 export const publishes = new Counter({ name: 'warren_publishes_total', help: 'Chat messages published, by outcome', labelNames: ['outcome'], registers });
 export const publishLatency = new Histogram({
   name: 'warren_publish_confirm_seconds',

@@ -11,6 +11,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { warrenSup } from '../supervisors/warren_sup';
+import { loadTokenVerifier, type TokenVerifier } from './auth/tokens';
 import type { BrokerAdapter } from './broker/adapter';
 import { LocalAdapter } from './broker/local_bus';
 import { connectRabbitMQ } from './broker/rascal_adapter';
@@ -33,15 +34,23 @@ export interface Warren {
   readonly readiness: Readiness;
 }
 
-export async function start(config: Config, onRootExit?: (reason: ExitReason) => void): Promise<Warren> {
+export interface StartOptions {
+  readonly onRootExit?: (reason: ExitReason) => void;
+  /** Verifies the tokens instead of the one config.auth describes (specs slow it down). */
+  readonly verifier?: TokenVerifier;
+}
+
+export async function start(config: Config, { onRootExit, ...options }: StartOptions = {}): Promise<Warren> {
   const nodeId = config.nodeId ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+  // The key is read once, before anything starts: a bad key file is a bad setting.
+  const verifier = options.verifier ?? (await loadTokenVerifier(config.auth));
   const readiness = new Readiness();
   const sockets = new ListenSockets();
   try {
     const app = await Application.start({
       name: 'warren_sup',
       supervisor: warrenSup,
-      args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor({ ...config, nodeId }), sockets },
+      args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor({ ...config, nodeId }), sockets, verifier },
       ...(onRootExit && { onRootExit }),
     });
     return { app, sockets, nodeId, readiness };

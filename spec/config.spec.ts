@@ -114,6 +114,7 @@ describe('config', () => {
         AUTH_MODE: ['required', 'required'], AUTH_HMAC_SECRET: [SECRET, SECRET], AUTH_PUBLIC_KEY_FILE: ['/etc/warren/key.pem', '/etc/warren/key.pem'],
         AUTH_JWKS_FILE: ['/etc/warren/jwks.json', '/etc/warren/jwks.json'], AUTH_ALGORITHMS: ['HS256, HS512', ['HS256', 'HS512']],
         AUTH_ISSUER: ['https://id.example.com', 'https://id.example.com'], AUTH_AUDIENCE: ['warren', 'warren'], AUTH_ALLOW_QUERY_TOKEN: ['true', true],
+        AUTH_CLOCK_TOLERANCE_SECONDS: ['0', 0], AUTH_REFRESH_SECONDS: ['60', 60],
         ALLOWED_ORIGINS: ['https://a.example, https://*.b.example:8443', ['https://a.example', 'https://*.b.example:8443']],
         MAX_CONNECTIONS: ['5000', 5000], CONNECT_RATE: ['20', 20],
       };
@@ -288,7 +289,7 @@ describe('config', () => {
     it('takes origins with a scheme, a host and a port at most, and *. only in front', () => {
       const origins = ['http://localhost:8081', 'https://chat.example.com', 'https://*.example.com', 'http://127.0.0.1:3000'];
       expect(load({ ALLOWED_ORIGINS: origins.join(',') }).allowedOrigins).to.deep.equal(origins);
-      for (const bad of ['example.com', 'https://example.com/', 'https://example.com/chat', 'ftp://example.com', 'https://a.*.example.com', 'https://*', 'null', 'https://ex ample.com']) {
+      for (const bad of ['example.com', 'https://example.com:99999', 'http://a.123', 'https://example.com/', 'https://example.com/chat', 'ftp://example.com', 'https://a.*.example.com', 'https://*', 'null', 'https://ex ample.com']) {
         expect(loadError({ ALLOWED_ORIGINS: bad }), bad).to.match(/^allowedOrigins\.0 \(ALLOWED_ORIGINS\): expected an origin: http\(s\):\/\/host\[:port\]/);
       }
     });
@@ -355,7 +356,7 @@ describe('config', () => {
         PORT: '8081', HOST: '0.0.0.0', ADMIN_PORT: '8082', ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: 'none', AMQP_URL: 'none', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '10000',
         HISTORY_SIZE: '100', HISTORY_TTL_SECONDS: '3600', HISTORY_MAX_RECOVER: '300',
         AUTH_MODE: 'off', AUTH_HMAC_SECRET: 'none', AUTH_PUBLIC_KEY_FILE: 'none', AUTH_JWKS_FILE: 'none', AUTH_ALGORITHMS: 'none', AUTH_ISSUER: 'none',
-        AUTH_AUDIENCE: 'none', AUTH_ALLOW_QUERY_TOKEN: 'false', ALLOWED_ORIGINS: 'none', MAX_CONNECTIONS: '100000', CONNECT_RATE: '1000',
+        AUTH_AUDIENCE: 'none', AUTH_ALLOW_QUERY_TOKEN: 'false', AUTH_CLOCK_TOLERANCE_SECONDS: '5', AUTH_REFRESH_SECONDS: '30', ALLOWED_ORIGINS: 'none', MAX_CONNECTIONS: '100000', CONNECT_RATE: '1000',
       };
       for (const setting of SETTINGS) {
         const line = lineOf(setting.flag ?? setting.env);

@@ -12,7 +12,7 @@ import { startLink } from '../lib/otp/gen_server';
 import type { SimpleSupervisorRef, SupervisorModule } from '../lib/otp/supervisor';
 
 /** What the listener hands over for each accepted websocket. */
-export type Accepted = Pick<ConnectionArgs, 'socket' | 'name' | 'room' | 'since' | 'client'>;
+export type Accepted = Pick<ConnectionArgs, 'socket' | 'name' | 'room' | 'since' | 'client' | 'identity'>;
 
 /** Shared by every connection of this node. */
 export type ConnectionSupArgs = Omit<ConnectionArgs, keyof Accepted>;
@@ -28,8 +28,11 @@ export const connectionSup: SupervisorModule<ConnectionSupArgs> = {
         restart: 'temporary',
         // A literal, not `{ ...shared, ...accepted }`: V8 gave every spread
         // copy a hidden class of its own, about 300 bytes per socket.
-        start: (link, { socket, name, room, since, client }: Accepted) =>
-          startLink(link, connection, { nodeId: shared.nodeId, relay: shared.relay, broker: shared.broker, limits: shared.limits, socket, name, room, since, client }),
+        start: (link, { socket, name, room, since, client, identity }: Accepted) =>
+          startLink(link, connection, {
+            nodeId: shared.nodeId, relay: shared.relay, broker: shared.broker, limits: shared.limits, auth: shared.auth,
+            socket, name, room, since, client, identity,
+          }),
       },
     ],
   }),

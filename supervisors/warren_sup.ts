@@ -28,6 +28,7 @@ import { type BrokerArgs, broker } from '../lib/actors/broker';
 import { listener, type ListenerArgs } from '../lib/actors/listener';
 import { relay } from '../lib/actors/relay';
 import { CLOCK_SKEW_MARGIN_MS } from '../lib/history/duplicate_window';
+import type { TokenVerifier } from '../lib/auth/tokens';
 import type { Config } from '../lib/config';
 import type { ListenSockets } from '../lib/http/listen_sockets';
 import { startLink } from '../lib/otp/gen_server';
@@ -44,6 +45,8 @@ export interface WarrenArgs {
   readonly readiness: Readiness;
   readonly connect: BrokerArgs['connect'];
   readonly sockets: ListenSockets;
+  /** undefined: authentication is off. */
+  readonly verifier: TokenVerifier | undefined;
 }
 
 /** A sibling started earlier; refs are paths, so it stays valid when that sibling restarts. */
@@ -84,6 +87,7 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
             relay: sibling(link, 'relay'),
             broker: sibling(link, 'broker'),
             limits: args.config.limits,
+            auth: args.verifier && { verifier: args.verifier, refreshSeconds: args.config.auth.refreshSeconds, clockToleranceSeconds: args.config.auth.clockToleranceSeconds },
           }),
       },
       {
@@ -97,6 +101,7 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
             connectionSup: sibling<ConnectionSupRef>(link, 'connection_sup'),
             root: link.parent,
             sockets: args.sockets,
+            verifier: args.verifier,
           } satisfies ListenerArgs),
       },
     ],

@@ -12,7 +12,13 @@ export const CLOSE_REASONS = {
   1009: 'a frame was too large',
   1011: 'server error',
   1013: 'too slow: the server gave up on a full send buffer',
+  4001: 'no valid token: get a new one',
+  4003: 'forbidden: the token does not grant this',
 };
+
+// Retrying these cannot help (PROTOCOL.md "Closing"): the same token, or the
+// same flood, gets the same close again.
+const FINAL_CLOSES = new Set([1008, 4001, 4003]);
 
 // First retry after about half a second, doubling up to half a minute: quick
 // after a blip, gentle on a daemon that is restarting or overloaded.
@@ -26,14 +32,16 @@ const PING_EVERY_MS = 15_000;
 export class ChatSocket {
   /**
    * @param {() => string} url builds the websocket URL for the next attempt
+   * @param {() => string[]} protocols the subprotocols to offer (a token travels as one)
    * @param {{
    *   frame(f: any): void,
    *   state(s: 'connecting'|'open'|'reconnecting'|'closed', detail?: any): void,
    *   latency(ms: number): void,
    * }} on
    */
-  constructor(url, on) {
+  constructor(url, protocols, on) {
     this.url = url;
+    this.protocols = protocols;
     this.on = on;
     this.ws = null;
     this.attempt = 0;
@@ -89,7 +97,7 @@ export class ChatSocket {
     if (this.ws) this.detach(this.ws).close(1000, 'reconnecting');
     let ws;
     try {
-      ws = new WebSocket(this.url());
+      ws = new WebSocket(this.url(), this.protocols());
     } catch (err) {
       this.on.state('closed', { code: 0, reason: String(err), byUser: false });
       this.wanted = false;
@@ -134,6 +142,11 @@ export class ChatSocket {
     const detail = { code: ev.code, reason: ev.reason, explained: CLOSE_REASONS[ev.code] ?? '' };
     if (!this.wanted) {
       this.on.state('closed', { ...detail, byUser: true });
+      return;
+    }
+    if (FINAL_CLOSES.has(ev.code)) {
+      this.wanted = false;
+      this.on.state('closed', { ...detail, byUser: false });
       return;
     }
     const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);

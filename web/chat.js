@@ -41,6 +41,7 @@ const roomRequests = new Map();
 /** @type {Map<string, string>} room -> `pos` of the last message seen there, sent back as `since` */
 const lastPos = new Map();
 const clientKey = tabClientKey();
+const token = tabToken();
 
 const rooms = new RoomsView($('room-tabs'), $('messages'), {
   select: (room) => { rooms.select(room); updateComposer(); input.focus(); },
@@ -57,7 +58,7 @@ const socket = new ChatSocket(() => {
   if (since !== undefined) u.searchParams.set('since', since);
   u.searchParams.set('client', clientKey);
   return u.href;
-}, {
+}, () => (token ? ['warren.v2', `warren.bearer.${token}`] : ['warren.v2']), {
   frame: onFrame,
   state: onState,
   latency: (ms) => setText($('latency'), `ping ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`),
@@ -124,6 +125,8 @@ function onFrame(f) {
       if (f.room === connectRoom) connectRoom = rooms.names()[0] ?? connectRoom; // reconnect into a room we still want
       return updateComposer();
     case 'error': return onError(f);
+    case 'token_expiring':
+      return showError('token_expiring', `Your token expires at ${new Date(f.exp * 1000).toLocaleTimeString()}: open the page again with a new one.`);
     case 'raw': return showError('raw', `Unexpected frame: ${f.text.slice(0, 200)}`);
     default: return undefined; // a newer server may send more; ignore what we do not know
   }
@@ -290,6 +293,20 @@ function showError(code, message) {
     h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'));
   errorsEl.appendChild(item);
   while (errorsEl.children.length > MAX_ERRORS_SHOWN) errorsEl.firstElementChild?.remove();
+}
+
+/**
+ * A token given in the page URL's fragment (`#token=<JWT>`), which browsers
+ * never send to a server, so it stays out of access logs. It is kept for the
+ * tab's reloads and taken out of the address bar.
+ */
+function tabToken() {
+  const given = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (given) {
+    sessionStorage.setItem('warren.token', given);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem('warren.token');
 }
 
 /** This tab's `client` key (PROTOCOL.md "Connecting"): the same across its reconnects and reloads. */

@@ -14,15 +14,18 @@
  * socket; deliveries from the relay go through the consumer.
  */
 import { randomUUID } from 'node:crypto';
+import { grants, type RoomGrants } from '../auth/room_grants';
+import type { Identity, TokenVerifier } from '../auth/tokens';
 import type { ClientSocket, SocketEvent } from '../client_socket';
 import type { Config } from '../config';
 import { framesIn, framesOut } from '../metrics';
-import { type ExitReason, isOrderlyExit } from '../otp/exit_reason';
+import { log } from '../log';
+import { type ExitReason, formatReason, isOrderlyExit } from '../otp/exit_reason';
 import { type GenServer, type Result, type ServerRef, call, cast, noreply, startLink, stop } from '../otp/gen_server';
-import { type Exit, linkTo } from '../otp/process';
-import { type ClientFrame, decodeClientFrame } from '../protocol/client_frames';
+import { type Exit, linkTo, send } from '../otp/process';
+import { type ClientFrame, decodeClientFrame, type RefreshFrame } from '../protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../protocol/errors';
-import { encodeAck, encodeError, encodeJoined, encodeLeft, encodePong, encodeWelcome } from '../protocol/server_frames';
+import { encodeAck, encodeError, encodeJoined, encodeLeft, encodePong, encodeRefreshed, encodeTokenExpiring, encodeWelcome } from '../protocol/server_frames';
 import { RateLimiter } from '../rate_limiter';
 import type { BrokerRef, PublishOutcome } from './broker';
 import { type ConsumerRef, consumer } from './consumer';
@@ -37,17 +40,32 @@ export interface ConnectionArgs {
   readonly since: string | undefined;
   /** `?client=`: the key that scopes idempotent resends across reconnects. */
   readonly client: string | undefined;
+  /** Who the token says the client is; undefined without authentication. */
+  readonly identity: Identity | undefined;
   readonly nodeId: string;
+  /** undefined: authentication is off. */
+  readonly auth: Authentication | undefined;
   readonly relay: RelayRef;
   readonly broker: BrokerRef;
   readonly limits: Config['limits'];
 }
 
+export interface Authentication {
+  readonly verifier: TokenVerifier;
+  /** token_expiring goes out this long before `exp`. */
+  readonly refreshSeconds: number;
+  /** The verifier's leeway: a token it accepted a little past `exp` is not closed at once. */
+  readonly clockToleranceSeconds: number;
+}
+
+/** The token's clock: time to warn (token_expiring), or to close (4001). */
+type TokenTimer = { readonly type: 'token_timer' };
+
 /** On shutdown: answer the `say`s in flight, then close with 1001. */
 export type Drain = { readonly type: 'drain' };
 export type ConnectionRef = ServerRef<never, Drain>;
 
-type Info = SocketEvent | PublishOutcome | Exit;
+type Info = SocketEvent | PublishOutcome | Exit | TokenTimer;
 
 interface AwaitingConfirm {
   readonly id: string | undefined;
@@ -66,6 +84,12 @@ interface State {
   readonly limiter: RateLimiter;
   /** At most limits.maxRooms (32): an array costs less per connection than a Set. */
   readonly rooms: string[];
+  /** The token's `rooms` claim (undefined: every room); a refresh replaces it. */
+  grants: RoomGrants | undefined;
+  /** The token's `exp` in seconds, and the `exp` token_expiring was last sent for. */
+  exp: number | undefined;
+  warnedFor: number | undefined;
+  tokenTimer: NodeJS.Timeout | undefined;
   /** Allocated with the first `say`: an idle connection does not pay for it. */
   awaiting: Map<number, AwaitingConfirm> | undefined;
   consumer: ConsumerRef;
@@ -93,6 +117,8 @@ export const connection: GenServer<ConnectionArgs, State, never, Drain, never, I
   terminate: websocketTerminate,
   formatStatus: (state) => ({
     name: state.args.name,
+    user: state.user,
+    ...(state.exp !== undefined && { tokenExpires: new Date(state.exp * 1000).toISOString() }),
     rooms: state.rooms,
     remote: state.args.socket.remote,
     session: state.session,
@@ -102,7 +128,7 @@ export const connection: GenServer<ConnectionArgs, State, never, Drain, never, I
 
 async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise<State> {
   const session = randomUUID();
-  const user = `anon:${session}`;
+  const user = args.identity?.user ?? `anon:${session}`;
   const state: State = {
     args,
     self,
@@ -111,6 +137,10 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     resendScope: args.client === undefined ? `user:${user}` : `client:${args.client}`,
     limiter: new RateLimiter(args.limits),
     rooms: [args.room],
+    grants: args.identity?.rooms,
+    exp: args.identity?.exp,
+    warnedFor: undefined,
+    tokenTimer: undefined,
     awaiting: undefined,
     consumer: await startConsumer(self, args.socket, 0),
     consumerRestarts: 0,
@@ -132,10 +162,12 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     await call(state.consumer, { type: 'sync' });
   }
   args.socket.attach(self);
+  armTokenTimer(state);
+  log.debug({ session, user, room: args.room, remote: args.socket.remote }, 'connection started');
   return state;
 }
 
-function websocketHandle(event: SocketEvent, state: State): Result<State> {
+function websocketHandle(event: SocketEvent, state: State): Result<State> | Promise<Result<State>> {
   switch (event.type) {
     case 'frame':
       return handleFrame(event.text, state);
@@ -150,7 +182,7 @@ function websocketHandle(event: SocketEvent, state: State): Result<State> {
   }
 }
 
-function handleFrame(text: string, state: State): Result<State> {
+function handleFrame(text: string, state: State): Result<State> | Promise<Result<State>> {
   const frame = decodeClientFrame(text, state.args.limits);
   framesIn.inc({ type: frame.type === 'error' ? 'invalid' : frame.type === 'say' && frame.shortcut ? 'shortcut' : frame.type });
   switch (state.limiter.admit(Math.floor(performance.now()))) {
@@ -164,11 +196,12 @@ function handleFrame(text: string, state: State): Result<State> {
   }
 }
 
-function handleCommand(frame: ClientFrame, state: State): Result<State> {
+function handleCommand(frame: ClientFrame, state: State): Result<State> | Promise<Result<State>> {
   const { relay, broker } = state.args;
   switch (frame.type) {
     case 'say': {
       const room = frame.room ?? state.args.room;
+      if (!grants(state.grants, room)) return answerError(state, 'forbidden', frame.id);
       if (!state.rooms.includes(room)) return answerError(state, 'not_joined', frame.id);
       const tag = state.nextTag++;
       const key = frame.id === undefined ? undefined : `${state.resendScope}\n${frame.id}`;
@@ -179,6 +212,7 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> {
       return noreply(state);
     }
     case 'join': {
+      if (!grants(state.grants, frame.room)) return answerError(state, 'forbidden', frame.id);
       const joined = state.rooms.includes(frame.room);
       if (!joined && state.rooms.length >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
       if (!joined) state.rooms.push(frame.room);
@@ -196,18 +230,83 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> {
       return noreply(state);
     }
     case 'leave':
-      if (state.rooms.includes(frame.room)) {
-        state.rooms.splice(state.rooms.indexOf(frame.room), 1);
-        cast(relay, { type: 'leave', room: frame.room, consumer: state.consumer });
-      }
-      return answer(state, 'left', encodeLeft({ room: frame.room, id: frame.id }));
+      return leave(state, frame.room, frame.id);
     case 'ping':
       return answer(state, 'pong', encodePong({ id: frame.id }));
+    case 'refresh':
+      return refresh(frame, state);
   }
 }
 
-function websocketInfo(message: PublishOutcome | Exit | Drain, state: State): Result<State> | Promise<Result<State>> {
+function leave(state: State, room: string, id: string | undefined): Result<State> {
+  if (state.rooms.includes(room)) {
+    state.rooms.splice(state.rooms.indexOf(room), 1);
+    cast(state.args.relay, { type: 'leave', room, consumer: state.consumer });
+  }
+  return answer(state, 'left', encodeLeft({ room, id }));
+}
+
+/**
+ * PROTOCOL.md "Expiry on a live socket". The verification is awaited in the
+ * handler, as a gen_server would make a call: the frames after a `refresh`
+ * are handled under the token it brings (a `join` the new token grants must
+ * not meet the old one). Whatever comes meanwhile (the socket's close, the
+ * token's timer) waits in the mailbox and finds the state as it is after.
+ */
+async function refresh(frame: RefreshFrame, state: State): Promise<Result<State>> {
+  const { auth } = state.args;
+  if (auth === undefined) return answerError(state, 'bad_request', frame.id, 'refresh: authentication is off on this server');
+  const verification = await auth.verifier.verify(frame.token);
+  if ('error' in verification) return answerError(state, 'unauthorized', frame.id, `${verification.error}: the old token still counts`);
+  const { identity } = verification;
+  if (identity.user !== state.user) {
+    state.args.socket.close('otherUser');
+    return noreply(state);
+  }
+  state.grants = identity.rooms;
+  state.exp = identity.exp;
+  for (const room of state.rooms.filter((joined) => !grants(identity.rooms, joined))) leave(state, room, undefined);
+  armTokenTimer(state);
+  return answer(state, 'refreshed', encodeRefreshed({ exp: identity.exp, id: frame.id }));
+}
+
+// setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once beyond
+// it: a token valid for longer is looked at again after that long.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Sets the token's one timer for the next thing due: token_expiring, or the close at `exp`. */
+function armTokenTimer(state: State): void {
+  clearTimeout(state.tokenTimer);
+  const { exp } = state;
+  if (exp === undefined) return;
+  const due = state.warnedFor === exp ? closeAt(state, exp) : (exp - state.args.auth!.refreshSeconds) * 1000;
+  const self = state.self;
+  state.tokenTimer = setTimeout(() => send(self, { type: 'token_timer' }), Math.min(Math.max(due - Date.now(), 0), MAX_TIMER_MS));
+}
+
+function closeAt(state: State, exp: number): number {
+  return (exp + state.args.auth!.clockToleranceSeconds) * 1000;
+}
+
+function onTokenTimer(state: State): Result<State> {
+  const exp = state.exp!;
+  const now = Date.now();
+  if (now >= closeAt(state, exp)) {
+    state.args.socket.close('tokenExpired');
+    return noreply(state);
+  }
+  if (state.warnedFor !== exp && now >= (exp - state.args.auth!.refreshSeconds) * 1000) {
+    state.warnedFor = exp;
+    answer(state, 'token_expiring', encodeTokenExpiring({ exp }));
+  }
+  armTokenTimer(state);
+  return noreply(state);
+}
+
+function websocketInfo(message: PublishOutcome | Exit | TokenTimer | Drain, state: State): Result<State> | Promise<Result<State>> {
   switch (message.type) {
+    case 'token_timer':
+      return onTokenTimer(state);
     case 'published': {
       const awaiting = takeAwaiting(state, message.tag);
       if (awaiting?.ack) answer(state, 'ack', encodeAck({ id: awaiting.id, msgId: message.msgId }));
@@ -227,6 +326,8 @@ function websocketInfo(message: PublishOutcome | Exit | Drain, state: State): Re
 }
 
 function websocketTerminate(reason: ExitReason, state: State): void {
+  clearTimeout(state.tokenTimer);
+  log.debug({ session: state.session, user: state.user, reason: formatReason(reason) }, 'connection ended');
   // After a client's close the socket is already shut; on shutdown it is 1001, after a crash 1011.
   state.args.socket.close(isOrderlyExit(reason) ? 'shutdown' : 'internalError');
 }
@@ -257,6 +358,6 @@ function answer(state: State, type: string, frame: string): Result<State> {
   return noreply(state);
 }
 
-function answerError(state: State, code: ErrorCode, id: string | undefined): Result<State> {
-  return answer(state, 'error', encodeError({ code, message: ERROR_MESSAGES[code], id }));
+function answerError(state: State, code: ErrorCode, id: string | undefined, message: string = ERROR_MESSAGES[code]): Result<State> {
+  return answer(state, 'error', encodeError({ code, message, id }));
 }

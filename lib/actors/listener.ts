@@ -8,6 +8,7 @@
  * closes nothing, and the application closes the ports when it stops.
  * While the daemon drains, upgrades are refused (readiness), not the ports.
  */
+import type { TokenVerifier } from '../auth/tokens';
 import type { Config } from '../config';
 import { adminApp } from '../http/admin_app';
 import { type ListenSockets, listen } from '../http/listen_sockets';
@@ -30,6 +31,8 @@ export interface ListenerArgs {
   readonly root: Ref;
   /** The application's ports, open or to be opened. */
   readonly sockets: ListenSockets;
+  /** undefined: authentication is off. */
+  readonly verifier: TokenVerifier | undefined;
 }
 
 export type ListenerRef = ServerRef;

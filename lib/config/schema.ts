@@ -3,6 +3,7 @@
 // limits have the defaults they have.
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { isOriginEntry } from '../http/origins';
 import { isRoomName, ROOM_NAME_RULE } from '../protocol/fields';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -57,10 +58,7 @@ const ALGORITHMS = [...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS] as const;
 /** RFC 7518 3.2: an HMAC key at least as long as the hash; jose itself accepts any length. */
 export const MIN_HMAC_SECRET_BYTES = 32;
 
-// An origin as a browser sends it: scheme, host and an optional port, no
-// path. `*.` before the host allows its subdomains (not the host itself).
-// lib/http/origins.ts normalises case and default ports when it matches.
-const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$/;
+// lib/http/origins.ts says exactly what passes: what a browser sends as Origin.
 const ORIGIN_RULE = 'http(s)://host[:port], or http(s)://*.host[:port] for its subdomains';
 
 export const ConfigSchema = group({
@@ -73,7 +71,7 @@ export const ConfigSchema = group({
     token: text('a token of visible ASCII characters', (value) => /^[\x21-\x7e]+$/.test(value)).optional(),
   }),
   allowedOrigins: z
-    .array(text(`an origin: ${ORIGIN_RULE}`, (value) => ORIGIN_PATTERN.test(value)), { error: 'expected a list of origins' })
+    .array(text(`an origin: ${ORIGIN_RULE}`, isOriginEntry), { error: 'expected a list of origins' })
     .describe("browsers' origins allowed to open websockets besides the daemon's own: against cross-site websocket hijacking"),
   auth: group({
     mode: z.enum(['off', 'required'], { error: 'expected off or required' }),

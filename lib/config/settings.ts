@@ -34,6 +34,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'auth.algorithms', env: 'AUTH_ALGORITHMS', flag: '--auth-algorithms', kind: 'list', meaning: "allowed JWS algorithms, comma-separated; none: all of the key's kind" },
   { path: 'auth.issuer', env: 'AUTH_ISSUER', flag: '--auth-issuer', kind: 'string', meaning: 'the `iss` tokens must carry' },
   { path: 'auth.audience', env: 'AUTH_AUDIENCE', flag: '--auth-audience', kind: 'string', meaning: 'the `aud` tokens must carry' },
+  { path: 'auth.clockToleranceSeconds', env: 'AUTH_CLOCK_TOLERANCE_SECONDS', flag: '--auth-clock-tolerance-seconds', kind: 'integer', meaning: 'leeway in seconds for a token\'s exp and nbf' },
+  { path: 'auth.refreshSeconds', env: 'AUTH_REFRESH_SECONDS', flag: '--auth-refresh-seconds', kind: 'integer', meaning: 'token_expiring is sent this many seconds before exp' },
   { path: 'auth.allowQueryToken', env: 'AUTH_ALLOW_QUERY_TOKEN', flag: '--auth-allow-query-token', kind: 'boolean', meaning: 'accept ?token= in the URL (true or false)' },
   { path: 'allowedOrigins', env: 'ALLOWED_ORIGINS', flag: '--allowed-origins', kind: 'list', meaning: "origins allowed to open websockets besides the daemon's own, comma-separated" },
   { path: 'limits.maxConnections', env: 'MAX_CONNECTIONS', flag: '--max-connections', kind: 'integer', meaning: 'websockets this node holds at most' },

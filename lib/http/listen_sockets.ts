@@ -17,11 +17,20 @@ export interface Bound {
   readonly port: number;
 }
 
+export interface UpgradeStats {
+  /** Upgrades accepted (also those closed at once with 4001/4003) and refused with an HTTP status. */
+  accepted: number;
+  refused: number;
+  /** Websockets open now: what limits.maxConnections counts, with the upgrades waiting for their token's verification. */
+  open: number;
+  upgrading: number;
+}
+
 export class ListenSockets {
   public: Bound | undefined;
   admin: Bound | undefined;
-  /** Upgrades accepted and refused on the public port, over every listener's life. */
-  readonly stats = { accepted: 0, refused: 0 };
+  /** Of the public port, over every listener's life. */
+  readonly stats: UpgradeStats = { accepted: 0, refused: 0, open: 0, upgrading: 0 };
 
   close(): void {
     for (const bound of [this.public, this.admin]) if (bound) uWS.us_listen_socket_close(bound.socket);

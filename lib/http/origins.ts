@@ -54,20 +54,31 @@ interface Subdomains {
 
 const WILDCARD = /^https?:\/\/\*\./i;
 
+/** The origin an `allowedOrigins` entry stands for, and whether it means its subdomains. */
+function parseEntry(entry: string): { readonly origin: string; readonly scheme: string; readonly subdomains: boolean } | undefined {
+  const subdomains = WILDCARD.test(entry);
+  const parsed = serializedOrigin(subdomains ? entry.replace('*.', '') : entry);
+  return parsed && { ...parsed, subdomains };
+}
+
 /**
- * `allowed`: config.allowedOrigins, validated by lib/config/schema.ts.
- * Throws on an entry no browser could send (a port over 65535, a host that
- * ends in a number but is no IPv4 address): the schema's pattern lets them
- * through, and an entry that can never match is a mistake to report at start.
+ * Whether an `allowedOrigins` entry is an origin a browser can send (or
+ * `*.` and one): lib/config/schema.ts refuses the others at start, naming
+ * the setting, since an entry that can never match is a mistake (a port
+ * over 65535, a host that ends in a number but is no IPv4 address).
  */
+export function isOriginEntry(entry: string): boolean {
+  return parseEntry(entry) !== undefined;
+}
+
+/** `allowed`: config.allowedOrigins, each entry passing isOriginEntry. */
 export function originPolicy(allowed: readonly string[]): OriginPolicy {
   const exact = new Set<string>();
   const subdomains: Subdomains[] = [];
   for (const entry of allowed) {
-    const wildcard = WILDCARD.test(entry);
-    const parsed = serializedOrigin(wildcard ? entry.replace('*.', '') : entry);
+    const parsed = parseEntry(entry);
     if (parsed === undefined) throw new Error(`allowedOrigins: ${entry} is not an origin a browser sends`);
-    if (wildcard) {
+    if (parsed.subdomains) {
       const prefix = `${parsed.scheme}//`;
       subdomains.push({ prefix, suffix: `.${parsed.origin.slice(prefix.length)}` });
     } else {

@@ -28,8 +28,10 @@ export interface JoinFrame {
 }
 export interface LeaveFrame { readonly type: 'leave'; readonly room: string; readonly id?: string }
 export interface PingFrame { readonly type: 'ping'; readonly id?: string }
+/** A new token for the connection before its own expires; verified by the connection, not here. */
+export interface RefreshFrame { readonly type: 'refresh'; readonly token: string; readonly id?: string }
 
-export type ClientFrame = SayFrame | JoinFrame | LeaveFrame | PingFrame;
+export type ClientFrame = SayFrame | JoinFrame | LeaveFrame | PingFrame | RefreshFrame;
 
 /** A dropped frame, as the `error` frame that answers it: `id` is the frame's, when it carried a valid one. */
 export type FrameError = ErrorFrame;
@@ -80,8 +82,13 @@ function decodeCommand(command: Command, limits: FrameLimits): ClientFrame | Fra
     }
     case 'ping':
       return { type: 'ping', id };
+    case 'refresh': {
+      const token = command['token'];
+      if (typeof token !== 'string' || token.length === 0) return fieldError('token', token, 'a JSON Web Token', id);
+      return { type: 'refresh', token, id };
+    }
     default:
-      return frameError('bad_request', 'type: expected say, join, leave or ping', id);
+      return frameError('bad_request', 'type: expected say, join, leave, ping or refresh', id);
   }
 }
 

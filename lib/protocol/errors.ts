@@ -8,6 +8,8 @@ export const ERROR_MESSAGES = {
   too_large: 'text is too long',
   not_joined: 'join the room before saying something in it',
   too_many_rooms: 'too many rooms joined: leave one first',
+  forbidden: 'the token does not grant this room',
+  unauthorized: 'the token is invalid or expired: the old one still counts',
   rate_limited: 'too many frames: slow down',
   unavailable: 'the message was not delivered (broker unavailable): send it again',
 } as const;
@@ -29,6 +31,13 @@ export const CLOSE = {
   // connection actor crashes and its socket cannot be kept.
   internalError: { code: 1011, reason: 'internal error' },
   slowClient: { code: 1013, reason: 'client too slow: send buffer full' },
+  // Private-use codes (RFC 6455 7.4.2), as PROTOCOL.md defines them: a
+  // browser cannot read the HTTP status of a refused handshake, but it can
+  // read a close code. The reason says which check failed (never the token).
+  unauthenticated: { code: 4001, reason: 'token missing' },
+  tokenExpired: { code: 4001, reason: 'token expired' },
+  roomForbidden: { code: 4003, reason: 'the token does not grant the connect room' },
+  otherUser: { code: 4003, reason: 'the refresh named another user' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 
 export type CloseReason = keyof typeof CLOSE;

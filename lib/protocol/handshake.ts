@@ -8,6 +8,7 @@ export const MAX_NAME_CHARS = 32;
 
 export type Handshake =
   | {
+      /** '' on an authenticated connection, whose token names it. */
       readonly name: string;
       readonly room: string;
       /** The position last seen in `room`: recover it as a `join` with `since` does. */
@@ -26,9 +27,10 @@ const CONTROL_CHARACTERS = /\p{Cc}/gu;
  * never throws: a malformed sequence stays as written, and bytes that are not
  * UTF-8 become U+FFFD.
  */
-export function parseHandshake(query: string, options: { readonly defaultRoom: string }): Handshake {
+export function parseHandshake(query: string, options: { readonly defaultRoom: string; readonly authenticated: boolean }): Handshake {
   const params = new URLSearchParams(query);
-  const name = cleanName(params.get('name') ?? '');
+  // An authenticated connection is named by its token: `name` is not read.
+  const name = options.authenticated ? '' : cleanName(params.get('name') ?? '');
   if (hasMoreCodePointsThan(name, MAX_NAME_CHARS)) return { error: `name: longer than ${MAX_NAME_CHARS} characters` };
   // A parameter with nothing after it (`room=`) counts as absent, as an empty name counts as no name.
   const room = params.get('room') || options.defaultRoom;
@@ -37,7 +39,7 @@ export function parseHandshake(query: string, options: { readonly defaultRoom: s
   if (since !== undefined && !isPosition(since)) return { error: `since: expected a position (${POSITION_RULE})` };
   const client = params.get('client') || undefined;
   if (client !== undefined && !isClientKey(client)) return { error: `client: expected a client key (${CLIENT_KEY_RULE})` };
-  return { name: name || anonymousName(), room, since, client };
+  return { name: name || (options.authenticated ? '' : anonymousName()), room, since, client };
 }
 
 /** A display name without control characters, trimmed; the URL's `name` and a token's `name` claim alike. */

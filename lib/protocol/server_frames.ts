@@ -28,6 +28,9 @@ export interface JoinedFrame {
 }
 export interface LeftFrame { readonly type: 'left'; readonly room: string; readonly id?: string }
 export interface PongFrame { readonly type: 'pong'; readonly id?: string }
+/** `exp`: seconds since the epoch, the token's own. */
+export interface RefreshedFrame { readonly type: 'refreshed'; readonly exp: number; readonly id?: string }
+export interface TokenExpiringFrame { readonly type: 'token_expiring'; readonly exp: number }
 export interface ErrorFrame {
   readonly type: 'error';
   readonly code: ErrorCode;
@@ -48,7 +51,7 @@ export interface MessageFrame {
   readonly ts: number;
 }
 
-export type ServerFrame = WelcomeFrame | AckFrame | JoinedFrame | LeftFrame | PongFrame | ErrorFrame | MessageFrame;
+export type ServerFrame = WelcomeFrame | AckFrame | JoinedFrame | LeftFrame | PongFrame | RefreshedFrame | TokenExpiringFrame | ErrorFrame | MessageFrame;
 
 /** What the caller supplies: the frame without its fixed fields. */
 type Fields<Frame extends ServerFrame> = Omit<Frame, 'type' | 'protocol'>;
@@ -71,6 +74,14 @@ export function encodeLeft(f: Fields<LeftFrame>): string {
 
 export function encodePong(f: Fields<PongFrame>): string {
   return JSON.stringify({ type: 'pong', id: f.id });
+}
+
+export function encodeRefreshed(f: Fields<RefreshedFrame>): string {
+  return JSON.stringify({ type: 'refreshed', exp: f.exp, id: f.id });
+}
+
+export function encodeTokenExpiring(f: Fields<TokenExpiringFrame>): string {
+  return JSON.stringify({ type: 'token_expiring', exp: f.exp });
 }
 
 /** Also takes a FrameError from decodeClientFrame as it is. */

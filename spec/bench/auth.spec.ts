@@ -15,7 +15,8 @@ import { measureIdle } from '../../bench/measure';
 import { DEFAULT_IDLE, parseOptions, UsageError } from '../../bench/options';
 import { authLabel, idleSummary, writeResults } from '../../bench/report';
 import { startBaseline, type Target } from '../../bench/servers';
-import { BEARER_PREFIX, offeredProtocols, selectedProtocol, SUBPROTOCOL } from '../../bench/subprotocol';
+import { offeredProtocols, SUBPROTOCOL } from '../../bench/subprotocol';
+import { BEARER_PROTOCOL_PREFIX } from '../../lib/http/credentials';
 import { useDaemon } from '../support/lifecycle';
 import { expectRejection } from '../support/rejection';
 import { daemonTarget, idleLoad } from './targets';
@@ -70,20 +71,9 @@ describe('bench auth', () => {
     it('offers warren.v2 first, then the token, each a subprotocol ws will send', async () => {
       const [token] = await mintTokens(SECRET, 1);
       const offer = offeredProtocols(token!);
-      expect(offer).to.deep.equal([SUBPROTOCOL, `${BEARER_PREFIX}${token}`]);
+      expect(offer).to.deep.equal([SUBPROTOCOL, `${BEARER_PROTOCOL_PREFIX}${token}`]);
       expect(SUBPROTOCOL).to.equal('warren.v2');
       for (const protocol of offer) expect(protocol).to.match(HTTP_TOKEN);
-    });
-  });
-
-  describe('the protocol a server selects', () => {
-    it('is warren.v2 when offered, wherever it stands, else none', () => {
-      expect(selectedProtocol('warren.v2, warren.bearer.abc')).to.equal('warren.v2');
-      expect(selectedProtocol('warren.bearer.abc,warren.v2')).to.equal('warren.v2');
-      expect(selectedProtocol('warren.bearer.abc, warren.v2')).to.equal('warren.v2');
-      expect(selectedProtocol('warren.v2')).to.equal('warren.v2');
-      expect(selectedProtocol('')).to.equal('');
-      expect(selectedProtocol('warren.v2x, chat')).to.equal('');
     });
   });
 
@@ -146,7 +136,7 @@ describe('bench auth', () => {
       for (const { name, protocols } of offers) {
         expect(protocols).to.have.length(2);
         expect(protocols[0]).to.equal(SUBPROTOCOL);
-        expect(decodeJwt(protocols[1]!.slice(BEARER_PREFIX.length)).sub, protocols[1]).to.equal(name);
+        expect(decodeJwt(protocols[1]!.slice(BEARER_PROTOCOL_PREFIX.length)).sub, protocols[1]).to.equal(name);
       }
       expect(new Set(offers.map((offer) => offer.protocols[1]))).to.have.property('size', 10);
     });
@@ -164,6 +154,27 @@ describe('bench auth', () => {
       expect(result.acceptsPerSecond).to.be.closeTo(20 / result.acceptSeconds, 1e-6);
       expect(result.cpuUsPerAccept).to.be.a('number').at.least(0);
       expect(idleSummary(result)).to.match(/^warren idle 20, auth off: -?[\d.]+ KiB\/conn, \d+ accepts\/s$/);
+    });
+  });
+
+  describe('an idle run against the daemon, auth required', () => {
+    const secret = randomSecret();
+    const daemon = useDaemon(undefined, { env: { AUTH_MODE: 'required', AUTH_HMAC_SECRET: secret } });
+
+    it('has a client without a token refused with 4001, and every client offering its own token accepted', async function () {
+      this.timeout(60_000);
+      const target = daemonTarget(daemon());
+      const authProbe = await probeWithoutToken(target.url);
+      expect(refusedWithoutToken(authProbe), authProbe).to.equal(true);
+      const result = { ...(await measureIdle(target, idleLoad(target.url, 20, await mintTokens(secret, 20)), 2)), authProbe };
+      expect(result).to.include({ connections: 20, auth: true });
+      expect(idleSummary(result)).to.match(/^warren idle 20, auth on: -?[\d.]+ KiB\/conn, \d+ accepts\/s$/);
+    });
+
+    it('fails the run, naming the close 4001, when the tokens are signed with another secret', async function () {
+      this.timeout(60_000);
+      const target = daemonTarget(daemon());
+      await expectRejection(measureIdle(target, idleLoad(target.url, 5, await mintTokens(`${secret}-other`, 5)), 2), /closed by the server \(code 4001/);
     });
   });
 

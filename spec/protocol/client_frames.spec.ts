@@ -50,7 +50,15 @@ describe('protocol/client_frames', () => {
       expect(decode('{"type":"ping"}')).to.deep.equal({ type: 'ping', id: undefined });
     });
 
-    it('ignores unknown fields, so that newer clients keep working', () => {
+    it('refresh: a token, with or without id; its content is the verifier\'s to judge', () => {
+      expect(command({ type: 'refresh', token: 'a.b.c', id: 'r1' })).to.deep.equal({ type: 'refresh', token: 'a.b.c', id: 'r1' });
+      expect(command({ type: 'refresh', token: 'x' })).to.deep.equal({ type: 'refresh', token: 'x', id: undefined });
+      for (const token of [undefined, '', 7, ['a.b.c']]) {
+        expect(command({ type: 'refresh', token, id: 'r' }), String(token)).to.deep.include(badRequest('r')).and.have.property('message').that.matches(/^token: /);
+      }
+    });
+
+        it('ignores unknown fields, so that newer clients keep working', () => {
       expect(command({ type: 'ping', id: 'p', since: 3, extra: { x: 1 } })).to.deep.equal({ type: 'ping', id: 'p' });
       expect(command({ type: 'say', text: 'hi', priority: 'high' })).to.include({ type: 'say', text: 'hi' });
     });

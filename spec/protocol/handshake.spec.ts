@@ -5,7 +5,7 @@ import { isClientKey, isPosition } from '../../lib/protocol/fields';
 import { checkUpgradeHeaders, parseHandshake } from '../../lib/protocol/handshake';
 import { unicodeText } from './arbitraries';
 
-const parse = (query: string) => parseHandshake(query, { defaultRoom: 'lobby' });
+const parse = (query: string) => parseHandshake(query, { defaultRoom: 'lobby', authenticated: false });
 const ANONYMOUS = /^anon-[0-9a-f]{4}$/;
 const KEY = 'tab-7f3a_9B0c-d1e2';
 const POSITION_REASON = 'since: expected a position (1 to 64 of A-Z a-z 0-9 . _ : -)';
@@ -31,7 +31,7 @@ describe('protocol/handshake', () => {
   it('joins the default room when room is missing or empty', () => {
     expect(parse('name=alice')).to.deep.equal(accepted('alice', 'lobby'));
     expect(parse('name=alice&room=')).to.deep.equal(accepted('alice', 'lobby'));
-    expect(parseHandshake('', { defaultRoom: 'hall' })).to.have.property('room', 'hall');
+    expect(parseHandshake('', { defaultRoom: 'hall', authenticated: false })).to.have.property('room', 'hall');
   });
 
   it('takes the first of a repeated parameter', () => {

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../../lib/protocol/errors';
 import {
-  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodeReplay, encodeWelcome, withRecovered,
+  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodeRefreshed, encodeReplay, encodeTokenExpiring, encodeWelcome,
+  withRecovered,
 } from '../../lib/protocol/server_frames';
 import { utf16Text } from './arbitraries';
 
@@ -15,6 +16,8 @@ const KEYS = {
   joined: ['type', 'room', 'id', 'recovered'],
   left: ['type', 'room', 'id'],
   pong: ['type', 'id'],
+  refreshed: ['type', 'exp', 'id'],
+  token_expiring: ['type', 'exp'],
   error: ['type', 'code', 'message', 'id'],
   message: ['type', 'room', 'msgId', 'pos', 'from', 'user', 'text', 'ts'],
 } as const;
@@ -52,6 +55,8 @@ describe('protocol/server_frames', () => {
     expect(encodeJoined({ room: 'dev' })).to.equal('{"type":"joined","room":"dev"}');
     expect(encodeLeft({ room: 'dev' })).to.equal('{"type":"left","room":"dev"}');
     expect(encodePong({ id: 'p1' })).to.equal('{"type":"pong","id":"p1"}');
+    expect(encodeRefreshed({ exp: 1764103600, id: 'r1' })).to.equal('{"type":"refreshed","exp":1764103600,"id":"r1"}');
+    expect(encodeTokenExpiring({ exp: 1764103600 })).to.equal('{"type":"token_expiring","exp":1764103600}');
     expect(encodeError({ code: 'not_joined', message: 'join first', id: 'c1' })).to.equal(
       '{"type":"error","code":"not_joined","message":"join first","id":"c1"}',
     );
@@ -92,6 +97,8 @@ describe('protocol/server_frames', () => {
     encodesExactly('joined', joined, encodeJoined);
     encodesExactly('left', fc.record({ room: anyText, id }), encodeLeft);
     encodesExactly('pong', fc.record({ id }), encodePong);
+    encodesExactly('refreshed', fc.record({ exp: fc.nat(), id }), encodeRefreshed);
+    encodesExactly('token_expiring', fc.record({ exp: fc.nat() }), encodeTokenExpiring);
     encodesExactly('error', fc.record({ code, message: anyText, id }), encodeError);
     encodesExactly('message', message, encodeMessage);
   });

@@ -8,6 +8,12 @@ import { atExit } from './hooks';
 
 export type Frame = { readonly type: string; readonly [field: string]: unknown };
 
+export interface ConnectOptions {
+  /** Sec-WebSocket-Protocol: `warren.v2` and `warren.bearer.<JWT>` (PROTOCOL.md). */
+  readonly protocols?: readonly string[];
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 export class ChatClient {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -27,12 +33,18 @@ export class ChatClient {
   }
 
   /** Connects and waits for the welcome frame. */
-  static async connect(url: string): Promise<ChatClient> {
-    const ws = new WebSocket(url);
+  static async connect(url: string, options: ConnectOptions = {}): Promise<ChatClient> {
+    const client = await ChatClient.open(url, options);
+    await client.next('welcome');
+    return client;
+  }
+
+  /** Connects and waits for the upgrade only: for sockets the server closes at once (4001, 4003). */
+  static async open(url: string, { protocols, headers }: ConnectOptions = {}): Promise<ChatClient> {
+    const ws = new WebSocket(url, [...(protocols ?? [])], { headers: { ...headers } });
     const client = new ChatClient(ws);
     atExit(async () => client.terminate());
     await once(ws, 'open'); // rejects with the refusal (400, 503...) as an 'error' event
-    await client.next('welcome');
     return client;
   }
 

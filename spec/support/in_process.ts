@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { type Config, loadConfig } from '../../lib/config';
 import type { ActorInfo } from '../../lib/otp/sys';
-import { start, type Warren } from '../../lib/warren_app';
+import { start, type StartOptions, type Warren } from '../../lib/warren_app';
 
 /** config/test.json with free loopback ports and the in-process broker. */
 export function testConfig(): Config {
@@ -13,8 +13,8 @@ export function testConfig(): Config {
 }
 
 /** Starts the application; stop it with lib/warren_app.ts `stop`. */
-export async function startWarren(config = testConfig()): Promise<{ warren: Warren; port: number }> {
-  const warren = await start(config);
+export async function startWarren(config = testConfig(), options: StartOptions = {}): Promise<{ warren: Warren; port: number }> {
+  const warren = await start(config, options);
   return { warren, port: childOf(warren, 'listener').info['port'] as number };
 }
 
