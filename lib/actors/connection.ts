@@ -22,7 +22,8 @@ import { framesIn, framesOut } from '../metrics';
 import { log } from '../log';
 import { type ExitReason, formatReason, isOrderlyExit } from '../otp/exit_reason';
 import { type GenServer, type Result, type ServerRef, call, cast, noreply, startLink, stop } from '../otp/gen_server';
-import { type Exit, linkTo, send } from '../otp/process';
+import { type Exit, linkTo } from '../otp/process';
+import { SecondTimers } from '../otp/second_timers';
 import { type ClientFrame, decodeClientFrame, type RefreshFrame } from '../protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../protocol/errors';
 import { encodeAck, encodeError, encodeJoined, encodeLeft, encodePong, encodeRefreshed, encodeTokenExpiring, encodeWelcome } from '../protocol/server_frames';
@@ -89,7 +90,8 @@ interface State {
   /** The token's `exp` in seconds, and the `exp` token_expiring was last sent for. */
   exp: number | undefined;
   warnedFor: number | undefined;
-  tokenTimer: NodeJS.Timeout | undefined;
+  /** The second TOKEN_TIMERS will wake this connection in, to cancel it. */
+  tokenDue: number | undefined;
   /** Allocated with the first `say`: an idle connection does not pay for it. */
   awaiting: Map<number, AwaitingConfirm> | undefined;
   consumer: ConsumerRef;
@@ -140,7 +142,7 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     grants: args.identity?.rooms,
     exp: args.identity?.exp,
     warnedFor: undefined,
-    tokenTimer: undefined,
+    tokenDue: undefined,
     awaiting: undefined,
     consumer: await startConsumer(self, args.socket, 0),
     consumerRestarts: 0,
@@ -270,18 +272,22 @@ async function refresh(frame: RefreshFrame, state: State): Promise<Result<State>
   return answer(state, 'refreshed', encodeRefreshed({ exp: identity.exp, id: frame.id }));
 }
 
-// setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once beyond
-// it: a token valid for longer is looked at again after that long.
-const MAX_TIMER_MS = 2 ** 31 - 1;
+// Every authenticated connection holds one: a shared wheel of seconds, not a
+// Node timer each (lib/otp/second_timers.ts says what that saves).
+const TOKEN_TIMERS = new SecondTimers<TokenTimer>({ type: 'token_timer' });
 
 /** Sets the token's one timer for the next thing due: token_expiring, or the close at `exp`. */
 function armTokenTimer(state: State): void {
-  clearTimeout(state.tokenTimer);
+  cancelTokenTimer(state);
   const { exp } = state;
   if (exp === undefined) return;
   const due = state.warnedFor === exp ? closeAt(state, exp) : (exp - state.args.auth!.refreshSeconds) * 1000;
-  const self = state.self;
-  state.tokenTimer = setTimeout(() => send(self, { type: 'token_timer' }), Math.min(Math.max(due - Date.now(), 0), MAX_TIMER_MS));
+  state.tokenDue = TOKEN_TIMERS.sendAt(state.self, due);
+}
+
+function cancelTokenTimer(state: State): void {
+  if (state.tokenDue !== undefined) TOKEN_TIMERS.cancel(state.self, state.tokenDue);
+  state.tokenDue = undefined;
 }
 
 function closeAt(state: State, exp: number): number {
@@ -326,7 +332,7 @@ function websocketInfo(message: PublishOutcome | Exit | TokenTimer | Drain, stat
 }
 
 function websocketTerminate(reason: ExitReason, state: State): void {
-  clearTimeout(state.tokenTimer);
+  cancelTokenTimer(state);
   log.debug({ session: state.session, user: state.user, reason: formatReason(reason) }, 'connection ended');
   // After a client's close the socket is already shut; on shutdown it is 1001, after a crash 1011.
   state.args.socket.close(isOrderlyExit(reason) ? 'shutdown' : 'internalError');
