@@ -1,12 +1,12 @@
 // Compact rendering of an actor's `info` object (PROTOCOL.md, /debug/tree):
 // generic key/value chips, with special formatting for the keys the protocol
-// names (connection: name, rooms, remote; consumer: delivered, dropped,
+// names (connection: name, user, rooms, remote; consumer: delivered, dropped,
 // buffered; broker: kind, state; listener: uws).
 
 import { h, fmtInt } from './dom.js';
 
 // Known keys first, in this order; any other key after them, as sent.
-const ORDER = ['name', 'kind', 'state', 'uws', 'rooms', 'remote', 'delivered', 'dropped', 'buffered'];
+const ORDER = ['name', 'user', 'kind', 'state', 'uws', 'rooms', 'remote', 'delivered', 'dropped', 'buffered'];
 const MAX_ROOMS_SHOWN = 6;
 const MAX_VALUE_CHARS = 60;
 

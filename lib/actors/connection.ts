@@ -74,6 +74,18 @@ interface AwaitingConfirm {
   readonly ack: boolean;
 }
 
+/** What the connection keeps of its token; a refresh replaces `grants` and `exp`. */
+interface TokenState {
+  /** The `rooms` claim; undefined: every room. */
+  grants: RoomGrants | undefined;
+  /** Seconds since the epoch. */
+  exp: number;
+  /** The `exp` token_expiring was last sent for. */
+  warnedFor: number | undefined;
+  /** The second TOKEN_TIMERS will wake this connection in, to cancel it with. */
+  due: number | undefined;
+}
+
 interface State {
   readonly args: ConnectionArgs;
   readonly self: ConnectionRef;
@@ -85,13 +97,8 @@ interface State {
   readonly limiter: RateLimiter;
   /** At most limits.maxRooms (32): an array costs less per connection than a Set. */
   readonly rooms: string[];
-  /** The token's `rooms` claim (undefined: every room); a refresh replaces it. */
-  grants: RoomGrants | undefined;
-  /** The token's `exp` in seconds, and the `exp` token_expiring was last sent for. */
-  exp: number | undefined;
-  warnedFor: number | undefined;
-  /** The second TOKEN_TIMERS will wake this connection in, to cancel it. */
-  tokenDue: number | undefined;
+  /** Without authentication undefined: an anonymous connection pays one field for it. */
+  readonly token: TokenState | undefined;
   /** Allocated with the first `say`: an idle connection does not pay for it. */
   awaiting: Map<number, AwaitingConfirm> | undefined;
   consumer: ConsumerRef;
@@ -120,7 +127,7 @@ export const connection: GenServer<ConnectionArgs, State, never, Drain, never, I
   formatStatus: (state) => ({
     name: state.args.name,
     user: state.user,
-    ...(state.exp !== undefined && { tokenExpires: new Date(state.exp * 1000).toISOString() }),
+    ...(state.token && { tokenExpires: new Date(state.token.exp * 1000).toISOString() }),
     rooms: state.rooms,
     remote: state.args.socket.remote,
     session: state.session,
@@ -139,10 +146,7 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     resendScope: args.client === undefined ? `user:${user}` : `client:${args.client}`,
     limiter: new RateLimiter(args.limits),
     rooms: [args.room],
-    grants: args.identity?.rooms,
-    exp: args.identity?.exp,
-    warnedFor: undefined,
-    tokenDue: undefined,
+    token: args.identity && { grants: args.identity.rooms, exp: args.identity.exp, warnedFor: undefined, due: undefined },
     awaiting: undefined,
     consumer: await startConsumer(self, args.socket, 0),
     consumerRestarts: 0,
@@ -164,7 +168,7 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     await call(state.consumer, { type: 'sync' });
   }
   args.socket.attach(self);
-  armTokenTimer(state);
+  if (state.token) armTokenTimer(state, state.token);
   log.debug({ session, user, room: args.room, remote: args.socket.remote }, 'connection started');
   return state;
 }
@@ -203,7 +207,7 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> | Promis
   switch (frame.type) {
     case 'say': {
       const room = frame.room ?? state.args.room;
-      if (!grants(state.grants, room)) return answerError(state, 'forbidden', frame.id);
+      if (!grants(state.token?.grants, room)) return answerError(state, 'forbidden', frame.id);
       if (!state.rooms.includes(room)) return answerError(state, 'not_joined', frame.id);
       const tag = state.nextTag++;
       const key = frame.id === undefined ? undefined : `${state.resendScope}\n${frame.id}`;
@@ -214,7 +218,7 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> | Promis
       return noreply(state);
     }
     case 'join': {
-      if (!grants(state.grants, frame.room)) return answerError(state, 'forbidden', frame.id);
+      if (!grants(state.token?.grants, frame.room)) return answerError(state, 'forbidden', frame.id);
       const joined = state.rooms.includes(frame.room);
       if (!joined && state.rooms.length >= state.args.limits.maxRooms) return answerError(state, 'too_many_rooms', frame.id);
       if (!joined) state.rooms.push(frame.room);
@@ -257,7 +261,8 @@ function leave(state: State, room: string, id: string | undefined): Result<State
  */
 async function refresh(frame: RefreshFrame, state: State): Promise<Result<State>> {
   const { auth } = state.args;
-  if (auth === undefined) return answerError(state, 'bad_request', frame.id, 'refresh: authentication is off on this server');
+  const { token } = state;
+  if (auth === undefined || token === undefined) return answerError(state, 'bad_request', frame.id, 'refresh: authentication is off on this server');
   const verification = await auth.verifier.verify(frame.token);
   if ('error' in verification) return answerError(state, 'unauthorized', frame.id, `${verification.error}: the old token still counts`);
   const { identity } = verification;
@@ -265,10 +270,10 @@ async function refresh(frame: RefreshFrame, state: State): Promise<Result<State>
     state.args.socket.close('otherUser');
     return noreply(state);
   }
-  state.grants = identity.rooms;
-  state.exp = identity.exp;
+  token.grants = identity.rooms;
+  token.exp = identity.exp;
   for (const room of state.rooms.filter((joined) => !grants(identity.rooms, joined))) leave(state, room, undefined);
-  armTokenTimer(state);
+  armTokenTimer(state, token);
   return answer(state, 'refreshed', encodeRefreshed({ exp: identity.exp, id: frame.id }));
 }
 
@@ -277,42 +282,43 @@ async function refresh(frame: RefreshFrame, state: State): Promise<Result<State>
 const TOKEN_TIMERS = new SecondTimers<TokenTimer>({ type: 'token_timer' });
 
 /** Sets the token's one timer for the next thing due: token_expiring, or the close at `exp`. */
-function armTokenTimer(state: State): void {
-  cancelTokenTimer(state);
-  const { exp } = state;
-  if (exp === undefined) return;
-  const due = state.warnedFor === exp ? closeAt(state, exp) : (exp - state.args.auth!.refreshSeconds) * 1000;
-  state.tokenDue = TOKEN_TIMERS.sendAt(state.self, due);
+function armTokenTimer(state: State, token: TokenState): void {
+  cancelTokenTimer(state, token);
+  const due = token.warnedFor === token.exp ? closeAt(state, token) : warnAt(state, token);
+  token.due = TOKEN_TIMERS.sendAt(state.self, due);
 }
 
-function cancelTokenTimer(state: State): void {
-  if (state.tokenDue !== undefined) TOKEN_TIMERS.cancel(state.self, state.tokenDue);
-  state.tokenDue = undefined;
+function cancelTokenTimer(state: State, token: TokenState): void {
+  if (token.due !== undefined) TOKEN_TIMERS.cancel(state.self, token.due);
+  token.due = undefined;
 }
 
-function closeAt(state: State, exp: number): number {
-  return (exp + state.args.auth!.clockToleranceSeconds) * 1000;
+function warnAt(state: State, token: TokenState): number {
+  return (token.exp - state.args.auth!.refreshSeconds) * 1000;
 }
 
-function onTokenTimer(state: State): Result<State> {
-  const exp = state.exp!;
+function closeAt(state: State, token: TokenState): number {
+  return (token.exp + state.args.auth!.clockToleranceSeconds) * 1000;
+}
+
+function onTokenTimer(state: State, token: TokenState): Result<State> {
   const now = Date.now();
-  if (now >= closeAt(state, exp)) {
+  if (now >= closeAt(state, token)) {
     state.args.socket.close('tokenExpired');
     return noreply(state);
   }
-  if (state.warnedFor !== exp && now >= (exp - state.args.auth!.refreshSeconds) * 1000) {
-    state.warnedFor = exp;
-    answer(state, 'token_expiring', encodeTokenExpiring({ exp }));
+  if (token.warnedFor !== token.exp && now >= warnAt(state, token)) {
+    token.warnedFor = token.exp;
+    answer(state, 'token_expiring', encodeTokenExpiring({ exp: token.exp }));
   }
-  armTokenTimer(state);
+  armTokenTimer(state, token);
   return noreply(state);
 }
 
 function websocketInfo(message: PublishOutcome | Exit | TokenTimer | Drain, state: State): Result<State> | Promise<Result<State>> {
   switch (message.type) {
     case 'token_timer':
-      return onTokenTimer(state);
+      return state.token ? onTokenTimer(state, state.token) : noreply(state);
     case 'published': {
       const awaiting = takeAwaiting(state, message.tag);
       if (awaiting?.ack) answer(state, 'ack', encodeAck({ id: awaiting.id, msgId: message.msgId }));
@@ -332,7 +338,7 @@ function websocketInfo(message: PublishOutcome | Exit | TokenTimer | Drain, stat
 }
 
 function websocketTerminate(reason: ExitReason, state: State): void {
-  cancelTokenTimer(state);
+  if (state.token) cancelTokenTimer(state, state.token);
   log.debug({ session: state.session, user: state.user, reason: formatReason(reason) }, 'connection ended');
   // After a client's close the socket is already shut; on shutdown it is 1001, after a crash 1011.
   state.args.socket.close(isOrderlyExit(reason) ? 'shutdown' : 'internalError');

@@ -203,6 +203,12 @@ for (const broker of BROKERS) {
         client.send({ type: 'say', text: 42, id: 'n' });
         await client.next('error', { code: 'bad_request', id: 'n' });
       });
+
+      it('answers a refresh with bad_request when authentication is off: there is no token to replace', async () => {
+        const client = await connect();
+        client.send({ type: 'refresh', token: 'a.b.c', id: 'r' });
+        expect(await client.next('error', { id: 'r' })).to.include({ code: 'bad_request', message: 'refresh: authentication is off on this server' });
+      });
     });
 
     describe('rate limit', () => {
