@@ -16,6 +16,8 @@ function loadError(env: Env, argv: string[] = [], configDir = CONFIG_DIR): strin
     load(env, argv, configDir);
   } catch (error) {
     expect(error).to.be.instanceOf(ConfigError);
+    // What a stack trace or a log's `err` shows as the kind of failure.
+    expect((error as Error).name).to.equal('ConfigError');
     return (error as Error).message;
   }
   return expect.fail('expected a ConfigError');
@@ -279,6 +281,23 @@ describe('config', () => {
 
     it('never allows alg none', () => {
       expect(loadError({ AUTH_HMAC_SECRET: SECRET, AUTH_ALGORITHMS: 'none' })).to.match(/^auth\.algorithms\.0 \(AUTH_ALGORITHMS\): expected one of HS256, /);
+    });
+
+    it('names what each auth setting expects, in a config file too', () => {
+      expect(loadError({ AUTH_MODE: 'on' })).to.equal('auth.mode (AUTH_MODE): expected off or required, got "on"');
+      for (const [setting, expected] of [['publicKeyFile', 'a file path'], ['jwksFile', 'a file path'], ['issuer', 'an issuer'], ['audience', 'an audience']] as const) {
+        expect(loadError({ NODE_ENV: 'production' }, [], withProduction({ auth: { [setting]: '' } }))).to.equal(`auth.${setting} (config/production.json): expected ${expected}, got ""`);
+      }
+      expect(loadError({ NODE_ENV: 'production' }, [], withProduction({ auth: { algorithms: [] } }))).to.equal('auth.algorithms (config/production.json): expected at least one algorithm, got []');
+      expect(loadError({ NODE_ENV: 'production' }, [], withProduction({ auth: { algorithms: 'HS256' } }))).to.equal('auth.algorithms (config/production.json): expected a list of algorithms, got "HS256"');
+      expect(loadError({ NODE_ENV: 'production' }, [], withProduction({ allowedOrigins: 'https://a.example' }))).to.equal('allowedOrigins (config/production.json): expected a list of origins, got "https://a.example"');
+      for (const [setting, max] of [['clockToleranceSeconds', 300], ['refreshSeconds', 3600]] as const) {
+        expect(loadError({ NODE_ENV: 'production' }, [], withProduction({ auth: { [setting]: max + 1 } }))).to.match(new RegExp(`^auth\\.${setting} \\(config/production\\.json\\): expected an integer from \\d+ to ${max}`));
+      }
+    });
+
+    it('reads true and false as booleans only for a boolean setting: an issuer may be called true', () => {
+      expect(load({ AUTH_ISSUER: 'true', AUTH_AUDIENCE: 'false' }).auth).to.include({ issuer: 'true', audience: 'false' });
     });
 
     it('reads AUTH_ALLOW_QUERY_TOKEN as true or false only', () => {

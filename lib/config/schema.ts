@@ -158,7 +158,7 @@ export const ConfigSchema = group({
     issue(['admin', 'token'], `required because admin.host ${JSON.stringify(config.admin.host)} is not loopback (127.0.0.0/8, ::1, localhost)`);
   }
   const { auth } = config;
-  const publicKeys = [auth.publicKeyFile && 'auth.publicKeyFile', auth.jwksFile && 'auth.jwksFile'].filter((name) => name !== undefined && name !== '');
+  const publicKeys = [...(auth.publicKeyFile === undefined ? [] : ['auth.publicKeyFile']), ...(auth.jwksFile === undefined ? [] : ['auth.jwksFile'])];
   if (auth.hmacSecret !== undefined && publicKeys.length > 0) issue(['auth', 'hmacSecret'], `must not be set together with ${publicKeys.join(' and ')}: give one key source`);
   else if (publicKeys.length > 1) issue(['auth', 'jwksFile'], 'must not be set together with auth.publicKeyFile: give one key source');
   if (auth.mode === 'required' && auth.hmacSecret === undefined && publicKeys.length === 0) {

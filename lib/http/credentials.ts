@@ -45,6 +45,7 @@ export function selectedProtocol(protocols: string): string {
   return offeredProtocols(protocols).includes(SUBPROTOCOL) ? SUBPROTOCOL : '';
 }
 
+// An absent header ('') splits into [''], which is neither protocol.
 function offeredProtocols(header: string): string[] {
-  return header === '' ? [] : header.split(',').map((protocol) => protocol.trim());
+  return header.split(',').map((protocol) => protocol.trim());
 }

@@ -14,7 +14,7 @@ describe('http/credentials', () => {
     it('takes Authorization: Bearer, the scheme in any case', () => {
       expect(offeredToken(request({ authorization: 'Bearer a.b.c' }), false)).to.deep.equal({ token: 'a.b.c' });
       expect(offeredToken(request({ authorization: 'bearer   a.b.c ' }), false)).to.deep.equal({ token: 'a.b.c' });
-      for (const authorization of ['Basic YWxpY2U6cHc=', 'Bearer', 'Bearer a b', 'Bearera.b.c']) {
+      for (const authorization of ['Basic YWxpY2U6cHc=', 'Bearer', 'Bearer a b', 'Bearera.b.c', 'NotBearer a.b.c', 'Basic x, Bearer a.b.c']) {
         expect(offeredToken(request({ authorization }), false), authorization).to.deep.equal({ missing: 'token missing' });
       }
     });

@@ -58,6 +58,41 @@ describe('otp/second_timers', function () {
     expect(delivered.map((entry) => entry.to)).to.deep.equal([early, late]);
   });
 
+  it('keeps the earlier second armed when a later one comes after it', async () => {
+    const { timers, delivered } = recordingTimers();
+    const [early, late] = refs(2);
+    const earlyDue = Date.now() + 100;
+    timers.sendAt(early!, earlyDue);
+    timers.sendAt(late!, Date.now() + 3000);
+    await until('the early one to be woken', () => delivered.length, (count) => count === 1);
+    expect(delivered[0]!.to).to.equal(early);
+    expect(delivered[0]!.at - earlyDue, 'woken in its own second, not with the later one').to.be.below(2000);
+  });
+
+  it('ignores a cancel for a second nobody waits in', () => {
+    const { timers } = recordingTimers();
+    const [ref] = refs(1);
+    expect(() => timers.cancel(ref!, 1_764_100_000)).to.not.throw();
+  });
+
+  it('sets one Node timer for a second, not one per turn until it comes', async () => {
+    const { timers, delivered } = recordingTimers();
+    const original = globalThis.setTimeout;
+    let armed = 0;
+    // Only the wheel's own timers count, not those of the polling below.
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      if (new Error().stack?.includes('second_timers.ts')) armed++;
+      return original(...args);
+    }) as typeof setTimeout;
+    try {
+      timers.sendAt(refs(1)[0]!, Date.now() + 1200);
+      await until('the wake-up', () => delivered.length, (count) => count === 1);
+    } finally {
+      globalThis.setTimeout = original;
+    }
+    expect(armed).to.be.within(1, 2);
+  });
+
   it('keeps a process due beyond what one Node timer can wait (24.8 days) while it wakes the nearer ones', async () => {
     const { timers, delivered } = recordingTimers();
     const [near, far] = refs(2);

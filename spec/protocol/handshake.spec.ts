@@ -96,6 +96,13 @@ describe('protocol/handshake', () => {
     }
   });
 
+  it('reads no name on an authenticated connection: none is picked, and a long one is not refused', () => {
+    const authenticated = (query: string) => parseHandshake(query, { defaultRoom: 'lobby', authenticated: true });
+    expect(authenticated('name=alice&room=dev')).to.deep.equal({ name: '', room: 'dev', since: undefined, client: undefined });
+    expect(authenticated(`name=${'x'.repeat(40)}`)).to.deep.include({ name: '', room: 'lobby' });
+    expect(authenticated('')).to.deep.include({ name: '' });
+  });
+
   it('checks name, then room, then since, then client', () => {
     const name = `name=${'x'.repeat(33)}`;
     const [room, since, client] = ['room=-bad', 'since=a%20b', 'client=short'];
