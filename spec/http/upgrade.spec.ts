@@ -86,6 +86,15 @@ describe('the upgrade while a token is verified', function () {
     expect(stats()).to.include({ upgrading: 0, open: 0 });
   });
 
+  it('refuses with 503 and Retry-After an upgrade that comes while the node drains, before any token is read', async () => {
+    warren.readiness.draining = true;
+    const refused = await upgradeRequest(wsUrl(), { 'Sec-WebSocket-Protocol': 'warren.v2, warren.bearer.early' });
+    expect(refused.status).to.equal(503);
+    expect(refused.headers['retry-after']).to.equal('5');
+    expect(refused.body).to.equal('server shutting down\n');
+    expect(verifier.pending, 'no verification started').to.equal(0);
+  });
+
   it('counts upgrades being verified toward limits.maxConnections', async () => {
     const first = ChatClient.connect(wsUrl(), offer('first'));
     const second = ChatClient.connect(wsUrl(), offer('second'));

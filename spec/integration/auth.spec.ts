@@ -10,6 +10,7 @@ import { actors, connectionOf, fetchTree } from '../support/admin';
 import { ChatClient } from '../support/client';
 import { until } from '../support/eventually';
 import { useDaemon } from '../support/lifecycle';
+import { scrapeMetrics } from '../support/metrics';
 import { AUTH_ENV, bearerProtocols, signedTokens, signToken } from '../support/tokens';
 import { upgradeRequest } from '../support/upgrade';
 
@@ -223,6 +224,14 @@ describe('authentication, on RabbitMQ', function () {
     for (const token of signedTokens) expect(shown).to.not.include(token.split('.')[2]!);
     expect(shown).to.not.include(AUTH_ENV.AUTH_HMAC_SECRET);
     expect(shown).to.not.include(clientKey);
+  });
+
+  it('counted every socket closed at once, by why: a bad token (4001) or a room not granted (4003)', async () => {
+    const metrics = await scrapeMetrics(daemon());
+    expect(metrics.get('warren_connections_refused_total{reason="token"}')).to.be.at.least(7);
+    expect(metrics.get('warren_connections_refused_total{reason="room"}')).to.equal(1);
+    expect(metrics.get('warren_closes_total{code="4001"}')).to.be.at.least(8);
+    expect(metrics.get('warren_closes_total{code="4003"}')).to.equal(2);
   });
   });
 });
