@@ -1,0 +1,356 @@
+import { expect } from 'chai';
+import { type Entry, type PresenceMessage, Replica, RESYNC_AFTER_MS } from '../../lib/presence/replica';
+
+const DOWN_AFTER_MS = 15_000;
+const FORGET_AFTER_MS = 60_000;
+
+/** Replica `a`, with the (room/user)s its onChange reported, in order. */
+function replica(incarnation = 1) {
+  const changes: string[] = [];
+  const a = new Replica({ node: 'a', incarnation, downAfterMs: DOWN_AFTER_MS, forgetAfterMs: FORGET_AFTER_MS, onChange: (room, user) => changes.push(`${room}/${user}`) });
+  return { a, changes };
+}
+
+// Messages from node b (incarnation 1 unless given).
+const delta = (seq: number, entries: readonly Entry[], inc = 1): PresenceMessage => ({ t: 'delta', node: 'b', inc, seq, entries });
+const snapshot = (seq: number, entries: readonly Entry[], inc = 1): PresenceMessage => ({ t: 'snapshot', node: 'b', inc, seq, entries });
+const heartbeat = (seq: number, inc = 1): PresenceMessage => ({ t: 'heartbeat', node: 'b', inc, seq });
+const sync = (to: string): PresenceMessage => ({ t: 'sync', node: 'b', inc: 1, to });
+const SYNC_B: PresenceMessage = { t: 'sync', node: 'a', inc: 1, to: 'b' };
+
+const membersOf = (a: Replica, room: string) => Object.fromEntries(a.members(room));
+
+describe('presence/replica', () => {
+  describe('local changes', () => {
+    it('counts a user once however many connections it has, and tells each change', () => {
+      const { a, changes } = replica();
+      a.track('dev', 'u1', 'alice');
+      a.track('dev', 'u1', 'alice');
+      a.track('dev', 'u2', 'bob');
+      expect(a.counts('dev')).to.deep.equal({ users: 2, connections: 3 });
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'alice', connections: 2 });
+      expect(a.localConnections('dev', 'u1')).to.equal(2);
+      expect(changes).to.deep.equal(['dev/u1', 'dev/u1', 'dev/u2']);
+      expect(a.rooms).to.equal(1);
+    });
+
+    it('leaves a user at its last connection, and a room at its last member; untracking the untracked does nothing', () => {
+      const { a, changes } = replica();
+      a.track('dev', 'u1', 'alice');
+      a.track('dev', 'u1', 'alice');
+      a.track('ops', 'u1', 'alice');
+      a.untrack('dev', 'u1');
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'alice', connections: 1 });
+      a.untrack('dev', 'u1');
+      expect(a.member('dev', 'u1')).to.equal(undefined);
+      expect(a.counts('dev')).to.deep.equal({ users: 0, connections: 0 });
+      expect(a.localConnections('dev', 'u1')).to.equal(0);
+      expect(a.rooms).to.equal(1);
+      changes.length = 0;
+      a.untrack('dev', 'u1');
+      a.untrack('dev', 'u9');
+      a.untrack('nowhere', 'u1');
+      expect(changes).to.deep.equal([]);
+      expect(a.counts('ops')).to.deep.equal({ users: 1, connections: 1 });
+    });
+
+    it('names a user as its latest track did', () => {
+      const { a } = replica();
+      a.track('dev', 'u1', 'alice');
+      a.track('dev', 'u1', 'Alice B.');
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'Alice B.', connections: 2 });
+    });
+
+    it('never changes a member it handed out', () => {
+      const { a } = replica();
+      a.track('dev', 'u1', 'alice');
+      const member = a.member('dev', 'u1');
+      a.track('dev', 'u1', 'Alice');
+      expect(member).to.deep.equal({ name: 'alice', connections: 1 });
+    });
+
+    it('publishes the changes since the last delta as absolute counts, each delta one seq on, and nothing when nothing changed', () => {
+      const { a } = replica(7);
+      expect(a.pending).to.equal(false);
+      expect(a.outbox(0)).to.deep.equal([]);
+      a.track('dev', 'u1', 'alice');
+      a.track('dev', 'u1', 'alice');
+      a.track('dev', 'u2', 'bob');
+      expect(a.pending).to.equal(true);
+      expect(a.outbox(0)).to.deep.equal([{ t: 'delta', node: 'a', inc: 7, seq: 1, entries: [['dev', 'u1', 'alice', 2], ['dev', 'u2', 'bob', 1]] }]);
+      expect(a.pending).to.equal(false);
+      expect(a.outbox(1)).to.deep.equal([]);
+      a.untrack('dev', 'u2');
+      a.untrack('dev', 'u1');
+      expect(a.outbox(2)).to.deep.equal([{ t: 'delta', node: 'a', inc: 7, seq: 2, entries: [['dev', 'u2', 'bob', 0], ['dev', 'u1', 'alice', 1]] }]);
+      expect(a.seq).to.equal(2);
+    });
+
+    it('keeps a user that left and came back within one delta', () => {
+      const { a } = replica();
+      a.track('dev', 'u1', 'alice');
+      a.outbox(0);
+      a.untrack('dev', 'u1');
+      a.track('dev', 'u1', 'alice');
+      expect(a.outbox(1)).to.deep.equal([{ t: 'delta', node: 'a', inc: 1, seq: 2, entries: [['dev', 'u1', 'alice', 1]] }]);
+      a.receive(sync('a'), 2);
+      expect(a.outbox(2)).to.deep.equal([{ t: 'snapshot', node: 'a', inc: 1, seq: 2, entries: [['dev', 'u1', 'alice', 1]] }]);
+    });
+
+    it('says heartbeat at its seq, goodbye, and hello as a sync to every node', () => {
+      const { a } = replica(3);
+      a.track('dev', 'u1', 'alice');
+      expect(a.heartbeat()).to.deep.equal({ t: 'heartbeat', node: 'a', inc: 3, seq: 0 });
+      a.outbox(0);
+      expect(a.heartbeat()).to.deep.equal({ t: 'heartbeat', node: 'a', inc: 3, seq: 1 });
+      expect(a.goodbye()).to.deep.equal({ t: 'goodbye', node: 'a', inc: 3 });
+      expect(a.hello()).to.deep.equal({ t: 'sync', node: 'a', inc: 3, to: '*' });
+    });
+  });
+
+  describe('snapshots asked for', () => {
+    it('answers a sync to itself or to every node with a snapshot of its slice, after the delta and at its seq', () => {
+      for (const to of ['a', '*']) {
+        const { a } = replica();
+        a.track('dev', 'u1', 'alice');
+        a.track('ops', 'u2', 'bob');
+        a.outbox(0);
+        a.untrack('ops', 'u2');
+        a.track('dev', 'u3', 'carol');
+        a.receive(sync(to), 1);
+        expect(a.pending).to.equal(true);
+        expect(a.outbox(1)).to.deep.equal([
+          { t: 'delta', node: 'a', inc: 1, seq: 2, entries: [['ops', 'u2', 'bob', 0], ['dev', 'u3', 'carol', 1]] },
+          { t: 'snapshot', node: 'a', inc: 1, seq: 2, entries: [['dev', 'u1', 'alice', 1], ['dev', 'u3', 'carol', 1]] },
+        ]);
+        expect(a.outbox(2), 'once').to.deep.equal([]);
+      }
+    });
+
+    it('does not answer a sync to another node', () => {
+      const { a } = replica();
+      a.receive(sync('c'), 0);
+      expect(a.pending).to.equal(false);
+      expect(a.outbox(0)).to.deep.equal([]);
+    });
+  });
+
+  describe('remote slices', () => {
+    it('adds a delta in order to the slices of other nodes, summed with its own', () => {
+      const { a, changes } = replica();
+      a.track('dev', 'u1', 'alice');
+      a.receive(delta(1, [['dev', 'u1', 'alice', 2], ['dev', 'u2', 'bob', 1]]), 100);
+      expect(a.counts('dev')).to.deep.equal({ users: 2, connections: 4 });
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'alice', connections: 3 });
+      expect(a.localConnections('dev', 'u1')).to.equal(1);
+      a.receive(delta(2, [['dev', 'u1', 'alice', 0], ['dev', 'u2', 'bob', 1], ['ops', 'u2', 'bob', 1]]), 200);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u1: { name: 'alice', connections: 1 }, u2: { name: 'bob', connections: 1 } });
+      expect(changes, 'an entry that changes no count tells nothing').to.deep.equal(['dev/u1', 'dev/u1', 'dev/u2', 'dev/u1', 'ops/u2']);
+      expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 1, up: true, seq: 2, lastHeardAt: 200, entries: 2 }]);
+      expect(a.rooms).to.equal(2);
+    });
+
+    it('ignores its own messages', () => {
+      const { a } = replica();
+      a.receive({ t: 'delta', node: 'a', inc: 1, seq: 1, entries: [['dev', 'u1', 'alice', 1]] }, 0);
+      a.receive({ t: 'sync', node: 'a', inc: 1, to: '*' }, 0);
+      expect(a.counts('dev')).to.deep.equal({ users: 0, connections: 0 });
+      expect(a.outbox(0)).to.deep.equal([]);
+      expect(a.nodes()).to.deep.equal([]);
+    });
+
+    it('ignores a delta it already applied', () => {
+      const { a, changes } = replica();
+      const first = delta(1, [['dev', 'u1', 'alice', 1]]);
+      a.receive(first, 0);
+      a.receive(delta(2, [['dev', 'u1', 'alice', 0]]), 0);
+      a.receive(first, 0);
+      expect(a.counts('dev')).to.deep.equal({ users: 0, connections: 0 });
+      expect(changes).to.deep.equal(['dev/u1', 'dev/u1']);
+      expect(a.outbox(0)).to.deep.equal([]);
+    });
+
+    it('does not apply a delta after a gap, and asks its node for a snapshot, once per resync interval', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive(delta(3, [['dev', 'u2', 'bob', 1]]), 0);
+      expect(a.member('dev', 'u2')).to.equal(undefined);
+      expect(a.pending).to.equal(true);
+      expect(a.outbox(10)).to.deep.equal([SYNC_B]);
+      expect(a.outbox(10 + RESYNC_AFTER_MS - 1)).to.deep.equal([]);
+      expect(a.outbox(10 + RESYNC_AFTER_MS)).to.deep.equal([SYNC_B]);
+      expect(a.nodes()[0]!.seq).to.equal(1);
+    });
+
+    it('asks for a snapshot when a heartbeat says a node is further on than what it applied', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive(heartbeat(1), 0);
+      expect(a.pending).to.equal(false);
+      a.receive(heartbeat(2), 0);
+      expect(a.outbox(0)).to.deep.equal([SYNC_B]);
+    });
+
+    it('starts an unknown node at seq 0: its first delta applies, a later one is a gap', () => {
+      const first = replica().a;
+      first.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      expect(first.counts('dev').users).to.equal(1);
+      const later = replica().a;
+      later.receive(delta(4, [['dev', 'u1', 'alice', 1]]), 0);
+      expect(later.counts('dev').users).to.equal(0);
+      expect(later.outbox(0)).to.deep.equal([SYNC_B]);
+    });
+
+    it('replaces a slice with a snapshot at or past what it applied, telling each change, and stops asking', () => {
+      const { a, changes } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1], ['dev', 'u2', 'bob', 2], ['ops', 'u3', 'carol', 1]]), 0);
+      a.receive(delta(3, []), 0);
+      changes.length = 0;
+      a.receive(snapshot(3, [['dev', 'u2', 'bob', 2], ['dev', 'u4', 'dave', 1], ['ops', 'u3', 'carol', 3]]), 0);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u2: { name: 'bob', connections: 2 }, u4: { name: 'dave', connections: 1 } });
+      expect(a.counts('ops')).to.deep.equal({ users: 1, connections: 3 });
+      expect(changes).to.have.members(['dev/u4', 'ops/u3', 'dev/u1']).and.have.length(3);
+      expect(a.pending).to.equal(false);
+      expect(a.outbox(0)).to.deep.equal([]);
+      a.receive(delta(4, [['dev', 'u2', 'bob', 0]]), 0);
+      expect(a.counts('dev').users, 'deltas follow on from the snapshot').to.equal(1);
+      a.receive(snapshot(4, []), 0);
+      expect(a.rooms, 'a snapshot at the seq applied replaces too').to.equal(0);
+      expect(a.nodes()[0]).to.include({ seq: 4, entries: 0 });
+    });
+
+    it('ignores a snapshot older than what it applied', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive(delta(2, [['dev', 'u2', 'bob', 1]]), 0);
+      a.receive(delta(4, []), 0);
+      a.receive(snapshot(1, [['dev', 'u1', 'alice', 1]]), 0);
+      expect(a.counts('dev').users).to.equal(2);
+      expect(a.outbox(0), 'still behind').to.deep.equal([SYNC_B]);
+    });
+
+    it('names a user as the latest writer did, which a snapshot repeating an older name does not undo', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.track('dev', 'u1', 'Alice');
+      expect(a.member('dev', 'u1')!.name).to.equal('Alice');
+      a.receive(snapshot(1, [['dev', 'u1', 'alice', 1]]), 0);
+      expect(a.member('dev', 'u1')!.name).to.equal('Alice');
+      a.receive(delta(2, [['dev', 'u1', 'Al', 1]]), 0);
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'Al', connections: 2 });
+      a.track('dev', 'u1', 'A.');
+      a.receive(snapshot(2, [['dev', 'u1', 'Al', 2]]), 0);
+      expect(a.member('dev', 'u1'), 'a changed count is a write').to.deep.equal({ name: 'Al', connections: 4 });
+    });
+
+    it('drops the slice of a node that says goodbye, its members leaving unless counted elsewhere', () => {
+      const { a, changes } = replica();
+      a.track('dev', 'u1', 'alice');
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1], ['dev', 'u2', 'bob', 1]]), 0);
+      changes.length = 0;
+      a.receive({ t: 'goodbye', node: 'b', inc: 1 }, 5);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u1: { name: 'alice', connections: 1 } });
+      expect(changes).to.have.members(['dev/u1', 'dev/u2']).and.have.length(2);
+      expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 1, up: false, seq: 0, lastHeardAt: 5, entries: 0 }]);
+    });
+  });
+
+  describe('incarnations', () => {
+    it('replaces the slice of a restarted node at its first message, which then applies from seq 0', () => {
+      const { a, changes } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive(delta(2, [['dev', 'u2', 'bob', 1]]), 0);
+      a.receive(delta(5, []), 0);
+      changes.length = 0;
+      a.receive(delta(1, [['dev', 'u2', 'bob', 1]], 2), 10);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u2: { name: 'bob', connections: 1 } });
+      expect(changes, 'u2 left with the old slice and joined with the new').to.deep.equal(['dev/u1', 'dev/u2', 'dev/u2']);
+      expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 2, up: true, seq: 1, lastHeardAt: 10, entries: 1 }]);
+      expect(a.outbox(10), 'no longer behind').to.deep.equal([]);
+    });
+
+    it('drops the slice of a restarted node at its first heartbeat', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive(heartbeat(0, 2), 0);
+      expect(a.rooms).to.equal(0);
+      expect(a.outbox(0)).to.deep.equal([]);
+    });
+
+    it('asks a restarted node for a snapshot at once, even right after asking the old one', () => {
+      const { a } = replica();
+      a.receive(heartbeat(3), 0);
+      expect(a.outbox(0)).to.deep.equal([SYNC_B]);
+      a.receive(heartbeat(3, 2), 1);
+      expect(a.outbox(1)).to.deep.equal([SYNC_B]);
+    });
+
+    it('ignores every message of an older incarnation, without counting the node heard', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]], 2), 0);
+      for (const message of [delta(2, [['dev', 'u1', 'alice', 0]]), snapshot(9, []), heartbeat(9), sync('a'), { t: 'goodbye', node: 'b', inc: 1 } as const]) {
+        a.receive(message, 10);
+      }
+      expect(a.counts('dev')).to.deep.equal({ users: 1, connections: 1 });
+      expect(a.outbox(10)).to.deep.equal([]);
+      expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 2, up: true, seq: 1, lastHeardAt: 0, entries: 1 }]);
+    });
+  });
+
+  describe('down and forgotten nodes', () => {
+    it('drops the slice of a node not heard for downAfterMs, each member leaving once', () => {
+      const { a, changes } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 2], ['ops', 'u1', 'alice', 1]]), 0);
+      a.receive(heartbeat(1), 1000);
+      a.tick(1000 + DOWN_AFTER_MS - 1);
+      expect(a.rooms).to.equal(2);
+      changes.length = 0;
+      a.tick(1000 + DOWN_AFTER_MS);
+      a.tick(1000 + DOWN_AFTER_MS + 1);
+      expect(a.rooms).to.equal(0);
+      expect(changes).to.have.members(['dev/u1', 'ops/u1']).and.have.length(2);
+      expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 1, up: false, seq: 0, lastHeardAt: 1000, entries: 0 }]);
+    });
+
+    it('stops asking a node that went down for a snapshot', () => {
+      const { a } = replica();
+      a.receive(heartbeat(2), 0);
+      a.tick(DOWN_AFTER_MS);
+      expect(a.pending).to.equal(false);
+      expect(a.outbox(DOWN_AFTER_MS)).to.deep.equal([]);
+    });
+
+    it('starts a node heard again after it went down from nothing, at seq 0', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.tick(DOWN_AFTER_MS);
+      a.receive(delta(2, [['dev', 'u2', 'bob', 1]]), DOWN_AFTER_MS + 1);
+      expect(a.rooms).to.equal(0);
+      expect(a.nodes()[0]).to.include({ up: true, seq: 0, lastHeardAt: DOWN_AFTER_MS + 1 });
+      expect(a.outbox(DOWN_AFTER_MS + 1)).to.deep.equal([SYNC_B]);
+      a.receive(snapshot(2, [['dev', 'u2', 'bob', 1]]), DOWN_AFTER_MS + 2);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u2: { name: 'bob', connections: 1 } });
+    });
+
+    it('forgets a node forgetAfterMs after it went down, and only then', () => {
+      const { a } = replica();
+      a.receive(heartbeat(0), 0);
+      a.receive({ t: 'goodbye', node: 'b', inc: 1 }, 100);
+      a.tick(100 + FORGET_AFTER_MS - 1);
+      expect(a.nodes()).to.have.length(1);
+      a.tick(100 + FORGET_AFTER_MS);
+      expect(a.nodes()).to.deep.equal([]);
+      a.receive({ t: 'heartbeat', node: 'c', inc: 1, seq: 0 }, 0);
+      a.tick(FORGET_AFTER_MS * 10);
+      expect(a.nodes().map(({ node, up }) => [node, up]), 'up nodes first go down').to.deep.equal([['c', false]]);
+    });
+  });
+
+  it('reads an unknown room as empty', () => {
+    const { a } = replica();
+    expect(a.counts('dev')).to.deep.equal({ users: 0, connections: 0 });
+    expect([...a.members('dev')]).to.deep.equal([]);
+    expect(a.member('dev', 'u1')).to.equal(undefined);
+    expect(a.rooms).to.equal(0);
+  });
+});
