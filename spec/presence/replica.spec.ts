@@ -30,6 +30,7 @@ describe('presence/replica', () => {
       expect(a.counts('dev')).to.deep.equal({ users: 2, connections: 3 });
       expect(a.member('dev', 'u1')).to.deep.equal({ name: 'alice', connections: 2 });
       expect(a.localConnections('dev', 'u1')).to.equal(2);
+      expect(a.localConnections('dev', 'u3')).to.equal(0);
       expect(changes).to.deep.equal(['dev/u1', 'dev/u1', 'dev/u2']);
       expect(a.rooms).to.equal(1);
     });
@@ -159,12 +160,11 @@ describe('presence/replica', () => {
       expect(a.nodes()).to.deep.equal([]);
     });
 
-    it('ignores a delta it already applied', () => {
+    it('ignores a delta it already applied, the last one too', () => {
       const { a, changes } = replica();
       const first = delta(1, [['dev', 'u1', 'alice', 1]]);
-      a.receive(first, 0);
-      a.receive(delta(2, [['dev', 'u1', 'alice', 0]]), 0);
-      a.receive(first, 0);
+      const last = delta(2, [['dev', 'u1', 'alice', 0]]);
+      for (const message of [first, last, first, last]) a.receive(message, 0);
       expect(a.counts('dev')).to.deep.equal({ users: 0, connections: 0 });
       expect(changes).to.deep.equal(['dev/u1', 'dev/u1']);
       expect(a.outbox(0)).to.deep.equal([]);
@@ -214,8 +214,8 @@ describe('presence/replica', () => {
       expect(a.outbox(0)).to.deep.equal([]);
       a.receive(delta(4, [['dev', 'u2', 'bob', 0]]), 0);
       expect(a.counts('dev').users, 'deltas follow on from the snapshot').to.equal(1);
-      a.receive(snapshot(4, []), 0);
-      expect(a.rooms, 'a snapshot at the seq applied replaces too').to.equal(0);
+      a.receive(snapshot(4, [['dev', 'u4', 'dave', 0]]), 0);
+      expect(a.rooms, 'a snapshot at the seq applied replaces too; an entry at 0 is no entry').to.equal(0);
       expect(a.nodes()[0]).to.include({ seq: 4, entries: 0 });
     });
 
@@ -241,6 +241,19 @@ describe('presence/replica', () => {
       a.track('dev', 'u1', 'A.');
       a.receive(snapshot(2, [['dev', 'u1', 'Al', 2]]), 0);
       expect(a.member('dev', 'u1'), 'a changed count is a write').to.deep.equal({ name: 'Al', connections: 4 });
+      a.receive(snapshot(2, [['dev', 'u1', 'Alan', 2]]), 0);
+      expect(a.member('dev', 'u1'), 'and so is a changed name').to.deep.equal({ name: 'Alan', connections: 4 });
+    });
+
+    it('takes no name from an entry that leaves', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1], ['ops', 'u1', 'alice', 1]]), 0);
+      a.track('dev', 'u1', 'Alice');
+      a.track('ops', 'u1', 'Alice');
+      a.receive(delta(2, [['dev', 'u1', 'alice', 0]]), 0);
+      a.receive(snapshot(2, [['ops', 'u1', 'alice', 0]]), 0);
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'Alice', connections: 1 });
+      expect(a.member('ops', 'u1')).to.deep.equal({ name: 'Alice', connections: 1 });
     });
 
     it('drops the slice of a node that says goodbye, its members leaving unless counted elsewhere', () => {
