@@ -114,6 +114,11 @@ describe('presence/coalescer', () => {
     change('dev', 'u1', 'alice', 1, 1080);
     expect(flush(2000)).to.deep.equal([]);
     expect(coalescer.nextDueAt()).to.equal(undefined);
+    // So does a pair in the first window after the room opened.
+    coalescer.open('new');
+    change('new', 'u1', 'alice', 1, 2000);
+    change('new', 'u1', 'alice', 0, 2000);
+    expect(flush(2000)).to.deep.equal([]);
     // The window was not used: the next change goes out at once.
     change('dev', 'u3', 'carol', 1, 2100);
     expect(coalescer.nextDueAt()).to.equal(2100);
@@ -173,6 +178,25 @@ describe('presence/coalescer', () => {
     expect(coalescer.nextDueAt()).to.equal(250);
     expect(flush(300).map(({ room }) => room).sort()).to.deep.equal(['a', 'b']);
     expect(coalescer.nextDueAt()).to.equal(undefined);
+  });
+
+  it('flushes many rooms each in the order their windows end, whatever the order they were touched in', () => {
+    const { coalescer, change, flush } = setup();
+    const firstFrames = [['r4', 0], ['r1', 10], ['r6', 20], ['r3', 30], ['r7', 40], ['r0', 50], ['r5', 60], ['r2', 70]] as const;
+    for (const [room, at] of firstFrames) {
+      coalescer.open(room);
+      change(room, 'u1', 'alice', 1, at);
+      flush(at);
+    }
+    for (let i = 0; i < 8; i += 1) change(`r${i}`, 'u2', 'bob', 1, 100);
+    const order: string[] = [];
+    for (let at = coalescer.nextDueAt(); at !== undefined; at = coalescer.nextDueAt()) {
+      const flushed = flush(at);
+      expect(flushed).to.have.length(1);
+      expect(at).to.equal(firstFrames.find(([room]) => room === flushed[0].room)![1] + WINDOW_MS);
+      order.push(flushed[0].room);
+    }
+    expect(order).to.deep.equal(firstFrames.map(([room]) => room));
   });
 
   it('reads only the touched users in a flush, never the whole room', () => {
@@ -283,6 +307,25 @@ describe('presence/coalescer', () => {
       );
     });
 
+    it('is marked truncated by what the published view holds, not by the count mid-window', () => {
+      const { source, coalescer, change, presence } = setup(2);
+      source.set('dev', 'u1', 'alice', 1);
+      source.set('dev', 'u2', 'bob', 1);
+      coalescer.open('dev');
+      change('dev', 'u3', 'carol', 1, 1000);
+      expect(presence('dev', { user: 'u3', name: 'carol' })).to.deep.equal({
+        type: 'presence', room: 'dev', members: [member('u1', 'alice'), member('u2', 'bob'), member('u3', 'carol')], users: 3, connections: 3,
+      });
+    });
+
+    it('lists only the subscriber with a maxListed of 0', () => {
+      const { source, coalescer, presence } = setup(0);
+      source.set('dev', 'u1', 'alice', 1);
+      expect(presence('dev', { user: 'u2', name: 'bob' })).to.deep.equal({ type: 'presence', room: 'dev', members: [member('u2', 'bob')], users: 2, connections: 2, truncated: true });
+      coalescer.open('dev');
+      expect(presence('dev', { user: 'u1', name: 'alice' })).to.deep.equal({ type: 'presence', room: 'dev', members: [member('u1', 'alice')], users: 1, connections: 1, truncated: true });
+    });
+
     it('lists what a flush changed in the view, and what it did not change as before', () => {
       const { coalescer, change, flush, presence } = setup(2);
       coalescer.open('dev');
@@ -323,6 +366,9 @@ describe('presence/coalescer', () => {
       expect(flush(2000)).to.deep.equal([]);
       change('dev', 'u4', 'dave', 2, 3000);
       expect(flush(3000)).to.deep.equal([{ room: 'dev', type: 'presence_diff', users: 3, connections: 4 }]);
+      change('dev', 'u4', 'dave', 1, 4000);
+      change('dev', 'u5', 'eve', 1, 4000);
+      expect(flush(4000)).to.deep.equal([{ room: 'dev', type: 'presence_diff', users: 4, connections: 4 }]);
     });
 
     it('sends a full presence frame when the room falls back to maxListed', () => {
@@ -347,6 +393,29 @@ describe('presence/coalescer', () => {
     change('dev', 'u1', 'alice', 2, 1000); // the subscriber's own connection
     expect(presence('dev', { user: 'u1', name: 'alice' })).to.deep.include({ users: 2, connections: 4 });
     change('dev', 'u2', 'bob', 1, 1000);
+    expect(flush(1000)).to.deep.equal([{ room: 'dev', type: 'presence_diff', joins: [], leaves: [], users: 2, connections: 3 }]);
+  });
+
+  it('sends no counts for a subscriber that was given the counts of the last frame', () => {
+    const { source, coalescer, change, flush, presence } = setup();
+    source.set('dev', 'u1', 'alice', 1);
+    coalescer.open('dev');
+    change('dev', 'u2', 'bob', 1, 1000);
+    change('dev', 'u2', 'bob', 0, 1000);
+    presence('dev', { user: 'u1', name: 'alice' });
+    expect(flush(1000)).to.deep.equal([]);
+  });
+
+  it('sends the counts after a subscriber was given other users but the same connections as the last frame had', () => {
+    const { source, coalescer, change, flush, presence } = setup();
+    source.set('dev', 'u1', 'alice', 1);
+    source.set('dev', 'u3', 'carol', 2);
+    coalescer.open('dev');
+    change('dev', 'u3', 'carol', 1, 1000);
+    change('dev', 'u2', 'bob', 1, 1000);
+    expect(presence('dev', { user: 'u1', name: 'alice' })).to.deep.include({ users: 3, connections: 3 });
+    change('dev', 'u2', 'bob', 0, 1000);
+    change('dev', 'u3', 'carol', 2, 1000);
     expect(flush(1000)).to.deep.equal([{ room: 'dev', type: 'presence_diff', joins: [], leaves: [], users: 2, connections: 3 }]);
   });
 
