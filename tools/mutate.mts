@@ -48,6 +48,7 @@ const MODULES: readonly Module[] = [
   { name: 'lib/config', mutate: ['lib/config.ts', 'lib/config/**/*.ts'], specs: ['spec/config.spec.ts'] },
   { name: 'lib/history', mutate: ['lib/history/**/*.ts'], specs: ['spec/history/**/*.spec.ts'] },
   { name: 'lib/auth/room_grants.ts', mutate: ['lib/auth/room_grants.ts'], specs: ['spec/auth/room_grants.spec.ts'] },
+  { name: 'lib/presence/coalescer.ts', mutate: ['lib/presence/coalescer.ts'], specs: ['spec/presence/coalescer.spec.ts'] },
   { name: 'lib/auth/tokens.ts', mutate: ['lib/auth/tokens.ts'], specs: ['spec/auth/tokens.spec.ts'] },
   // Read through loadTokenVerifier, so by the same spec.
   { name: 'lib/auth/keys.ts', mutate: ['lib/auth/keys.ts'], specs: ['spec/auth/tokens.spec.ts'] },

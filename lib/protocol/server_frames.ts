@@ -51,7 +51,32 @@ export interface MessageFrame {
   readonly ts: number;
 }
 
-export type ServerFrame = WelcomeFrame | AckFrame | JoinedFrame | LeftFrame | PongFrame | RefreshedFrame | TokenExpiringFrame | ErrorFrame | MessageFrame;
+/** One member of a room: a user, with its connections in the room on every node together. */
+export interface PresenceMember { readonly user: string; readonly name: string; readonly connections: number }
+export interface PresenceFrame {
+  readonly type: 'presence';
+  readonly room: string;
+  /** Sorted by name, then user; above presence.maxListed only the first maxListed of them. */
+  readonly members: readonly PresenceMember[];
+  /** The whole room's counts, listed or not. */
+  readonly users: number;
+  readonly connections: number;
+  /** Present only when `members` leaves some out. */
+  readonly truncated?: true;
+  readonly id?: string;
+}
+export interface PresenceDiffFrame {
+  readonly type: 'presence_diff';
+  readonly room: string;
+  /** Both absent above presence.maxListed: the diff then carries only the counts. */
+  readonly joins?: readonly { readonly user: string; readonly name: string }[];
+  readonly leaves?: readonly { readonly user: string }[];
+  readonly users: number;
+  readonly connections: number;
+}
+
+export type ServerFrame =
+  | WelcomeFrame | AckFrame | JoinedFrame | LeftFrame | PongFrame | RefreshedFrame | TokenExpiringFrame | ErrorFrame | MessageFrame | PresenceFrame | PresenceDiffFrame;
 
 /** What the caller supplies: the frame without its fixed fields. */
 type Fields<Frame extends ServerFrame> = Omit<Frame, 'type' | 'protocol'>;
@@ -96,6 +121,19 @@ export function encodeError(f: Fields<ErrorFrame>): string {
  */
 export function encodeMessage(f: Fields<MessageFrame>): string {
   return JSON.stringify({ type: 'message', room: f.room, msgId: f.msgId, pos: f.pos, from: f.from, user: f.user, text: f.text, ts: f.ts });
+}
+
+// Members, joins and leaves are copied key by key: whatever else the caller's
+// objects hold stays out of the frame, and the keys keep PROTOCOL.md's order.
+export function encodePresence(f: Fields<PresenceFrame>): string {
+  const members = f.members.map((m) => ({ user: m.user, name: m.name, connections: m.connections }));
+  return JSON.stringify({ type: 'presence', room: f.room, members, users: f.users, connections: f.connections, truncated: f.truncated, id: f.id });
+}
+
+export function encodePresenceDiff(f: Fields<PresenceDiffFrame>): string {
+  const joins = f.joins?.map((j) => ({ user: j.user, name: j.name }));
+  const leaves = f.leaves?.map((l) => ({ user: l.user }));
+  return JSON.stringify({ type: 'presence_diff', room: f.room, joins, leaves, users: f.users, connections: f.connections });
 }
 
 /** A `message` frame as a replay sends it (PROTOCOL.md): the same frame with `"replay": true`, without parsing it. */

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../../lib/protocol/errors';
 import {
-  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodeRefreshed, encodeReplay, encodeTokenExpiring, encodeWelcome,
-  withRecovered,
+  encodeAck, encodeError, encodeJoined, encodeLeft, encodeMessage, encodePong, encodePresence, encodePresenceDiff, encodeRefreshed, encodeReplay,
+  encodeTokenExpiring, encodeWelcome, withRecovered,
 } from '../../lib/protocol/server_frames';
 import { utf16Text } from './arbitraries';
 
@@ -20,6 +20,8 @@ const KEYS = {
   token_expiring: ['type', 'exp'],
   error: ['type', 'code', 'message', 'id'],
   message: ['type', 'room', 'msgId', 'pos', 'from', 'user', 'text', 'ts'],
+  presence: ['type', 'room', 'members', 'users', 'connections', 'truncated', 'id'],
+  presence_diff: ['type', 'room', 'joins', 'leaves', 'users', 'connections'],
 } as const;
 type FrameType = keyof typeof KEYS;
 
@@ -38,6 +40,22 @@ const code = fc.constantFrom(...(Object.keys(ERROR_MESSAGES) as ErrorCode[]));
 const welcome = fc.record({ session: anyText, user: anyText, name: anyText, rooms: fc.array(anyText), node: anyText });
 const joined = fc.record({ room: anyText, id, recovered });
 const message = fc.record({ room: anyText, msgId: anyText, pos: anyText, from: anyText, user: anyText, text: anyText, ts: fc.nat() });
+const presence = fc.record({
+  room: anyText,
+  members: fc.array(fc.record({ user: anyText, name: anyText, connections: fc.nat() })),
+  users: fc.nat(),
+  connections: fc.nat(),
+  truncated: fc.option(fc.constant(true as const), { nil: undefined }),
+  id,
+});
+const listedOrNot = <T>(items: fc.Arbitrary<T>) => fc.option(fc.array(items), { nil: undefined });
+const presenceDiff = fc.record({
+  room: anyText,
+  joins: listedOrNot(fc.record({ user: anyText, name: anyText })),
+  leaves: listedOrNot(fc.record({ user: anyText })),
+  users: fc.nat(),
+  connections: fc.nat(),
+});
 
 /** `fixed`: the fields the encoder writes itself. */
 function encodesExactly<F extends object>(type: FrameType, fields: fc.Arbitrary<F>, encode: (f: F) => string, fixed: object = {}): void {
@@ -63,6 +81,29 @@ describe('protocol/server_frames', () => {
     expect(encodeMessage({ room: 'lobby', msgId: 'm1', pos: 'p7', from: 'alice', user: 'u1', text: 'hi', ts: 1764100000000 })).to.equal(
       '{"type":"message","room":"lobby","msgId":"m1","pos":"p7","from":"alice","user":"u1","text":"hi","ts":1764100000000}',
     );
+    expect(encodePresence({ room: 'dev', members: [{ user: 'u1', name: 'alice', connections: 2 }], users: 1, connections: 2 })).to.equal(
+      '{"type":"presence","room":"dev","members":[{"user":"u1","name":"alice","connections":2}],"users":1,"connections":2}',
+    );
+    expect(encodePresenceDiff({ room: 'dev', joins: [{ user: 'u2', name: 'bob' }], leaves: [{ user: 'u1' }], users: 1, connections: 1 })).to.equal(
+      '{"type":"presence_diff","room":"dev","joins":[{"user":"u2","name":"bob"}],"leaves":[{"user":"u1"}],"users":1,"connections":1}',
+    );
+  });
+
+  it('writes truncated and then the id last in a presence frame, and a diff above maxListed with only the counts', () => {
+    expect(encodePresence({ room: 'dev', members: [], users: 150, connections: 160, truncated: true, id: 'p1' })).to.equal(
+      '{"type":"presence","room":"dev","members":[],"users":150,"connections":160,"truncated":true,"id":"p1"}',
+    );
+    expect(encodePresenceDiff({ room: 'r', users: 150, connections: 160 })).to.equal('{"type":"presence_diff","room":"r","users":150,"connections":160}');
+  });
+
+  it('writes only the fields of PROTOCOL.md of each member, join and leave, whatever else the objects hold', () => {
+    const member = { user: 'u1', name: 'alice', connections: 2, node: 'n1' };
+    expect(JSON.parse(encodePresence({ room: 'dev', members: [member], users: 1, connections: 2 })).members).to.deep.equal([
+      { user: 'u1', name: 'alice', connections: 2 },
+    ]);
+    const diff = JSON.parse(encodePresenceDiff({ room: 'dev', joins: [member], leaves: [member], users: 1, connections: 2 }));
+    expect(Object.keys(diff.joins[0])).to.deep.equal(['user', 'name']);
+    expect(Object.keys(diff.leaves[0])).to.deep.equal(['user']);
   });
 
   it('writes recovered in joined, last, only when it is given', () => {
@@ -101,6 +142,8 @@ describe('protocol/server_frames', () => {
     encodesExactly('token_expiring', fc.record({ exp: fc.nat() }), encodeTokenExpiring);
     encodesExactly('error', fc.record({ code, message: anyText, id }), encodeError);
     encodesExactly('message', message, encodeMessage);
+    encodesExactly('presence', presence, encodePresence);
+    encodesExactly('presence_diff', presenceDiff, encodePresenceDiff);
   });
 
   it('replays a message frame as the same message with "replay": true after its fields, for any text', () => {
