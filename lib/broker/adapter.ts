@@ -3,7 +3,8 @@
  * RabbitMQ through Rascal, or the in-process bus. Both keep the same
  * promises: a publish resolves only once the broker has confirmed it, and
  * every subscriber reads the same log: the same batches, in the same order,
- * each with the same offset.
+ * each with the same offset. Presence has a channel of its own, with
+ * weaker promises (`PresenceChannel`).
  */
 export type ConnectionState = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
@@ -17,6 +18,15 @@ export interface StateChange {
 
 /** Takes one batch read from the log, with its offset there (growing, not always by one). */
 export type Deliver = (batch: Buffer, offset: number) => void;
+
+export interface PresenceChannel {
+  /** Fire and forget, no confirm: false (and nothing queued) while the broker is not connected.
+   *  Presence heals lost messages itself (heartbeats, snapshots). */
+  publish(message: Buffer): boolean;
+  /** Hands every presence message of every node (this one's included) to `deliver` from now on,
+   *  replacing any previous listener (a presence process that restarted); across reconnects. */
+  listen(deliver: (message: Buffer) => void): void;
+}
 
 export interface BrokerAdapter {
   readonly kind: 'rabbitmq' | 'local';
@@ -37,6 +47,8 @@ export interface BrokerAdapter {
   onStateChange(listener: (change: StateChange) => void): void;
   /** Facts for /debug/tree: url, stream, offset, reconnects... */
   info(): Record<string, unknown>;
+  /** The presence fanout: every node's messages to every node, beside the log, never in it. */
+  readonly presence: PresenceChannel;
   close(): Promise<void>;
 }
 

@@ -9,11 +9,15 @@
  * like several nodes on one stream, and a node started later fills its
  * history from what the log still holds.
  *
+ * Presence has a fanout of its own beside the log: nothing kept, every
+ * message to every adapter on the exchange that listens, one turn later,
+ * in order.
+ *
  * Its offsets start at 0 in every process, so its positions do not outlive
  * the process (a position from an earlier run names no kept message:
  * position.ts); the daemon says so at start.
  */
-import type { BrokerAdapter, ConnectionState, Deliver, StateChange } from './adapter';
+import type { BrokerAdapter, ConnectionState, Deliver, PresenceChannel, StateChange } from './adapter';
 import { BrokerUnavailable } from './adapter';
 
 /** What the log keeps, like the stream's retention (config/rascal.json) but in this process's memory. */
@@ -34,6 +38,7 @@ interface Entry {
 
 export class LocalExchange {
   private readonly readers = new Set<Deliver>();
+  private readonly presenceReaders = new Set<(message: Buffer) => void>();
   private readonly log: Entry[] = [];
   private bytes = 0;
   private nextOffset = 0;
@@ -61,6 +66,16 @@ export class LocalExchange {
     for (const deliver of this.readers) setImmediate(deliver, batch, entry.offset);
   }
 
+  /** `receive` gets every presence message published from now on; returns the leave. */
+  joinPresence(receive: (message: Buffer) => void): () => void {
+    this.presenceReaders.add(receive);
+    return () => this.presenceReaders.delete(receive);
+  }
+
+  publishPresence(message: Buffer): void {
+    for (const receive of this.presenceReaders) setImmediate(receive, message);
+  }
+
   private applyRetention(now: number): void {
     let drop = 0;
     while (drop < this.log.length - 1 && (this.bytes > this.retention.maxBytes || now - this.log[drop]!.at > this.retention.maxAgeMs)) {
@@ -82,6 +97,24 @@ export class LocalAdapter implements BrokerAdapter {
   private readonly listeners: Array<(change: StateChange) => void> = [];
   private deliveredBatches = 0;
   private offset: number | null = null;
+  private presenceListener: ((message: Buffer) => void) | undefined;
+  private leavePresence: (() => void) | undefined;
+
+  readonly presence: PresenceChannel = {
+    publish: (message) => {
+      if (this.state !== 'connected') return false;
+      this.exchange.publishPresence(message);
+      return true;
+    },
+    listen: (deliver) => {
+      this.presenceListener = deliver;
+      // Joined at the first listen, not at construction: an adapter that
+      // never listens (most specs') is not held by the exchange.
+      this.leavePresence ??= this.exchange.joinPresence((message) => {
+        if (this.state !== 'closed') this.presenceListener!(message); // the closed check: a message already on its way
+      });
+    },
+  };
 
   constructor(private readonly exchange: LocalExchange = processExchange) {}
 
@@ -111,6 +144,7 @@ export class LocalAdapter implements BrokerAdapter {
 
   async close(): Promise<void> {
     this.unbind?.();
+    this.leavePresence?.();
     this.state = 'closed';
     for (const listener of this.listeners) listener({ state: 'closed' });
   }

@@ -18,6 +18,10 @@
  *   delivery handled, where Rascal would start over from the first offset
  *   it was given (see `subscribe`).
  *
+ * - Presence (`presence`, below) on its own fanout and per-daemon queue
+ *   (rascal_config.ts), fire and forget: dropped, never held, while the
+ *   connection is down.
+ *
  * A batch rejected at its deadline may still be delivered: once its bytes
  * are on the wire only a confirm could say whether RabbitMQ took it, and no
  * AMQP call takes it back. That is the case of a broker that stopped
@@ -29,16 +33,29 @@ import type { Message } from 'amqplib';
 import type { Broker, PublicationSession, SubscriptionSession } from 'rascal';
 import type { Config } from '../config';
 import { log as rootLog } from '../log';
-import type { BrokerAdapter, ConnectionState, Deliver, StateChange } from './adapter';
+import type { BrokerAdapter, ConnectionState, Deliver, PresenceChannel, StateChange } from './adapter';
 import { BrokerUnavailable } from './adapter';
 import { BATCH_CONTENT_TYPE } from './batch';
-import { buildRascalConfig, connectionName, preflight, PUBLICATION, RASCAL_TOPOLOGY, STREAM, SUBSCRIPTION, type RascalTopology } from './rascal_config';
+import {
+  buildRascalConfig,
+  connectionName,
+  preflight,
+  PRESENCE,
+  PUBLICATION,
+  RASCAL_TOPOLOGY,
+  STREAM,
+  SUBSCRIPTION,
+  VHOST,
+  type RascalTopology,
+} from './rascal_config';
 import { maskedUrl, shutdownBroker, startBroker } from './rascal_startup';
 
 /** An empty message on the stream that tells its publisher it has read everything before it. */
 const MARKER_CONTENT_TYPE = 'application/vnd.warren.marker';
 /** As long as a publish may wait for its confirm (config `publishTimeoutMs`' default). */
 const MARKER_TIMEOUT_MS = 5_000;
+/** Presence's own, so that Rascal hands it over as a Buffer (it parses application/json) and no batch is taken for it. */
+export const PRESENCE_CONTENT_TYPE = 'application/vnd.warren.presence+json';
 
 /**
  * Connects to the first RabbitMQ of `config.broker.url` that answers,
@@ -54,7 +71,14 @@ export async function connectRabbitMQ(config: Config, topology: RascalTopology =
   } catch (error) {
     throw new Error(`config/rascal.json: ${(error as Error).message}`);
   }
-  return new RascalAdapter(await startBroker(rascalConfig, config.broker), connectionName(config));
+  const adapter = new RascalAdapter(await startBroker(rascalConfig, config.broker), connectionName(config));
+  try {
+    await adapter.consumePresence();
+  } catch (error) {
+    await adapter.close();
+    throw error;
+  }
+  return adapter;
 }
 
 class RascalAdapter implements BrokerAdapter {
@@ -75,6 +99,13 @@ class RascalAdapter implements BrokerAdapter {
   private readonly inFlight = new Set<(reason: string) => void>();
   private readonly listeners: Array<(change: StateChange) => void> = [];
   private readonly log: typeof rootLog;
+  private presenceListener: ((message: Buffer) => void) | undefined;
+  private readonly presenceCounts = { published: 0, refused: 0, delivered: 0, dropped: 0 };
+
+  readonly presence: PresenceChannel = {
+    publish: (message) => this.publishPresence(message),
+    listen: (deliver) => (this.presenceListener = deliver),
+  };
 
   /** `connection`: its name in RabbitMQ, which its log lines carry too. */
   constructor(
@@ -226,6 +257,77 @@ class RascalAdapter implements BrokerAdapter {
     await filled;
   }
 
+  /**
+   * Consumes this daemon's presence queue, from the start on: `listen` only
+   * says where deliveries go. Rascal consumes again by itself after every
+   * reconnect (the queue, gone with the old connection, declared again
+   * first); a first consume that fails is not retried, so the adapter is
+   * not handed out without it.
+   */
+  async consumePresence(): Promise<void> {
+    const session = await new Promise<SubscriptionSession>((resolve, reject) =>
+      this.broker.subscribe(PRESENCE, (error, subscription) => (error ? reject(error) : resolve(subscription))),
+    );
+    // At debug level: the connection's loss is logged once already, and
+    // presence heals what it missed meanwhile.
+    session.on('error', (error: Error) => this.log.debug({ err: error.message }, 'rabbitmq: the presence subscription lost its channel; Rascal resubscribes'));
+    session.on('invalid_content', (_error: Error, _message: Message, ackOrNack: () => void) => {
+      this.presenceCounts.dropped++;
+      ackOrNack();
+    });
+    const consuming = new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) => reject(new Error(`rabbitmq: could not consume the presence queue: ${error.message}`));
+      session.once('error', failed);
+      (session as NodeJS.EventEmitter).once('subscribed', () => {
+        session.off('error', failed);
+        resolve();
+      });
+    });
+    // Acked whatever happens (a classic queue, so a nack would only drop it).
+    session.on('message', (message: Message, content: unknown, ackOrNack: () => void) => {
+      ackOrNack();
+      if (this.state === 'closed') return;
+      if (message.properties.contentType !== PRESENCE_CONTENT_TYPE || !Buffer.isBuffer(content) || this.presenceListener === undefined) {
+        this.presenceCounts.dropped++;
+        return;
+      }
+      try {
+        this.presenceListener(content);
+        this.presenceCounts.delivered++;
+      } catch (error) {
+        this.log.error({ err: error }, 'rabbitmq: delivering a presence message failed; it is dropped');
+      }
+    });
+    await consuming;
+  }
+
+  private publishPresence(message: Buffer): boolean {
+    // While blocked, RabbitMQ stops reading the connection: what is written
+    // waits in the socket, stale by the time it is read.
+    if (this.state !== 'connected' || this.blocked !== undefined) {
+      this.presenceCounts.refused++;
+      return false;
+    }
+    let sent = true;
+    // Rascal calls back at once.
+    this.broker.publish(PRESENCE, message, { options: { contentType: PRESENCE_CONTENT_TYPE } }, (error, session) => {
+      if (error) {
+        this.log.warn({ err: error.message }, 'rabbitmq: Rascal refused a presence message');
+        sent = false;
+        return;
+      }
+      // The connection went before this adapter heard of it: Rascal would
+      // hold the message until a reconnect, by when it is stale. (Told at
+      // once if the vhost is paused already, else when it pauses before a
+      // channel was lent.)
+      (session as NodeJS.EventEmitter).on('paused', () => session.abort()); // (@types/rascal lacks this overload.)
+      session.on('error', (cause: Error) => this.log.debug({ err: cause.message }, 'rabbitmq: a presence message was lost'));
+    });
+    if (sent) this.presenceCounts.published++;
+    else this.presenceCounts.refused++;
+    return sent;
+  }
+
   onStateChange(listener: (change: StateChange) => void): void {
     this.listeners.push(listener);
   }
@@ -239,7 +341,13 @@ class RascalAdapter implements BrokerAdapter {
       ...(this.blocked !== undefined && { blocked: this.blocked }),
       batchesDelivered: this.batchesDelivered,
       batchesDropped: this.batchesDropped,
+      presence: { queue: this.presenceQueue, ...this.presenceCounts },
     };
+  }
+
+  /** The presence queue's name in RabbitMQ: the topology's, with the uuid Rascal gave this daemon. */
+  private get presenceQueue(): string | undefined {
+    return (this.broker.config as { vhosts?: Record<string, { queues?: Record<string, { fullyQualifiedName?: string }> }> }).vhosts?.[VHOST]?.queues?.[PRESENCE]?.fullyQualifiedName;
   }
 
   async close(): Promise<void> {

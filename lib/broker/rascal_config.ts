@@ -2,9 +2,37 @@
  * The Rascal configuration warren runs with: the static topology of
  * config/rascal.json (the fanout exchange `chat`, the stream `chat.log`
  * bound to it that every daemon reads, the publication and subscription
- * `chat`) with the runtime values of `Config` merged in: URLs, retry,
- * prefetch and the confirm timeout. Code refers to the topology by the
- * names exported here, as Rascal intends.
+ * `chat`; beside them the presence fanout, below) with the runtime values
+ * of `Config` merged in: URLs, retry, prefetch and the confirm timeout.
+ * Code refers to the topology by the names exported here, as Rascal
+ * intends.
+ *
+ * Presence (DESIGN.md) is state about live sockets, not history: it must
+ * neither fill the log nor wait behind the chat's one confirm channel. So:
+ * - A fanout exchange `presence`, not durable: after a RabbitMQ restart
+ *   there is nothing to keep, and Rascal declares it again on reconnecting.
+ * - One queue per daemon, since a fanout gives each queue every message
+ *   and every node must hear every node (a queue shared by two daemons
+ *   would split the messages between them). Exclusive and auto-delete, not
+ *   durable: it lives as long as the daemon's connection, so no queue is
+ *   left filling after a daemon died, and a daemon that reconnects learns
+ *   the state anew (snapshots) rather than from a backlog. Its name is
+ *   unique per daemon (`replyTo: true`: Rascal appends a uuid, fixed when
+ *   Broker.create configures it, so a reconnect declares the same name
+ *   again): two daemons declaring one exclusive queue would see the second
+ *   refused with 405 RESOURCE_LOCKED.
+ * - Bounded (see PresenceQueueOptions), since a daemon that stops reading
+ *   must not make RabbitMQ hold a backlog without limit: its memory alarm
+ *   would block every publisher, the chat's included.
+ * - Published without confirms: a lost presence message is healed by the
+ *   protocol itself (heartbeats carry the sender's seq, a gap asks for a
+ *   snapshot), so a confirm would buy nothing but a round trip, and a
+ *   publish held for one would be presence about sockets that may be gone.
+ *   `mandatory: false`: a message no queue takes (in the moment between a
+ *   reconnect and the queue's new declaration) is lost like any other, and
+ *   RabbitMQ need not send it back.
+ * - Consumed with a prefetch of 100: each message is acked as it is read,
+ *   so that only bounds what is on its way to a daemon at once.
  */
 import { withDefaultConfig, type BrokerConfig } from 'rascal';
 import { z } from 'zod';
@@ -19,6 +47,8 @@ export const PUBLICATION = 'chat';
 export const SUBSCRIPTION = 'chat';
 /** The log of every batch: one stream, the same name for every daemon. */
 export const STREAM = 'chat.log';
+/** The publication, subscription and queue of presence (the queue's real name is per daemon). */
+export const PRESENCE = 'presence';
 
 /** Pure: the same Config and topology give the same Rascal config. */
 export function buildRascalConfig(config: Config, topology: RascalTopology = RASCAL_TOPOLOGY): BrokerConfig {
@@ -52,6 +82,10 @@ export function buildRascalConfig(config: Config, topology: RascalTopology = RAS
           // one follows a batch whose confirm is late (Rascal holds a channel
           // until its confirm, and two channels may reorder).
           confirmPool: { max: 1 },
+          // The channels of unconfirmed publications: presence's only. One,
+          // so that its messages leave in the order they were published (a
+          // delta overtaken by the next one is a gap, which costs a snapshot).
+          regularPool: { max: 1 },
         },
         publications: {
           ...vhost.publications,
@@ -65,6 +99,7 @@ export function buildRascalConfig(config: Config, topology: RascalTopology = RAS
           // `prefetch` is per consumer: RabbitMQ refuses a stream consumer
           // without one, and a global one (Rascal's `channelPrefetch`).
           [SUBSCRIPTION]: { ...vhost.subscriptions[SUBSCRIPTION], prefetch, retry: backoff },
+          [PRESENCE]: { ...vhost.subscriptions[PRESENCE], retry: backoff },
         },
       },
     },
@@ -117,17 +152,49 @@ const StreamOptions = z.object({
   ),
 });
 
-/** Throws, naming the argument, unless the stream's declaration is one RabbitMQ accepts and warren relies on. */
-function checkStream(rascalConfig: BrokerConfig): void {
-  const queues = (rascalConfig.vhosts?.[VHOST]?.queues ?? {}) as Record<string, { options?: unknown }>;
-  const where = `queues.${STREAM}.options`;
-  if (!queues[STREAM]) throw new Error(`queues: no stream ${STREAM}`);
-  const result = StreamOptions.safeParse(queues[STREAM].options);
+/**
+ * The presence queue as warren relies on it (see the top of this file),
+ * checked before connecting for the same reason as the stream's.
+ */
+const PresenceQueueOptions = z.object({
+  durable: z.literal(false, { error: 'expected false (presence is about live sockets: nothing to keep)' }),
+  exclusive: z.literal(true, { error: "expected true (the queue lives and dies with its daemon's connection)" }),
+  autoDelete: z.literal(true, { error: 'expected true (no queue outlives its daemon)' }),
+  arguments: z.strictObject(
+    {
+      // A thousand messages is minutes of a quiet cluster's heartbeats and
+      // deltas, seconds of a busy one's: past it the oldest go, and the gap
+      // is healed by a snapshot. The bytes bound is for snapshots, which
+      // can be large (a node's whole slice).
+      'x-max-length': positive('messages'),
+      'x-max-length-bytes': positive('bytes'),
+      'x-overflow': z.literal('drop-head', { error: 'expected "drop-head" (the newest presence is worth more than the oldest; reject-publish would refuse it)' }),
+      // A presence message older than a few seconds is stale: a heartbeat
+      // read that late would keep a node alive that may have died since
+      // (presence.downAfterSeconds is 15).
+      'x-message-ttl': positive('milliseconds').max(10_000, { error: 'expected at most 10000 ms (an older presence message is stale)' }),
+    },
+    { error: 'expected the presence queue arguments' },
+  ),
+});
+
+/** Throws, naming the argument, unless queue `name`'s options are ones `schema` accepts. */
+function checkQueue(rascalConfig: BrokerConfig, name: string, schema: z.ZodType, what: string): void {
+  const queues = (rascalConfig.vhosts?.[VHOST]?.queues ?? {}) as Record<string, { options?: unknown; replyTo?: unknown }>;
+  const where = `queues.${name}.options`;
+  if (!queues[name]) throw new Error(`queues: no ${what} ${name}`);
+  const result = schema.safeParse(queues[name].options);
   if (result.success) return;
   const [issue] = result.error.issues;
   const path = issue!.path.length > 0 ? `.${issue!.path.join('.')}` : '';
   const why = issue!.code === 'unrecognized_keys' ? `unknown argument ${issue!.keys.join(', ')}` : issue!.message;
   throw new Error(`${where}${path}: ${why}`);
+}
+
+function checkPresence(rascalConfig: BrokerConfig): void {
+  checkQueue(rascalConfig, PRESENCE, PresenceQueueOptions, 'presence queue');
+  const queue = rascalConfig.vhosts![VHOST]!.queues as Record<string, { replyTo?: unknown }>;
+  if (queue[PRESENCE]!.replyTo !== true) throw new Error(`queues.${PRESENCE}.replyTo: expected true (a name of its own per daemon)`);
 }
 
 /**
@@ -137,7 +204,8 @@ function checkStream(rascalConfig: BrokerConfig): void {
  * is down.
  */
 export function preflight(rascalConfig: BrokerConfig): BrokerConfig {
-  checkStream(rascalConfig);
+  checkQueue(rascalConfig, STREAM, StreamOptions, 'stream');
+  checkPresence(rascalConfig);
   let outcome: { error: Error } | { configured: BrokerConfig } | undefined;
   // configure mutates what it is given, hence the copy.
   configure(structuredClone(rascalConfig), (configureError, configured) => {

@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { type BrokerRef, broker } from '../../lib/actors/broker';
 import type { RelayRef } from '../../lib/actors/relay';
-import { type BrokerAdapter, BrokerUnavailable, type ConnectionState, type StateChange } from '../../lib/broker/adapter';
+import { type BrokerAdapter, BrokerUnavailable, type ConnectionState, type PresenceChannel, type StateChange } from '../../lib/broker/adapter';
 import { decodeBatch, encodeBatch } from '../../lib/broker/batch';
 import { LocalAdapter, LocalExchange } from '../../lib/broker/local_bus';
 import { DuplicateWindow } from '../../lib/history/duplicate_window';
@@ -42,6 +42,8 @@ class HeldAdapter implements BrokerAdapter {
   closed = false;
   readonly publishes: HeldPublish[] = [];
   private readonly listeners: Array<(change: StateChange) => void> = [];
+  /** Presence is not the broker actor's: a channel that drops everything, as a disconnected one does. */
+  readonly presence: PresenceChannel = { publish: () => false, listen: () => {} };
 
   constructor(private readonly silent = false) {}
 

@@ -102,4 +102,55 @@ describe('broker/local_bus', () => {
       (error: Error) => expect(`${error.name}: ${error.message}`).to.equal('BrokerUnavailable: the in-process broker is closed'),
     );
   });
+
+  describe('presence', () => {
+    /** Listens on `adapter`; the array fills with the texts heard. */
+    function heard(adapter: LocalAdapter): string[] {
+      const texts: string[] = [];
+      adapter.presence.listen((message) => texts.push(message.toString()));
+      return texts;
+    }
+
+    it('gives every adapter on the exchange every message, its own included, in order, one turn later', async () => {
+      const exchange = new LocalExchange();
+      const [one, two] = [new LocalAdapter(exchange), new LocalAdapter(exchange)];
+      const [atOne, atTwo] = [heard(one), heard(two)];
+      const sent: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        for (const [name, adapter] of [['one', one], ['two', two]] as const) {
+          sent.push(`${name}-${i}`);
+          expect(adapter.presence.publish(batch(`${name}-${i}`))).to.equal(true);
+        }
+      }
+      expect([atOne, atTwo], 'nothing within the same turn').to.deep.equal([[], []]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(atOne).to.deep.equal(sent);
+      expect(atTwo).to.deep.equal(sent);
+      expect(exchange.published, 'not in the log').to.equal(0);
+    });
+
+    it('hands messages to the latest listener only (a presence process that restarted)', async () => {
+      const exchange = new LocalExchange();
+      const adapter = new LocalAdapter(exchange);
+      const first = heard(adapter);
+      adapter.presence.publish(batch('to the first'));
+      await eventually(() => expect(first).to.deep.equal(['to the first']));
+      const second = heard(adapter);
+      adapter.presence.publish(batch('to the second'));
+      await eventually(() => expect(second).to.deep.equal(['to the second']));
+      expect(first, 'replaced, not added to').to.deep.equal(['to the first']);
+    });
+
+    it('refuses publishes once the adapter is closed, and no longer hands it what others publish', async () => {
+      const exchange = new LocalExchange();
+      const [closing, other] = [new LocalAdapter(exchange), new LocalAdapter(exchange)];
+      const [atClosing, atOther] = [heard(closing), heard(other)];
+      other.presence.publish(batch('on its way'));
+      await closing.close();
+      expect(closing.presence.publish(batch('closed'))).to.equal(false);
+      other.presence.publish(batch('after'));
+      await eventually(() => expect(atOther).to.deep.equal(['on its way', 'after']));
+      expect(atClosing).to.deep.equal([]);
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BrokerConfig } from 'rascal';
 import { loadConfig, type Config } from '../../lib/config';
 import { connectRabbitMQ } from '../../lib/broker/rascal_adapter';
-import { buildRascalConfig, preflight, RASCAL_TOPOLOGY, STREAM, type RascalTopology } from '../../lib/broker/rascal_config';
+import { buildRascalConfig, preflight, PRESENCE, RASCAL_TOPOLOGY, STREAM, type RascalTopology } from '../../lib/broker/rascal_config';
 
 const CONFIG_DIR = join(__dirname, '..', '..', 'config');
 const URLS = ['amqp://warren:secret@10.0.0.1:5672', 'amqp://warren:secret@10.0.0.2:5673/chat'];
@@ -26,9 +26,11 @@ describe('Rascal configuration (rascal_config)', () => {
   const vhost = built.vhosts['/'];
 
   it('takes the static topology from config/rascal.json: exchange, stream, binding, publication, subscription', () => {
-    expect(vhost.exchanges).to.deep.equal({ chat: { type: 'fanout', options: { durable: true } } });
-    expect(vhost.bindings).to.deep.equal({ 'chat -> chat.log': { source: 'chat', destination: 'chat.log', destinationType: 'queue' } });
-    expect(vhost.queues).to.have.all.keys(STREAM);
+    expect(vhost.exchanges).to.have.all.keys('chat', PRESENCE);
+    expect(vhost.exchanges.chat).to.deep.equal({ type: 'fanout', options: { durable: true } });
+    expect(vhost.bindings).to.have.all.keys('chat -> chat.log', 'presence -> presence');
+    expect(vhost.bindings['chat -> chat.log']).to.deep.equal({ source: 'chat', destination: 'chat.log', destinationType: 'queue' });
+    expect(vhost.queues).to.have.all.keys(STREAM, PRESENCE);
     expect(vhost.queues[STREAM]).to.deep.equal({
       options: {
         durable: true,
@@ -45,6 +47,33 @@ describe('Rascal configuration (rascal_config)', () => {
     });
     expect(vhost.publications.chat).to.deep.include({ exchange: 'chat', confirm: true, options: { persistent: false } });
     expect(vhost.subscriptions.chat).to.deep.include({ queue: STREAM });
+  });
+
+  it('has the presence fanout beside it: not durable, a bounded queue per daemon, published without confirms, in order', () => {
+    expect(vhost.exchanges.presence).to.deep.equal({ type: 'fanout', options: { durable: false } });
+    expect(vhost.bindings['presence -> presence']).to.deep.equal({ source: 'presence', destination: 'presence', destinationType: 'queue' });
+    expect(vhost.queues.presence).to.deep.equal({
+      replyTo: true,
+      options: {
+        durable: false,
+        exclusive: true,
+        autoDelete: true,
+        arguments: { 'x-max-length': 1000, 'x-max-length-bytes': 16 * 1024 ** 2, 'x-overflow': 'drop-head', 'x-message-ttl': 5000 },
+      },
+    });
+    expect(vhost.publications.presence).to.deep.equal({ exchange: 'presence', confirm: false, options: { persistent: false, mandatory: false } });
+    expect(vhost.subscriptions.presence).to.deep.include({ queue: PRESENCE, prefetch: 100 });
+    expect(vhost.subscriptions.presence.retry, 'consumed again after a reconnect, with the same backoff').to.deep.equal(vhost.subscriptions.chat.retry);
+    expect(vhost.publicationChannelPools.regularPool, 'one unconfirmed channel: messages leave in publish order').to.deep.equal({ max: 1 });
+  });
+
+  it("gives each daemon's presence queue a name of its own, kept across reconnects (Rascal's replyTo)", () => {
+    const [one, two] = [configured(built), configured(built)].map(
+      (each) => (each as unknown as { vhosts: Record<string, { queues: Record<string, { fullyQualifiedName: string }> }> }).vhosts['/']!.queues[PRESENCE]!.fullyQualifiedName,
+    );
+    expect(one).to.match(/^presence:[0-9a-f-]{36}$/);
+    expect(two).to.match(/^presence:[0-9a-f-]{36}$/).and.not.equal(one);
+    expect((configured(built) as unknown as Record<string, any>).subscriptions.presence.source, 'the subscription reads that name').to.match(/^presence:[0-9a-f-]{36}$/);
   });
 
   it('merges in the runtime values: prefetch (per consumer, as a stream needs), confirm timeout', () => {
@@ -81,7 +110,7 @@ describe('Rascal configuration (rascal_config)', () => {
   });
 
   it('has one confirm channel', () => {
-    expect(vhost.publicationChannelPools).to.deep.equal({ confirmPool: { max: 1 } });
+    expect(vhost.publicationChannelPools.confirmPool).to.deep.equal({ max: 1 });
     const pool = configured(built).vhosts['/']!.publicationChannelPools.confirmPool;
     expect(pool).to.deep.include({ max: 1, min: 1, acquireTimeoutMillis: 15_000 });
   });
@@ -134,6 +163,34 @@ describe('Rascal configuration (rascal_config)', () => {
         (rejection: Error) => rejection,
       );
       expect((error as Error).message).to.match(/^config\/rascal\.json: queues\.chat\.log\.options\.arguments\.x-max-age: expected an age/);
+    });
+  });
+
+  describe('the presence queue, checked at start', () => {
+    /** config/rascal.json with the presence queue changed by `change`. */
+    function withPresenceQueue(change: (queue: { replyTo?: unknown; options: Record<string, unknown> & { arguments: Record<string, unknown> } }) => void) {
+      const topology = structuredClone(RASCAL_TOPOLOGY) as unknown as { vhosts: Record<string, { queues: Record<string, any> }> };
+      change(topology.vhosts['/']!.queues[PRESENCE]);
+      return () => preflight(buildRascalConfig(config, topology as unknown as RascalTopology));
+    }
+    const at = `queues.${PRESENCE}.options`;
+
+    it('accepts that of config/rascal.json', () => {
+      expect(withPresenceQueue(() => {})).to.not.throw();
+    });
+
+    it('refuses a queue that would outlive its daemon, or be shared by all of them', () => {
+      expect(withPresenceQueue((queue) => (queue.options['durable'] = true))).to.throw(`${at}.durable: expected false`);
+      expect(withPresenceQueue((queue) => (queue.options['exclusive'] = false))).to.throw(`${at}.exclusive: expected true`);
+      expect(withPresenceQueue((queue) => delete queue.options['autoDelete'])).to.throw(`${at}.autoDelete: expected true`);
+      expect(withPresenceQueue((queue) => delete queue.replyTo)).to.throw(`queues.${PRESENCE}.replyTo: expected true (a name of its own per daemon)`);
+    });
+
+    it('refuses a queue without its bounds, with stale messages kept, or an argument it does not know', () => {
+      expect(withPresenceQueue((queue) => delete queue.options.arguments['x-max-length'])).to.throw(`${at}.arguments.x-max-length: expected a whole number of messages`);
+      expect(withPresenceQueue((queue) => (queue.options.arguments['x-message-ttl'] = 60_000))).to.throw(`${at}.arguments.x-message-ttl: expected at most 10000 ms`);
+      expect(withPresenceQueue((queue) => (queue.options.arguments['x-overflow'] = 'reject-publish'))).to.throw(`${at}.arguments.x-overflow: expected "drop-head"`);
+      expect(withPresenceQueue((queue) => (queue.options.arguments['x-max-lenght'] = 10))).to.throw(`${at}.arguments: unknown argument x-max-lenght`);
     });
   });
 

@@ -1,0 +1,144 @@
+// The RabbitMQ adapter's presence channel against a RabbitMQ node of this
+// spec's own (it closes every connection on it). Each test tags its
+// messages with a run of its own and ignores the others': adapters of
+// earlier tests are closed, but a message of theirs may still be on its way.
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { BrokerAdapter } from '../../lib/broker/adapter';
+import { connectRabbitMQ } from '../../lib/broker/rascal_adapter';
+import { loadConfig } from '../../lib/config';
+import { eventually } from '../support/eventually';
+import { startRabbitNode } from '../support/rabbitmq';
+import type { RabbitNode } from '../support/rabbitmq_node';
+import { gatedRabbit } from '../support/refusing_hosts';
+
+const ROOT = join(__dirname, '..', '..');
+
+let run = '';
+const messageOf = (tag: string) => Buffer.from(JSON.stringify({ run, tag }));
+
+describe('RabbitMQ adapter (Rascal): presence', function () {
+  this.timeout(60_000);
+  let node: RabbitNode;
+  const adapters: BrokerAdapter[] = [];
+
+  before(async function () {
+    this.timeout(120_000);
+    node = await startRabbitNode();
+  });
+
+  beforeEach(() => {
+    run = randomUUID().slice(0, 8);
+  });
+
+  afterEach(async () => {
+    await Promise.all(adapters.splice(0).map((adapter) => adapter.close()));
+  });
+
+  async function connect(url = node.url): Promise<BrokerAdapter> {
+    const config = loadConfig({ env: { NODE_ENV: 'test', AMQP_URL: url }, argv: [], configDir: join(ROOT, 'config') });
+    const adapter = await connectRabbitMQ(config);
+    adapters.push(adapter);
+    return adapter;
+  }
+
+  /** Listens on `adapter`; the array fills with the tags of this test's messages, in the order heard. */
+  function heard(adapter: BrokerAdapter): string[] {
+    const tags: string[] = [];
+    adapter.presence.listen((message) => {
+      const parsed = JSON.parse(message.toString()) as { run: string; tag: string };
+      if (parsed.run === run) tags.push(parsed.tag);
+    });
+    return tags;
+  }
+
+  /** The presence queues on the node: name, exclusive, auto_delete, durable, arguments. */
+  async function presenceQueues(): Promise<string[][]> {
+    const rows = (await node.ctl('list_queues', '--quiet', '--no-table-headers', 'name', 'exclusive', 'auto_delete', 'durable', 'arguments')).trim().split('\n');
+    return rows.map((line) => line.split('\t')).filter(([name]) => name!.startsWith('presence:'));
+  }
+
+  const queueOf = (adapter: BrokerAdapter) => (adapter.info()['presence'] as { queue: string }).queue;
+
+  it("gives two daemons each other's messages and their own, each sender's in the order sent, as Buffers", async () => {
+    const [one, two] = [await connect(), await connect()];
+    const [atOne, atTwo] = [heard(one), heard(two)];
+    const sent: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      for (const [name, adapter] of [['one', one], ['two', two]] as const) {
+        expect(adapter.presence.publish(messageOf(`${name}-${i}`))).to.equal(true);
+        sent.push(`${name}-${i}`);
+      }
+    }
+    await eventually(() => expect(atOne).to.have.members(sent), 10_000);
+    await eventually(() => expect(atTwo).to.have.members(sent), 10_000);
+    // Two publishers into a fanout: each queue may interleave them differently.
+    for (const tags of [atOne, atTwo]) {
+      for (const name of ['one', 'two']) {
+        expect(tags.filter((tag) => tag.startsWith(`${name}-`))).to.deep.equal(sent.filter((tag) => tag.startsWith(`${name}-`)));
+      }
+    }
+    expect(one.info()['presence']).to.deep.include({ published: 50, delivered: 100, refused: 0, dropped: 0 });
+    expect(one.info()['batchesDropped'], 'nothing of presence reaches the log').to.equal(0);
+  });
+
+  it('declares one exclusive, auto-delete, bounded queue per daemon, and it is gone once the daemon closes', async () => {
+    const [one, two] = [await connect(), await connect()];
+    expect(queueOf(one)).to.match(/^presence:[0-9a-f-]{36}$/);
+    expect(queueOf(two)).to.match(/^presence:[0-9a-f-]{36}$/).and.not.equal(queueOf(one));
+    const queues = await presenceQueues();
+    expect(queues.map(([name]) => name)).to.have.members([queueOf(one), queueOf(two)]);
+    for (const [, exclusive, autoDelete, durable, args] of queues) {
+      expect([exclusive, autoDelete, durable]).to.deep.equal(['true', 'true', 'false']);
+      expect(args).to.include('x-max-length').and.include('x-max-length-bytes').and.include('x-message-ttl').and.include('drop-head');
+    }
+    await one.close();
+    await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.deep.equal([queueOf(two)]));
+  });
+
+  it('returns false while disconnected, and what it refused never arrives, not even after the reconnect', async () => {
+    const gate = await gatedRabbit(node.port);
+    try {
+      const away = await connect(gate.urlOf(node.url));
+      const listener = await connect();
+      const tags = heard(listener);
+      away.presence.publish(messageOf('before'));
+      await eventually(() => expect(tags).to.deep.equal(['before']));
+      gate.shut();
+      await node.ctl('close_all_connections', 'a spec closes them');
+      await eventually(() => expect(away.state).to.not.equal('connected'), 10_000);
+      for (let i = 0; i < 10; i++) expect(away.presence.publish(messageOf(`away-${i}`)), `away-${i}`).to.equal(false);
+      expect(away.info()['presence']).to.deep.include({ refused: 10 });
+      await eventually(() => expect(listener.info()['reconnects']).to.equal(1), 15_000);
+      gate.open();
+      await eventually(() => expect(away.state).to.equal('connected'), 15_000);
+      expect(away.presence.publish(messageOf('after'))).to.equal(true);
+      // Rascal would have sent what it held first, in order: once 'after' is here, so would they be.
+      await eventually(() => expect(tags).to.include('after'), 10_000);
+      expect(tags).to.deep.equal(['before', 'after']);
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('flows again once RabbitMQ closed the connection and the adapters reconnected: the queue declared and consumed again', async () => {
+    const [one, two] = [await connect(), await connect()];
+    const [atOne, atTwo] = [heard(one), heard(two)];
+    one.presence.publish(messageOf('before'));
+    await eventually(() => expect([atOne, atTwo]).to.deep.equal([['before'], ['before']]));
+    await node.ctl('close_all_connections', 'a spec closes them');
+    for (const adapter of [one, two]) await eventually(() => expect(adapter.info()['reconnects']).to.equal(1), 15_000);
+    // Rascal consumes again a moment after the connection is back: until then a message has no queue to reach.
+    await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.have.members([queueOf(one), queueOf(two)]), 10_000);
+    await eventually(
+      () => {
+        two.presence.publish(messageOf('after'));
+        expect(atOne).to.include('after');
+        expect(atTwo).to.include('after');
+      },
+      10_000,
+      200,
+    );
+  });
+});
