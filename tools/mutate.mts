@@ -52,6 +52,8 @@ const MODULES: readonly Module[] = [
   { name: 'lib/auth/tokens.ts', mutate: ['lib/auth/tokens.ts'], specs: ['spec/auth/tokens.spec.ts'] },
   // Read through loadTokenVerifier, so by the same spec.
   { name: 'lib/auth/keys.ts', mutate: ['lib/auth/keys.ts'], specs: ['spec/auth/tokens.spec.ts'] },
+  // The examples first: most mutants die there, before the slower property spec runs.
+  { name: 'lib/presence/replica.ts', mutate: ['lib/presence/replica.ts'], specs: ['spec/presence/replica.spec.ts', 'spec/presence/convergence.spec.ts'] },
 ];
 
 // Killed and timed-out mutants count as detected; mutants that do not
