@@ -83,18 +83,18 @@ describe('RabbitMQ adapter (Rascal): presence', function () {
     expect(one.info()['batchesDropped'], 'nothing of presence reaches the log').to.equal(0);
   });
 
-  it('declares one exclusive, auto-delete, bounded queue per daemon, and it is gone once the daemon closes', async () => {
+  it('declares one bounded queue per daemon, neither exclusive nor auto-delete but expiring, and deletes it when it closes', async () => {
     const [one, two] = [await connect(), await connect()];
     expect(queueOf(one)).to.match(/^presence:[0-9a-f-]{36}$/);
     expect(queueOf(two)).to.match(/^presence:[0-9a-f-]{36}$/).and.not.equal(queueOf(one));
-    const queues = await presenceQueues();
+    const queues = (await presenceQueues()).filter(([name]) => name === queueOf(one) || name === queueOf(two));
     expect(queues.map(([name]) => name)).to.have.members([queueOf(one), queueOf(two)]);
     for (const [, exclusive, autoDelete, durable, args] of queues) {
-      expect([exclusive, autoDelete, durable]).to.deep.equal(['true', 'true', 'false']);
-      expect(args).to.include('x-max-length').and.include('x-max-length-bytes').and.include('x-message-ttl').and.include('drop-head');
+      expect([exclusive, autoDelete, durable]).to.deep.equal(['false', 'false', 'false']);
+      expect(args).to.include('x-expires').and.include('x-max-length').and.include('x-max-length-bytes').and.include('x-message-ttl').and.include('drop-head');
     }
     await one.close();
-    await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.deep.equal([queueOf(two)]));
+    await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.include(queueOf(two)).and.not.include(queueOf(one)));
   });
 
   it('returns false while disconnected, and what it refused never arrives, not even after the reconnect', async () => {
@@ -130,7 +130,8 @@ describe('RabbitMQ adapter (Rascal): presence', function () {
     await node.ctl('close_all_connections', 'a spec closes them');
     for (const adapter of [one, two]) await eventually(() => expect(adapter.info()['reconnects']).to.equal(1), 15_000);
     // Rascal consumes again a moment after the connection is back: until then a message has no queue to reach.
-    await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.have.members([queueOf(one), queueOf(two)]), 10_000);
+    // (Among them, maybe, the queue of an adapter of an earlier test closed while disconnected: it expires by itself.)
+    await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.include.members([queueOf(one), queueOf(two)]), 10_000);
     await eventually(
       () => {
         two.presence.publish(messageOf('after'));
