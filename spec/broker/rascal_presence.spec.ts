@@ -6,12 +6,14 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { BrokerAdapter } from '../../lib/broker/adapter';
+import { decodeBatch, encodeBatch } from '../../lib/broker/batch';
 import { connectRabbitMQ } from '../../lib/broker/rascal_adapter';
 import { loadConfig } from '../../lib/config';
+import { chatMessage } from '../support/chat_frames';
 import { eventually } from '../support/eventually';
 import { startRabbitNode } from '../support/rabbitmq';
 import type { RabbitNode } from '../support/rabbitmq_node';
-import { gatedRabbit } from '../support/refusing_hosts';
+import { cuttableRabbit, gatedRabbit } from '../support/refusing_hosts';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -141,5 +143,46 @@ describe('RabbitMQ adapter (Rascal): presence', function () {
       10_000,
       200,
     );
+  });
+
+  // The loss of a NAT or a proxy: the daemon's socket closes, RabbitMQ's
+  // end of it stays open until its heartbeat timeout. An exclusive presence
+  // queue would still belong to that old connection: the new one's
+  // declaration refused (405 RESOURCE_LOCKED), and with it Rascal's whole
+  // reconnection, the stream's included, until RabbitMQ let the old one go.
+  it('comes back, chat and presence, after a loss only the daemon saw, while RabbitMQ still holds the old connection', async () => {
+    const forwarder = await cuttableRabbit(node.port);
+    try {
+      const cut = await connect(forwarder.urlOf(node.url));
+      const peer = await connect();
+      const batches: string[] = [];
+      await cut.subscribe((batch) => {
+        const text = (JSON.parse(decodeBatch(batch)[0]!.frame.toString()) as { text: string }).text;
+        if (text.startsWith(`${run} `)) batches.push(text.slice(run.length + 1));
+      }, Date.now());
+      const [atCut, atPeer] = [heard(cut), heard(peer)];
+      const [old] = forwarder.upstreamPorts();
+      forwarder.cut();
+      await eventually(() => expect(cut.info()['reconnects'], 'reconnected').to.equal(1), 15_000, 50);
+      await peer.publish(encodeBatch([chatMessage('lobby', `${run} after the cut`)]), Date.now() + 5_000);
+      await eventually(() => expect(batches).to.deep.equal(['after the cut']), 10_000);
+      // The old connection's consumer takes turns with the new one at the
+      // queue (what it gets is never read): sent until one reaches the new.
+      // One sender at a time, else the turns could give it every message of one.
+      for (const [from, tags, tag] of [[peer, atCut, 'to the cut'], [cut, atPeer, 'from the cut']] as const) {
+        await eventually(
+          () => {
+            from.presence.publish(messageOf(tag));
+            expect(tags).to.include(tag);
+          },
+          10_000,
+          200,
+        );
+      }
+      const peerPorts = (await node.ctl('list_connections', '--quiet', '--no-table-headers', 'peer_port')).trim().split('\n').map(Number);
+      expect(peerPorts, 'RabbitMQ still holds the old connection').to.include(old);
+    } finally {
+      await forwarder.close();
+    }
   });
 });
