@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { BrokerAdapter } from '../../lib/broker/adapter';
 import { decodeBatch, encodeBatch } from '../../lib/broker/batch';
 import { connectRabbitMQ } from '../../lib/broker/rascal_adapter';
+import { PRESENCE, RASCAL_TOPOLOGY, type RascalTopology } from '../../lib/broker/rascal_config';
 import { loadConfig } from '../../lib/config';
 import { chatMessage } from '../support/chat_frames';
 import { eventually } from '../support/eventually';
@@ -38,9 +39,9 @@ describe('RabbitMQ adapter (Rascal): presence', function () {
     await Promise.all(adapters.splice(0).map((adapter) => adapter.close()));
   });
 
-  async function connect(url = node.url): Promise<BrokerAdapter> {
+  async function connect(url = node.url, topology = RASCAL_TOPOLOGY): Promise<BrokerAdapter> {
     const config = loadConfig({ env: { NODE_ENV: 'test', AMQP_URL: url }, argv: [], configDir: join(ROOT, 'config') });
-    const adapter = await connectRabbitMQ(config);
+    const adapter = await connectRabbitMQ(config, topology);
     adapters.push(adapter);
     return adapter;
   }
@@ -55,9 +56,9 @@ describe('RabbitMQ adapter (Rascal): presence', function () {
     return tags;
   }
 
-  /** The presence queues on the node: name, exclusive, auto_delete, durable, arguments. */
-  async function presenceQueues(): Promise<string[][]> {
-    const rows = (await node.ctl('list_queues', '--quiet', '--no-table-headers', 'name', 'exclusive', 'auto_delete', 'durable', 'arguments')).trim().split('\n');
+  /** The presence queues on the node: name, then `columns` of list_queues. */
+  async function presenceQueues(columns = ['exclusive', 'auto_delete', 'durable', 'arguments']): Promise<string[][]> {
+    const rows = (await node.ctl('list_queues', '--quiet', '--no-table-headers', 'name', ...columns)).trim().split('\n');
     return rows.map((line) => line.split('\t')).filter(([name]) => name!.startsWith('presence:'));
   }
 
@@ -97,6 +98,30 @@ describe('RabbitMQ adapter (Rascal): presence', function () {
     }
     await one.close();
     await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.include(queueOf(two)).and.not.include(queueOf(one)));
+  });
+
+  // What a daemon killed without closing leaves: RabbitMQ sees its
+  // connection close (the kernel closes the sockets), nothing deletes the
+  // queue, and no one consumes it any more. Here the connection goes with
+  // the forwarder, and the adapter cannot reconnect.
+  it("leaves, when its daemon's connection is gone for good, a queue that RabbitMQ deletes once unused for its x-expires", async () => {
+    const topology = structuredClone(RASCAL_TOPOLOGY) as unknown as { vhosts: Record<string, { queues: Record<string, { options: { arguments: Record<string, unknown> } }> }> };
+    const args = topology.vhosts['/']!.queues[PRESENCE]!.options.arguments;
+    // The daemon's minute, shortened; a topology without it left as it is (its queue stays, and this fails).
+    args['x-expires'] &&= 5_000;
+    const gate = await gatedRabbit(node.port);
+    let killed: BrokerAdapter;
+    try {
+      killed = await connect(gate.urlOf(node.url), topology as unknown as RascalTopology);
+    } finally {
+      await gate.close(); // its connection destroyed, and no way back
+    }
+    const queue = queueOf(killed);
+    await eventually(() => expect(killed.state).to.not.equal('connected'), 10_000);
+    // Left by the loss itself, without its consumer...
+    await eventually(async () => expect(await presenceQueues(['consumers'])).to.deep.include([queue, '0']), 4_000, 200);
+    // ...and deleted by RabbitMQ once unused for its x-expires.
+    await eventually(async () => expect((await presenceQueues()).map(([name]) => name)).to.not.include(queue), 15_000, 200);
   });
 
   it('returns false while disconnected, and what it refused never arrives, not even after the reconnect', async () => {
