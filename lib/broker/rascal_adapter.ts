@@ -21,6 +21,8 @@
  * - Presence (`presence`, below) on its own fanout and per-daemon queue
  *   (rascal_config.ts), fire and forget: dropped, never held, while the
  *   connection is down.
+ *   The queue is deleted on close (`deletePresenceQueue`); a daemon that
+ *   died without closing leaves it to RabbitMQ's x-expires.
  *
  * A batch rejected at its deadline may still be delivered: once its bytes
  * are on the wire only a confirm could say whether RabbitMQ took it, and no
@@ -48,7 +50,7 @@ import {
   VHOST,
   type RascalTopology,
 } from './rascal_config';
-import { maskedUrl, shutdownBroker, startBroker } from './rascal_startup';
+import { maskedUrl, shutdownBroker, startBroker, within } from './rascal_startup';
 
 /** An empty message on the stream that tells its publisher it has read everything before it. */
 const MARKER_CONTENT_TYPE = 'application/vnd.warren.marker';
@@ -56,6 +58,19 @@ const MARKER_CONTENT_TYPE = 'application/vnd.warren.marker';
 const MARKER_TIMEOUT_MS = 5_000;
 /** Presence's own, so that Rascal hands it over as a Buffer (it parses application/json) and no batch is taken for it. */
 export const PRESENCE_CONTENT_TYPE = 'application/vnd.warren.presence+json';
+/** As long as close() waits to delete the presence queue: a few round trips, unless the broker is gone. */
+const PRESENCE_DELETE_TIMEOUT_MS = 2_000;
+
+/** The part of amqplib's callback API that deleting a queue takes (Rascal's broker.connect hands that API; @types/rascal says the promise one). */
+interface CallbackConnection {
+  on(event: 'error', listener: (error: Error) => void): void;
+  createChannel(next: (error: Error | null, channel: CallbackChannel) => void): void;
+  close(next: (error?: Error) => void): void;
+}
+interface CallbackChannel {
+  on(event: 'error', listener: (error: Error) => void): void;
+  deleteQueue(queue: string, options: object, next: (error: Error | null) => void): void;
+}
 
 /**
  * Connects to the first RabbitMQ of `config.broker.url` that answers,
@@ -100,6 +115,7 @@ class RascalAdapter implements BrokerAdapter {
   private readonly listeners: Array<(change: StateChange) => void> = [];
   private readonly log: typeof rootLog;
   private presenceListener: ((message: Buffer) => void) | undefined;
+  private presenceSession: SubscriptionSession | undefined;
   private readonly presenceCounts = { published: 0, refused: 0, delivered: 0, dropped: 0 };
 
   readonly presence: PresenceChannel = {
@@ -268,6 +284,7 @@ class RascalAdapter implements BrokerAdapter {
     const session = await new Promise<SubscriptionSession>((resolve, reject) =>
       this.broker.subscribe(PRESENCE, (error, subscription) => (error ? reject(error) : resolve(subscription))),
     );
+    this.presenceSession = session;
     // At debug level: the connection's loss is logged once already, and
     // presence heals what it missed meanwhile.
     session.on('error', (error: Error) => this.log.debug({ err: error.message }, 'rabbitmq: the presence subscription lost its channel; Rascal resubscribes'));
@@ -352,9 +369,56 @@ class RascalAdapter implements BrokerAdapter {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    const connected = this.state === 'connected';
     this.failInFlight('the RabbitMQ adapter closed');
     this.change({ state: 'closed' });
+    // Without a connection the broker may well not answer: not worth holding the shutdown for.
+    if (connected) await this.deletePresenceQueue();
     await shutdownBroker(this.broker);
+  }
+
+  /**
+   * Deletes this daemon's presence queue (not exclusive: rascal_config.ts),
+   * so that RabbitMQ stops filling it now rather than a minute later (its
+   * x-expires). Its consumer is cancelled first: deleting the queue under
+   * it would make Rascal consume again. Rascal lends none of its channels,
+   * so the delete goes on a connection of its own that Rascal opens to the
+   * same broker (broker.connect, its way to the channel API), closed at
+   * once. A broker that does not answer within PRESENCE_DELETE_TIMEOUT_MS
+   * is left to expire the queue itself; the delete, if it comes later,
+   * still closes its connection.
+   */
+  private async deletePresenceQueue(): Promise<void> {
+    const queue = this.presenceQueue;
+    if (queue === undefined) return;
+    const deleting = (async () => {
+      await new Promise<void>((resolve) => (this.presenceSession ? this.presenceSession.cancel(() => resolve()) : resolve()));
+      const connection = await new Promise<CallbackConnection>((resolve, reject) =>
+        this.broker.connect(VHOST, (error, made) => (error ? reject(error) : resolve(made as unknown as CallbackConnection))),
+      );
+      // Errors reach the callbacks too; without a listener they would crash the process.
+      connection.on('error', () => {});
+      try {
+        await new Promise<void>((resolve, reject) =>
+          connection.createChannel((error, channel) => {
+            if (error) return reject(error);
+            channel.on('error', () => {});
+            channel.deleteQueue(queue, {}, (deleteError) => (deleteError ? reject(deleteError) : resolve()));
+          }),
+        );
+      } finally {
+        connection.close(() => {});
+      }
+    })();
+    const outcome = await within(
+      deleting.then(
+        () => 'deleted',
+        (error: Error) => error.message,
+      ),
+      PRESENCE_DELETE_TIMEOUT_MS,
+    );
+    if (outcome === 'deleted') this.log.debug({ queue }, 'rabbitmq: deleted the presence queue');
+    else this.log.warn({ queue, reason: outcome ?? `no answer within ${PRESENCE_DELETE_TIMEOUT_MS} ms` }, 'rabbitmq: could not delete the presence queue; it expires by itself');
   }
 
   private refusal(deadline: number): string | undefined {

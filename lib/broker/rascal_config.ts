@@ -13,14 +13,34 @@
  *   there is nothing to keep, and Rascal declares it again on reconnecting.
  * - One queue per daemon, since a fanout gives each queue every message
  *   and every node must hear every node (a queue shared by two daemons
- *   would split the messages between them). Exclusive and auto-delete, not
- *   durable: it lives as long as the daemon's connection, so no queue is
- *   left filling after a daemon died, and a daemon that reconnects learns
- *   the state anew (snapshots) rather than from a backlog. Its name is
- *   unique per daemon (`replyTo: true`: Rascal appends a uuid, fixed when
- *   Broker.create configures it, so a reconnect declares the same name
- *   again): two daemons declaring one exclusive queue would see the second
- *   refused with 405 RESOURCE_LOCKED.
+ *   would split the messages between them). Its name is unique per daemon
+ *   (`replyTo: true`: Rascal appends a uuid, fixed when Broker.create
+ *   configures it, so a reconnect declares the same name again). Not
+ *   durable: a daemon that reconnects learns the state anew (snapshots)
+ *   rather than from a backlog.
+ * - Neither exclusive nor auto-delete, but gone a minute after its last
+ *   consumer (`x-expires`), and deleted by the daemon when it closes
+ *   (rascal_adapter.ts). An exclusive queue belongs to the connection that
+ *   declared it, and RabbitMQ lets go of a connection only once it sees it
+ *   gone: after a loss only the daemon saw (a NAT or a proxy that dropped
+ *   the client side), it answered the new connection's declaration with
+ *   405 RESOURCE_LOCKED, Rascal's whole vhost setup failed with it, and the
+ *   daemon stayed disconnected, the chat's stream included, until
+ *   RabbitMQ's heartbeat timeout (Rascal's 10 s heartbeat, missed) closed
+ *   the old connection. Measured with the forwarder of
+ *   spec/broker/rascal_presence.spec.ts, which cuts the client's side only:
+ *   with an exclusive queue the daemon reconnected 30.6 s after the cut and
+ *   chat and presence flowed at 31.1 s; with this one it reconnected after
+ *   54 ms and both flowed at 0.7 s, while RabbitMQ still held the old
+ *   connection (it let it go at 31-32 s in both runs). Auto-delete is left
+ *   out with it: a queue deleted when the old connection's consumer goes,
+ *   between the new connection's declaration and its consume, would not be
+ *   declared again before the next reconnect (Rascal declares only while
+ *   connecting), leaving the daemon deaf to presence.
+ *   The price: until RabbitMQ drops the old connection, its consumer is
+ *   still on the queue and takes turns with the new one (round robin) for
+ *   up to its prefetch of 100 messages, which no one reads. Presence heals that as any loss: a missed delta
+ *   shows as a gap at the next heartbeat, and a snapshot fills it.
  * - Bounded (see PresenceQueueOptions), since a daemon that stops reading
  *   must not make RabbitMQ hold a backlog without limit: its memory alarm
  *   would block every publisher, the chat's included.
@@ -158,10 +178,13 @@ const StreamOptions = z.object({
  */
 const PresenceQueueOptions = z.object({
   durable: z.literal(false, { error: 'expected false (presence is about live sockets: nothing to keep)' }),
-  exclusive: z.literal(true, { error: "expected true (the queue lives and dies with its daemon's connection)" }),
-  autoDelete: z.literal(true, { error: 'expected true (no queue outlives its daemon)' }),
+  exclusive: z.literal(false, { error: 'expected false (an exclusive queue blocks the reconnect after a loss RabbitMQ has not seen: 405 RESOURCE_LOCKED)' }),
+  autoDelete: z.literal(false, { error: 'expected false (a queue deleted under a reconnect is not declared again)' }),
   arguments: z.strictObject(
     {
+      // What removes the queue of a daemon that died without closing; at
+      // most a minute, so that RabbitMQ does not keep filling it for long.
+      'x-expires': positive('milliseconds').max(60_000, { error: 'expected at most 60000 ms (the queue of a dead daemon keeps filling until then)' }),
       // A thousand messages is minutes of a quiet cluster's heartbeats and
       // deltas, seconds of a busy one's: past it the oldest go, and the gap
       // is healed by a snapshot. The bytes bound is for snapshots, which

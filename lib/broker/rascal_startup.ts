@@ -106,7 +106,8 @@ export function shutdownBroker(broker: Broker): Promise<void> {
 }
 
 /** What `promise` gives within `ms`, or undefined. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+/** What `promise` gives, or undefined if it has not settled within `ms`. */
+export function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

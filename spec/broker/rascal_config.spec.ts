@@ -56,9 +56,9 @@ describe('Rascal configuration (rascal_config)', () => {
       replyTo: true,
       options: {
         durable: false,
-        exclusive: true,
-        autoDelete: true,
-        arguments: { 'x-max-length': 1000, 'x-max-length-bytes': 16 * 1024 ** 2, 'x-overflow': 'drop-head', 'x-message-ttl': 5000 },
+        exclusive: false,
+        autoDelete: false,
+        arguments: { 'x-expires': 60_000, 'x-max-length': 1000, 'x-max-length-bytes': 16 * 1024 ** 2, 'x-overflow': 'drop-head', 'x-message-ttl': 5000 },
       },
     });
     expect(vhost.publications.presence).to.deep.equal({ exchange: 'presence', confirm: false, options: { persistent: false, mandatory: false } });
@@ -181,9 +181,15 @@ describe('Rascal configuration (rascal_config)', () => {
 
     it('refuses a queue that would outlive its daemon, or be shared by all of them', () => {
       expect(withPresenceQueue((queue) => (queue.options['durable'] = true))).to.throw(`${at}.durable: expected false`);
-      expect(withPresenceQueue((queue) => (queue.options['exclusive'] = false))).to.throw(`${at}.exclusive: expected true`);
-      expect(withPresenceQueue((queue) => delete queue.options['autoDelete'])).to.throw(`${at}.autoDelete: expected true`);
+      expect(withPresenceQueue((queue) => delete queue.options.arguments['x-expires'])).to.throw(`${at}.arguments.x-expires: expected a whole number of milliseconds`);
+      expect(withPresenceQueue((queue) => (queue.options.arguments['x-expires'] = 600_000))).to.throw(`${at}.arguments.x-expires: expected at most 60000 ms`);
       expect(withPresenceQueue((queue) => delete queue.replyTo)).to.throw(`queues.${PRESENCE}.replyTo: expected true (a name of its own per daemon)`);
+    });
+
+    it('refuses an exclusive queue (it would block the reconnect after a loss RabbitMQ has not seen) and an auto-delete one', () => {
+      expect(withPresenceQueue((queue) => (queue.options['exclusive'] = true))).to.throw(`${at}.exclusive: expected false (an exclusive queue blocks the reconnect`);
+      expect(withPresenceQueue((queue) => delete queue.options['exclusive'])).to.throw(`${at}.exclusive: expected false`);
+      expect(withPresenceQueue((queue) => (queue.options['autoDelete'] = true))).to.throw(`${at}.autoDelete: expected false`);
     });
 
     it('refuses a queue without its bounds, with stale messages kept, or an argument it does not know', () => {

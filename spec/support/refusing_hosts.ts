@@ -92,6 +92,37 @@ export async function gatedRabbit(upstreamPort: number): Promise<RefusingHost & 
   };
 }
 
+/**
+ * A forwarder to the node on `upstreamPort` whose `cut()` drops the
+ * connections made so far on the client's side only, as a NAT or a proxy
+ * that lost them does: the client sees its socket close, while RabbitMQ's
+ * end stays open and silent, so it holds the connection until its
+ * heartbeat timeout. `upstreamPorts`: the local ports of the connections
+ * to RabbitMQ still open (RabbitMQ's peer_port for them).
+ */
+export async function cuttableRabbit(upstreamPort: number): Promise<RefusingHost & { urlOf(nodeUrl: string): string; cut(): void; upstreamPorts(): number[] }> {
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  const host = await trackingServer((client, track) => {
+    const upstream = track(net.connect(upstreamPort, '127.0.0.1'));
+    client.pipe(upstream).pipe(client);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    upstream.once('close', () => pairs.delete(pair));
+  });
+  return {
+    ...host,
+    urlOf: (nodeUrl) => nodeUrl.replace(`:${upstreamPort}`, `:${host.port}`),
+    cut() {
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.destroy();
+      }
+    },
+    upstreamPorts: () => [...pairs].filter(({ upstream }) => !upstream.destroyed).map(({ upstream }) => upstream.localPort!),
+  };
+}
+
 /** A server on 127.0.0.1 whose `close()` also destroys every socket it accepted or `track` was given. */
 async function trackingServer(onConnection: (socket: net.Socket, track: (socket: net.Socket) => net.Socket) => void): Promise<RefusingHost> {
   const sockets = new Set<net.Socket>();
