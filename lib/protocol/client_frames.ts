@@ -25,13 +25,17 @@ export interface JoinFrame {
   readonly since?: string;
   /** Also replay the room's last `history` messages (PROTOCOL.md: 0–100); 0 when absent. */
   readonly history: number;
+  /** Also receive the room's presence: a `presence` frame after the replay, then `presence_diff`s. */
+  readonly presence: boolean;
 }
 export interface LeaveFrame { readonly type: 'leave'; readonly room: string; readonly id?: string }
+/** Who is in a joined room now. */
+export interface PresenceFrame { readonly type: 'presence'; readonly room: string; readonly id?: string }
 export interface PingFrame { readonly type: 'ping'; readonly id?: string }
 /** A new token for the connection before its own expires; verified by the connection, not here. */
 export interface RefreshFrame { readonly type: 'refresh'; readonly token: string; readonly id?: string }
 
-export type ClientFrame = SayFrame | JoinFrame | LeaveFrame | PingFrame | RefreshFrame;
+export type ClientFrame = SayFrame | JoinFrame | LeaveFrame | PresenceFrame | PingFrame | RefreshFrame;
 
 /** A dropped frame, as the `error` frame that answers it: `id` is the frame's, when it carried a valid one. */
 export type FrameError = ErrorFrame;
@@ -75,10 +79,11 @@ function decodeCommand(command: Command, limits: FrameLimits): ClientFrame | Fra
       return decodeSay(command, id, limits);
     case 'join':
       return decodeJoin(command, id);
-    case 'leave': {
+    case 'leave':
+    case 'presence': {
       const room = command['room'];
       if (typeof room !== 'string' || !isRoomName(room)) return roomError(room, id);
-      return { type: 'leave', room, id };
+      return { type: command.type, room, id };
     }
     case 'ping':
       return { type: 'ping', id };
@@ -88,7 +93,7 @@ function decodeCommand(command: Command, limits: FrameLimits): ClientFrame | Fra
       return { type: 'refresh', token, id };
     }
     default:
-      return frameError('bad_request', 'type: expected say, join, leave, ping or refresh', id);
+      return frameError('bad_request', 'type: expected say, join, leave, presence, ping or refresh', id);
   }
 }
 
@@ -104,7 +109,9 @@ function decodeJoin(command: Command, id: string | undefined): JoinFrame | Frame
   if (!Number.isInteger(history) || (history as number) < 0 || (history as number) > MAX_HISTORY) {
     return fieldError('history', history, `an integer from 0 to ${MAX_HISTORY}`, id);
   }
-  return { type: 'join', room, id, since, history: history as number };
+  const presence = command['presence'] === undefined ? false : command['presence'];
+  if (typeof presence !== 'boolean') return fieldError('presence', presence, 'true or false', id);
+  return { type: 'join', room, id, since, history: history as number, presence };
 }
 
 function decodeSay(command: Command, id: string | undefined, limits: FrameLimits): SayFrame | FrameError {

@@ -23,14 +23,14 @@ describe('protocol/client_frames', () => {
     });
 
     it('join and leave a room, with or without id', () => {
-      expect(decode('{"type":"join","room":"dev"}')).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since: undefined, history: 0 });
+      expect(decode('{"type":"join","room":"dev"}')).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since: undefined, history: 0, presence: false });
       expect(decode('{"type":"leave","room":"dev"}')).to.deep.equal({ type: 'leave', room: 'dev', id: undefined });
-      expect(command({ type: 'join', room: 'dev', id: 'j' })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', since: undefined, history: 0 });
+      expect(command({ type: 'join', room: 'dev', id: 'j' })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', since: undefined, history: 0, presence: false });
       expect(command({ type: 'leave', room: 'dev', id: 'l' })).to.deep.equal({ type: 'leave', room: 'dev', id: 'l' });
     });
 
     it('join with history: an integer from 0 to 100', () => {
-      for (const history of [0, 1, 100]) expect(command({ type: 'join', room: 'dev', history })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since: undefined, history });
+      for (const history of [0, 1, 100]) expect(command({ type: 'join', room: 'dev', history })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since: undefined, history, presence: false });
       for (const history of [-1, 101, 1.5, '5', null, true]) {
         expect(command({ type: 'join', room: 'dev', history, id: 'h' })).to.deep.equal({
           type: 'error', code: 'bad_request', message: 'history: expected an integer from 0 to 100', id: 'h',
@@ -40,9 +40,26 @@ describe('protocol/client_frames', () => {
 
     it('join with since: a position, with or without id, with or without history', () => {
       for (const since of ['1a2b3c4d:2s', 'p'.repeat(64), '0', 'from.another-deployment_9']) {
-        expect(command({ type: 'join', room: 'dev', since })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since, history: 0 });
-        expect(command({ type: 'join', room: 'dev', since, id: 'j', history: 5 })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', since, history: 5 });
+        expect(command({ type: 'join', room: 'dev', since })).to.deep.equal({ type: 'join', room: 'dev', id: undefined, since, history: 0, presence: false });
+        expect(command({ type: 'join', room: 'dev', since, id: 'j', history: 5 })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', since, history: 5, presence: false });
       }
+    });
+
+    it('join with presence: true or false, false when absent', () => {
+      expect(command({ type: 'join', room: 'dev', presence: true, id: 'j' })).to.deep.equal({ type: 'join', room: 'dev', id: 'j', since: undefined, history: 0, presence: true });
+      expect(command({ type: 'join', room: 'dev', presence: false })).to.deep.include({ presence: false });
+      for (const presence of [1, 'true', null, {}]) {
+        expect(command({ type: 'join', room: 'dev', presence, id: 'p' }), JSON.stringify(presence)).to.deep.equal({
+          type: 'error', code: 'bad_request', message: 'presence: expected true or false', id: 'p',
+        });
+      }
+    });
+
+    it('presence of a room, with or without id; a bad room is a bad_request', () => {
+      expect(command({ type: 'presence', room: 'dev', id: 'w' })).to.deep.equal({ type: 'presence', room: 'dev', id: 'w' });
+      expect(command({ type: 'presence', room: 'dev' })).to.deep.equal({ type: 'presence', room: 'dev', id: undefined });
+      expect(command({ type: 'presence', id: 'w' })).to.deep.include({ ...badRequest('w'), message: 'room: missing' });
+      expect(command({ type: 'presence', room: 'no spaces' })).to.deep.include(badRequest()).and.have.property('message').that.matches(/^room: expected/);
     });
 
     it('ping, with or without id', () => {
@@ -201,8 +218,8 @@ describe('protocol/client_frames', () => {
     const id = fc.option(unicodeText({ minLength: 1, maxLength: 64 }), { nil: undefined });
     const since = fc.option(fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), { nil: undefined });
     fc.assert(
-      fc.property(fc.stringMatching(ROOM_NAME), since, fc.integer({ min: 0, max: 100 }), id, (room, since, history, id) => {
-        expect(command({ type: 'join', room, since, history, id })).to.deep.equal({ type: 'join', room, id, since, history });
+      fc.property(fc.stringMatching(ROOM_NAME), since, fc.integer({ min: 0, max: 100 }), fc.boolean(), id, (room, since, history, presence, id) => {
+        expect(command({ type: 'join', room, since, history, presence, id })).to.deep.equal({ type: 'join', room, id, since, history, presence });
       }),
       { numRuns: 300 },
     );
