@@ -119,6 +119,7 @@ describe('config', () => {
         AUTH_CLOCK_TOLERANCE_SECONDS: ['0', 0], AUTH_REFRESH_SECONDS: ['60', 60],
         ALLOWED_ORIGINS: ['https://a.example, https://*.b.example:8443', ['https://a.example', 'https://*.b.example:8443']],
         MAX_CONNECTIONS: ['5000', 5000], CONNECT_RATE: ['20', 20],
+        PRESENCE_MAX_LISTED: ['10', 10], PRESENCE_DOWN_AFTER_SECONDS: ['60', 60], PRESENCE_HEARTBEAT_MS: ['500', 500],
       };
       // AUTH_MODE=required needs a key, and a key one source: each variable is tried with the key it needs.
       const companions: Record<string, Record<string, string>> = {
@@ -189,6 +190,8 @@ describe('config', () => {
         [{ host: hostName(62) }, `host (config/production.json): expected an IP address or a host name, got "${hostName(62)}"`],
         [{ defaultRoom: 'the lobby' }, 'defaultRoom (config/production.json): expected a room name (1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or digit), got "the lobby"'],
         [{ nodeId: 'node 1' }, 'nodeId (config/production.json): expected 1 to 64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got "node 1"'],
+        [{ presence: { heartbeatMs: 5001 } }, 'presence.heartbeatMs (config/production.json): must be at most a third of presence.downAfterSeconds: a live node would be declared down after a few late heartbeats, got 5001'],
+        [{ presence: { maxListed: 0 } }, 'presence.maxListed (config/production.json): expected an integer from 1 to 10000, got 0'],
         [{ broker: { reconnect: { minMs: 5000, maxMs: 1000 } } }, 'broker.reconnect.minMs (config/production.json): must not exceed broker.reconnect.maxMs, got 5000'],
         [{ limits: { maxPayloadBytes: 40_000 } }, 'limits.maxPayloadBytes (config/production.json): must be at least 12 × limits.maxTextChars + 1024 = 49024, the largest valid say, got 40000'],
         [{ broker: { url: [] } }, 'broker.url (config/production.json): expected at least one URL'],
@@ -376,6 +379,7 @@ describe('config', () => {
         HISTORY_SIZE: '100', HISTORY_TTL_SECONDS: '3600', HISTORY_MAX_RECOVER: '300',
         AUTH_MODE: 'off', AUTH_HMAC_SECRET: 'none', AUTH_PUBLIC_KEY_FILE: 'none', AUTH_JWKS_FILE: 'none', AUTH_ALGORITHMS: 'none', AUTH_ISSUER: 'none',
         AUTH_AUDIENCE: 'none', AUTH_ALLOW_QUERY_TOKEN: 'false', AUTH_CLOCK_TOLERANCE_SECONDS: '5', AUTH_REFRESH_SECONDS: '30', ALLOWED_ORIGINS: 'none', MAX_CONNECTIONS: '100000', CONNECT_RATE: '1000',
+        PRESENCE_MAX_LISTED: '100', PRESENCE_DOWN_AFTER_SECONDS: '15', PRESENCE_HEARTBEAT_MS: '1000',
       };
       for (const setting of SETTINGS) {
         const line = lineOf(setting.flag ?? setting.env);

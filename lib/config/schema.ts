@@ -136,6 +136,17 @@ export const ConfigSchema = group({
       'PROTOCOL.md: a recovery sends at most 300 messages; a client that missed more gets recovered:false and the recent history, as Centrifugo does',
     ),
   }),
+  presence: group({
+    maxListed: integer(1, 10_000).describe(
+      'PROTOCOL.md: a presence frame lists at most 100 members and diffs above that carry only counts, as Pusher caps presence channels: a list of thousands is no use to a person and costs every member each change',
+    ),
+    downAfterSeconds: integer(1, 3600).describe(
+      'PROTOCOL.md: the members of a node not heard from this long leave (15 s); a node that stops cleanly says goodbye at once, so this is only for one that died',
+    ),
+    heartbeatMs: integer(100, 60_000).describe(
+      "how often a node tells the others its presence seq: a node that missed a delta asks for a snapshot within one heartbeat, and a node that died is noticed downAfterSeconds after its last one",
+    ),
+  }),
   broker: group({
     url: z
       .array(text('an amqp:// or amqps:// URL', isAmqpUrl), { error: 'expected a list of amqp:// or amqps:// URLs' })
@@ -170,6 +181,10 @@ export const ConfigSchema = group({
   if (publicKeys.length > 0 && hmac.length > 0) issue(['auth', 'algorithms'], `${hmac.join(', ')} must not be allowed with a public key (key confusion)`);
   const asymmetric = auth.algorithms?.filter((algorithm) => !(HMAC_ALGORITHMS as readonly string[]).includes(algorithm)) ?? [];
   if (auth.hmacSecret !== undefined && asymmetric.length > 0) issue(['auth', 'algorithms'], `${asymmetric.join(', ')} need a public key, not auth.hmacSecret`);
+  // Three heartbeats lost in a row must not make a live node look dead.
+  if (config.presence.heartbeatMs * 3 > config.presence.downAfterSeconds * 1000) {
+    issue(['presence', 'heartbeatMs'], 'must be at most a third of presence.downAfterSeconds: a live node would be declared down after a few late heartbeats');
+  }
   if (config.broker.reconnect.minMs > config.broker.reconnect.maxMs) {
     issue(['broker', 'reconnect', 'minMs'], 'must not exceed broker.reconnect.maxMs');
   }

@@ -43,6 +43,9 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'history.size', env: 'HISTORY_SIZE', flag: '--history-size', kind: 'integer', meaning: 'messages each room keeps for `join` with `history`' },
   { path: 'history.ttlSeconds', env: 'HISTORY_TTL_SECONDS', flag: '--history-ttl-seconds', kind: 'integer', meaning: 'seconds a message stays in its room\'s history' },
   { path: 'history.maxRecover', env: 'HISTORY_MAX_RECOVER', flag: '--history-max-recover', kind: 'integer', meaning: 'messages a recovery sends at most; past it, recovered: false' },
+  { path: 'presence.maxListed', env: 'PRESENCE_MAX_LISTED', flag: '--presence-max-listed', kind: 'integer', meaning: 'members a presence frame lists; above it, diffs carry only counts' },
+  { path: 'presence.downAfterSeconds', env: 'PRESENCE_DOWN_AFTER_SECONDS', flag: '--presence-down-after-seconds', kind: 'integer', meaning: 'seconds after which the members of a silent node leave' },
+  { path: 'presence.heartbeatMs', env: 'PRESENCE_HEARTBEAT_MS', flag: '--presence-heartbeat-ms', kind: 'integer', meaning: "ms between a node's presence heartbeats" },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', kind: 'string', meaning: `pino level: ${LOG_LEVELS.join(', ')}` },
   {
     path: 'shutdownTimeoutMs', env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', kind: 'integer',
