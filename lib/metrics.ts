@@ -52,6 +52,15 @@ export const duplicatesDropped = new Counter({
   labelNames: ['where'],
   registers,
 });
+export const presenceMessages = new Counter({
+  name: 'warren_presence_messages_total',
+  help: 'Presence messages between nodes, by direction (in, out; unsent: the broker was down) and type (delta, heartbeat, snapshot, sync, goodbye)',
+  labelNames: ['direction', 'type'],
+  registers,
+});
+export const presenceResyncs = new Counter({ name: 'warren_presence_resyncs_total', help: 'Snapshots this node asked other nodes for: at start, and each time it found it had missed their deltas', registers });
+export const presenceRooms = new Gauge({ name: 'warren_presence_rooms', help: 'Rooms with at least one member, cluster-wide, as this node knows them', registers });
+export const presenceNodes = new Gauge({ name: 'warren_presence_nodes', help: 'Other nodes this node knows, up or down', labelNames: ['state'], registers });
 export const streamLag = new Gauge({ name: 'warren_stream_lag_seconds', help: 'From a message accepted by its node to this node reading it from the log (the last batch read)', registers });
 
 const STATES: readonly ConnectionState[] = ['connected', 'disconnected', 'reconnecting', 'closed'];

@@ -30,7 +30,7 @@ export const connectionSup: SupervisorModule<ConnectionSupArgs> = {
         // copy a hidden class of its own, about 300 bytes per socket.
         start: (link, { socket, name, room, since, client, identity }: Accepted) =>
           startLink(link, connection, {
-            nodeId: shared.nodeId, relay: shared.relay, broker: shared.broker, limits: shared.limits, auth: shared.auth,
+            nodeId: shared.nodeId, relay: shared.relay, broker: shared.broker, presence: shared.presence, limits: shared.limits, auth: shared.auth,
             socket, name, room, since, client, identity,
           }),
       },

@@ -3,7 +3,8 @@
  *
  *   relay            the room registry; everything below feeds it or is fed by it
  *   broker           forwards the stream to the relay
- *   connection_sup   connections hold memberships in the relay, publish through the broker
+ *   presence         who is in each room, cluster-wide, over the broker's presence channel
+ *   connection_sup   connections hold memberships in the relay and in presence, publish through the broker
  *   listener         accepts sockets only once all of the above is up
  *
  * rest_for_one, in that order: a child that crashes takes down with it the
@@ -14,11 +15,21 @@
  *     rides out without restarting). Its terminate answers every pending
  *     `say` with `unavailable`; the connections restart so that no client is
  *     left holding half-answered state, and reconnect to the new broker.
+ *     Presence restarts with it: its channel was the old adapter's.
+ *   - presence crash: its slice of the cluster's presence is gone, so every
+ *     local membership is stale, as for the relay; the connections restart
+ *     (clients reconnect and track themselves again). Its successor starts
+ *     with a higher incarnation, so the other nodes replace the old slice at
+ *     once. It comes after the broker, whose channel it uses, and before the
+ *     connections, which track themselves in it; the relay and the broker do
+ *     not depend on it, so a presence crash leaves the chat path running.
  *   - connection_sup crash: every socket closes; the listener restarts.
  *   - listener crash: only the listener restarts, on the same listen
  *     sockets; open websockets carry on.
  * Shutdown runs in reverse: the listener stops accepting, connections drain
- * and close with 1001, the broker closes its RabbitMQ connection, the relay.
+ * and close with 1001 (their members leave as they go), presence says
+ * goodbye to the other nodes, the broker closes its RabbitMQ connection,
+ * the relay.
  *
  * Intensity: 3 restarts in 60 s. A node whose core keeps crashing is sick;
  * past that it exits non-zero and whatever supervises the OS process
@@ -26,6 +37,7 @@
  */
 import { type BrokerArgs, broker } from '../lib/actors/broker';
 import { listener, type ListenerArgs } from '../lib/actors/listener';
+import { presence } from '../lib/actors/presence';
 import { relay } from '../lib/actors/relay';
 import { CLOCK_SKEW_MARGIN_MS } from '../lib/history/duplicate_window';
 import type { TokenVerifier } from '../lib/auth/tokens';
@@ -79,6 +91,13 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
           }),
       },
       {
+        id: 'presence',
+        start: (link) => {
+          const { maxListed, downAfterSeconds, heartbeatMs } = args.config.presence;
+          return startLink(link, presence, { nodeId: args.nodeId, broker: sibling(link, 'broker'), maxListed, downAfterMs: downAfterSeconds * 1000, heartbeatMs });
+        },
+      },
+      {
         id: 'connection_sup',
         type: 'supervisor',
         start: (link) =>
@@ -86,6 +105,7 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
             nodeId: args.nodeId,
             relay: sibling(link, 'relay'),
             broker: sibling(link, 'broker'),
+            presence: sibling(link, 'presence'),
             limits: args.config.limits,
             auth: args.verifier && { verifier: args.verifier, refreshSeconds: args.config.auth.refreshSeconds, clockToleranceSeconds: args.config.auth.clockToleranceSeconds },
           }),

@@ -24,12 +24,12 @@
  * this node answered it `unavailable` is published again under its msgId.
  */
 import { randomBytes } from 'node:crypto';
-import { type BrokerAdapter, BrokerUnavailable, type StateChange } from '../broker/adapter';
+import { type BrokerAdapter, BrokerUnavailable, type PresenceChannel, type StateChange } from '../broker/adapter';
 import { encodeBatch } from '../broker/batch';
 import { MAX_BATCH_MESSAGES, positionPlaceholder } from '../broker/position';
 import { log } from '../log';
 import { batchSize, brokerReconnects, duplicatesDropped, publishLatency, publishes, setBrokerState } from '../metrics';
-import { type GenServer, type ServerRef, call, cast, noreply } from '../otp/gen_server';
+import { type GenServer, type ServerRef, call, cast, noreply, reply } from '../otp/gen_server';
 import { type Ref, send } from '../otp/process';
 import { encodeMessage } from '../protocol/server_frames';
 import type { Readiness } from '../readiness';
@@ -118,7 +118,9 @@ interface State {
   batches: number;
 }
 
-export type BrokerRef = ServerRef<never, Publish>;
+/** The presence process borrows the adapter's presence channel (the same connection, another exchange). */
+export type BrokerCall = { readonly type: 'presence_channel' };
+export type BrokerRef = ServerRef<BrokerCall, Publish, PresenceChannel>;
 
 // Counted per daemon process, not per broker process: a broker restarted
 // after a crash must not hand out its predecessor's msgIds again. The run
@@ -131,7 +133,7 @@ const RUN = randomBytes(3).toString('hex');
 // such a resend gets a new msgId (delivered once all the same).
 const MAX_UNCONFIRMED = 10_000;
 
-export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> = {
+export const broker: GenServer<BrokerArgs, State, BrokerCall, Publish, PresenceChannel, Info> = {
   behaviour: 'broker',
 
   async init(args, self) {
@@ -146,6 +148,8 @@ export const broker: GenServer<BrokerArgs, State, never, Publish, never, Info> =
     reportState(state, { state: adapter.state, url: String(adapter.info()['url']) });
     return state;
   },
+
+  handleCall: (_presenceChannel, _from, state) => reply(state.adapter.presence, state),
 
   handleCast(publish, state) {
     const now = Date.now();

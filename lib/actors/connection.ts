@@ -24,13 +24,14 @@ import { type ExitReason, formatReason, isOrderlyExit } from '../otp/exit_reason
 import { type GenServer, type Result, type ServerRef, call, cast, noreply, startLink, stop } from '../otp/gen_server';
 import { type Exit, linkTo } from '../otp/process';
 import { SecondTimers } from '../otp/second_timers';
-import { type ClientFrame, decodeClientFrame, type RefreshFrame } from '../protocol/client_frames';
+import { type ClientFrame, decodeClientFrame, type JoinFrame, type RefreshFrame } from '../protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../protocol/errors';
 import { encodeAck, encodeError, encodeJoined, encodeLeft, encodePong, encodeRefreshed, encodeTokenExpiring, encodeWelcome } from '../protocol/server_frames';
 import { RateLimiter } from '../rate_limiter';
 import type { BrokerRef, PublishOutcome } from './broker';
 import { type ConsumerRef, consumer } from './consumer';
-import type { RelayRef } from './relay';
+import type { PresenceRef } from './presence';
+import type { Join, RelayRef } from './relay';
 
 export interface ConnectionArgs {
   readonly socket: ClientSocket;
@@ -48,6 +49,7 @@ export interface ConnectionArgs {
   readonly auth: Authentication | undefined;
   readonly relay: RelayRef;
   readonly broker: BrokerRef;
+  readonly presence: PresenceRef;
   readonly limits: Config['limits'];
 }
 
@@ -167,6 +169,7 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     await call(args.relay, { type: 'join', room: args.room, consumer: state.consumer, history: 0, since: args.since, answer: welcome });
     await call(state.consumer, { type: 'sync' });
   }
+  track(state, args.room, false);
   args.socket.attach(self);
   if (state.token) armTokenTimer(state, state.token);
   log.debug({ session, user, room: args.room, remote: args.socket.remote }, 'connection started');
@@ -227,16 +230,19 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> | Promis
       if (frame.since !== undefined) {
         // `joined` carries `recovered`: the relay sends it, ahead of the replay.
         framesOut.inc({ type: 'joined' });
-        cast(relay, { ...join, since: frame.since, answer: joinedFrame });
-        return noreply(state);
+        return joinRoom(state, { ...join, since: frame.since, answer: joinedFrame }, frame, !joined);
       }
       // `joined` goes out now; the relay's replay comes after it, through the consumer.
       answer(state, 'joined', joinedFrame);
-      if (!joined || frame.history > 0) cast(relay, join);
-      return noreply(state);
+      return joinRoom(state, join, frame, !joined);
     }
     case 'leave':
       return leave(state, frame.room, frame.id);
+    case 'presence':
+      if (!state.rooms.includes(frame.room)) return answerError(state, 'not_joined', frame.id);
+      // Answered by the presence process, through the consumer.
+      cast(state.args.presence, { type: 'query', room: frame.room, connection: state.self, id: frame.id });
+      return noreply(state);
     case 'ping':
       return answer(state, 'pong', encodePong({ id: frame.id }));
     case 'refresh':
@@ -244,10 +250,36 @@ function handleCommand(frame: ClientFrame, state: State): Result<State> | Promis
   }
 }
 
+/**
+ * The relay's replay and the presence frame both reach the socket through
+ * the consumer, the replay first (PROTOCOL.md). When both are asked for, the
+ * relay is called rather than cast to: its replay is in the consumer's
+ * mailbox by the time it answers, before presence can send anything there.
+ */
+function joinRoom(state: State, request: Join, frame: JoinFrame, newly: boolean): Result<State> | Promise<Result<State>> {
+  const replays = request.since !== undefined || request.history > 0;
+  if (replays && frame.presence) {
+    return call(state.args.relay, request).then(() => {
+      track(state, frame.room, true);
+      return noreply(state);
+    });
+  }
+  if (newly || replays) cast(state.args.relay, request);
+  if (newly || frame.presence) track(state, frame.room, frame.presence);
+  return noreply(state);
+}
+
+/** A member of `room` (PROTOCOL.md "Presence"), or again with a new consumer; `subscribe`: also send it the room's presence. */
+function track(state: State, room: string, subscribe: boolean): void {
+  const { name, presence } = state.args;
+  cast(presence, { type: 'track', room, user: state.user, name, connection: state.self, consumer: state.consumer, subscribe });
+}
+
 function leave(state: State, room: string, id: string | undefined): Result<State> {
   if (state.rooms.includes(room)) {
     state.rooms.splice(state.rooms.indexOf(room), 1);
     cast(state.args.relay, { type: 'leave', room, consumer: state.consumer });
+    cast(state.args.presence, { type: 'untrack', room, connection: state.self });
   }
   return answer(state, 'left', encodeLeft({ room, id }));
 }
@@ -349,8 +381,12 @@ async function restartConsumer(state: State, reason: ExitReason): Promise<Result
   state.recentConsumerRestarts = [...state.recentConsumerRestarts.filter((time) => now - time < CONSUMER_PERIOD_MS), now];
   if (state.recentConsumerRestarts.length > CONSUMER_INTENSITY) return stop(reason, state);
   state.consumer = await startConsumer(state.self, state.args.socket, ++state.consumerRestarts);
-  // The relay forgot the old consumer when it went down; the new one takes its rooms.
-  for (const room of state.rooms) cast(state.args.relay, { type: 'join', room, consumer: state.consumer, history: 0 });
+  // The relay forgot the old consumer when it went down; the new one takes
+  // its rooms, and its presence subscriptions (the connection is still a member).
+  for (const room of state.rooms) {
+    cast(state.args.relay, { type: 'join', room, consumer: state.consumer, history: 0 });
+    track(state, room, false);
+  }
   return noreply(state);
 }
 

@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { log } from '../log';
-import { historyBytes, historyMessages, openConnections, registry, relayMailbox, streamLag } from '../metrics';
+import { historyBytes, historyMessages, openConnections, presenceNodes, presenceRooms, registry, relayMailbox, streamLag } from '../metrics';
 import { countChildren } from '../otp/supervisor';
 import type { Ref } from '../otp/process';
 import { childRef, describeTree, whereis } from '../otp/sys';
@@ -77,6 +77,12 @@ async function metrics({ root }: AdminAppContext): Promise<Answer> {
   historyBytes.set(Number(relayActor?.info['historyBytes'] ?? 0));
   historyMessages.set(Number(relayActor?.info['historyMessages'] ?? 0));
   streamLag.set(Number(relayActor?.info['lagMs'] ?? 0) / 1000);
+  const presence = childRef(root, 'presence');
+  const presenceInfo = presence && describeTree(presence)?.info;
+  presenceRooms.set(Number(presenceInfo?.['rooms'] ?? 0));
+  const nodes = (presenceInfo?.['nodes'] ?? []) as ReadonlyArray<{ up: boolean }>;
+  presenceNodes.set({ state: 'up' }, nodes.filter((node) => node.up).length);
+  presenceNodes.set({ state: 'down' }, nodes.filter((node) => !node.up).length);
   return { status: '200 OK', body: await registry.metrics(), contentType: registry.contentType };
 }
 

@@ -25,9 +25,7 @@
  * nextDueAt().
  */
 import { encodePresence, encodePresenceDiff, type PresenceMember } from '../protocol/server_frames';
-
-// The lead points this at lib/presence/replica.ts on merge.
-export interface Member { readonly name: string; readonly connections: number }
+import type { Member } from './replica';
 
 export interface MemberSource {
   member(room: string, user: string): Member | undefined;

@@ -24,10 +24,10 @@ describe('the admin port', function () {
       expect(node).to.equal(client.welcome['node']);
       expect(new Date(startedAt).getTime()).to.be.closeTo(Date.now(), 60_000);
       expect(tree).to.include({ name: 'warren_sup', path: '/warren_sup', kind: 'supervisor', behaviour: 'supervisor', strategy: 'rest_for_one' });
-      expect(tree.children.map((child) => child.behaviour)).to.deep.equal(['relay', 'broker', 'supervisor', 'listener']);
+      expect(tree.children.map((child) => child.behaviour)).to.deep.equal(['relay', 'broker', 'presence', 'supervisor', 'listener']);
       const brokerInfo = tree.children[1]!.info;
       expect(brokerInfo).to.include({ kind: 'local', state: 'connected' });
-      expect(tree.children[3]!.info).to.include({ uws: 'native' });
+      expect(tree.children[4]!.info).to.include({ uws: 'native' });
     });
 
     it('serves the observer page at /debug', async () => {

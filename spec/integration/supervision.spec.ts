@@ -72,6 +72,7 @@ describe('supervision, seen from the sockets', function () {
       expect(answer.tree.children.map((child) => [child.name, child.restarts])).to.deep.equal([
         ['relay', 0],
         ['broker', 1],
+        ['presence', 1],
         ['connection_sup', 1],
         ['listener', 2],
       ]);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Coalescer, type Member, type MemberSource } from '../../lib/presence/coalescer';
+import { Coalescer, type MemberSource } from '../../lib/presence/coalescer';
+import type { Member } from '../../lib/presence/replica';
 
 /** The replica's reads, from a Map, counting the calls a flush must not make. */
 class Members implements MemberSource {

@@ -1,0 +1,73 @@
+/**
+ * The presence process in the spec's own process: two applications on one
+ * in-process bus are two nodes (the in-process broker takes the code path
+ * RabbitMQ does), so what only the process knows can be read and pressed:
+ * the nodes it knows, the goodbye of a node that stops, and the order of
+ * its frames behind a relay that is behind.
+ */
+import { expect } from 'chai';
+import type { RelayRef } from '../../lib/actors/relay';
+import { cast } from '../../lib/otp/gen_server';
+import { childRef } from '../../lib/otp/sys';
+import { stop, type Warren } from '../../lib/warren_app';
+import { ChatClient } from '../support/client';
+import { until } from '../support/eventually';
+import { childOf, startWarren } from '../support/in_process';
+
+describe('actors/presence', function () {
+  this.timeout(20_000);
+  let first: { warren: Warren; port: number };
+  let second: { warren: Warren; port: number } | undefined;
+  const connect = (node: { port: number }, query: string) => ChatClient.connect(`ws://127.0.0.1:${node.port}/websocket?${query}`);
+  const presenceOf = (node: { warren: Warren }) => childOf(node.warren, 'presence').info;
+
+  beforeEach(async () => {
+    first = await startWarren();
+    second = await startWarren();
+  });
+  afterEach(async () => {
+    await stop(first.warren);
+    if (second) await stop(second.warren);
+  });
+
+  it('knows the other node (up, its incarnation, its seq), and shows rooms and connections in its info', async () => {
+    await connect(second!, 'name=ann&room=a1');
+    await connect(second!, 'name=bob&room=a2');
+    const info = await until('the first node to know the second', () => presenceOf(first), (now) => now['rooms'] === 2);
+    const [node] = info['nodes'] as Array<Record<string, unknown>>;
+    expect(node).to.include({ node: second!.warren.nodeId, up: true, incarnation: presenceOf(second!)['incarnation'], entries: 2 });
+    expect(node!['seq']).to.be.at.least(1);
+    expect(Date.parse(node!['lastHeardAt'] as string)).to.be.closeTo(Date.now(), 5_000);
+    expect(presenceOf(second!)).to.include({ node: second!.warren.nodeId, connections: 2, rooms: 2 });
+  });
+
+  it('a node that stops says goodbye: its members leave the other node at once, and it is known as down', async () => {
+    const watcher = await connect(first, 'name=watcher&room=g1');
+    watcher.send({ type: 'join', room: 'g1', presence: true });
+    await connect(second!, 'name=leaver&room=g1');
+    await until('the leaver', () => presenceOf(first), (now) => (now['nodes'] as Array<{ entries: number }>)[0]?.entries === 1);
+    const leaving = second!;
+    second = undefined;
+    // Closing the sockets as the drain does, and the goodbye: well before presence.downAfterSeconds (15 s).
+    await stop(leaving.warren);
+    const diff = await watcher.next('presence_diff', { users: 1 }, 3_000);
+    expect(diff['leaves']).to.have.length(1);
+    const [node] = presenceOf(first)['nodes'] as Array<Record<string, unknown>>;
+    expect(node).to.include({ node: leaving.warren.nodeId, up: false, entries: 0 });
+  });
+
+  it('sends the presence frame after the replay also when the relay is behind (the connection waits for it)', async () => {
+    const speaker = await connect(first, 'name=speaker&room=busy');
+    for (const text of ['one', 'two', 'three']) speaker.send({ type: 'say', text, id: text });
+    await speaker.next('ack', { id: 'three' });
+    const joiner = await connect(first, 'name=joiner&room=lobby');
+    const from = joiner.frames.length;
+    // The relay handles one message per turn of the event loop: behind this
+    // many, it answers the join long after presence could have sent its frame.
+    const relay = childRef(first.warren.app.root, 'relay') as RelayRef;
+    joiner.send({ type: 'join', room: 'busy', history: 3, presence: true });
+    for (let index = 0; index < 20_000; index++) cast(relay, { type: 'broker_state', state: 'connected' });
+    await joiner.next('presence', { room: 'busy' }, 10_000);
+    expect(joiner.frames.slice(from).map((frame) => frame.type)).to.deep.equal(['joined', 'message', 'message', 'message', 'presence']);
+  });
+});
