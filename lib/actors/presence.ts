@@ -23,7 +23,7 @@
  */
 import type { PresenceChannel } from '../broker/adapter';
 import { log } from '../log';
-import { presenceMessages, presenceResyncs } from '../metrics';
+import { framesOut, presenceMessages, presenceResyncs } from '../metrics';
 import { type GenServer, type ServerRef, call, cast, noreply } from '../otp/gen_server';
 import { type Down, type MonitorRef, demonitor, monitor } from '../otp/monitor';
 import { type Ref, send } from '../otp/process';
@@ -66,6 +66,7 @@ type Info =
   | Down
   | { readonly type: 'presence_message'; readonly bytes: Buffer }
   | { readonly type: 'publish_deltas' }
+  | { readonly type: 'publish_more' }
   | { readonly type: 'heartbeat' }
   | { readonly type: 'flush_diffs' };
 
@@ -89,6 +90,8 @@ interface State {
   readonly connections: Map<Ref, Tracked>;
   /** The consumers of the local connections subscribed to each room's presence. */
   readonly subscribers: Map<string, Set<ConsumerRef>>;
+  /** What is to go out, in order: a snapshot's parts go one turn at a time, and nothing overtakes them. */
+  readonly outgoing: PresenceMessage[];
   readonly timers: { deltas?: NodeJS.Timeout; diffs?: NodeJS.Timeout; diffsAt?: number; heartbeat?: NodeJS.Timeout };
   received: number;
   dropped: number;
@@ -117,6 +120,8 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
 
   async init(args, self) {
     const channel = (await call(args.broker, { type: 'presence_channel' })) as PresenceChannel;
+    // The coalescer reads the replica and the replica tells the coalescer of
+    // every change: one of the two is made first.
     let coalescer: Coalescer | undefined;
     const incarnation = nextIncarnation();
     const replica = new Replica({
@@ -127,7 +132,7 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
       onChange: (room, user) => coalescer!.touch(room, user, Date.now()),
     });
     coalescer = new Coalescer({ windowMs: WINDOW_MS, maxListed: args.maxListed, source: replica });
-    const state: State = { self, args, channel, incarnation, replica, coalescer, connections: new Map(), subscribers: new Map(), timers: {}, received: 0, dropped: 0 };
+    const state: State = { self, args, channel, incarnation, replica, coalescer, connections: new Map(), subscribers: new Map(), outgoing: [], timers: {}, received: 0, dropped: 0 };
     channel.listen((bytes) => send(self, { type: 'presence_message', bytes } satisfies Info));
     // A node just started learns the whole state at once rather than at
     // the others' next heartbeats: every node answers with a snapshot.
@@ -165,6 +170,9 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
         state.timers.deltas = undefined;
         for (const outgoing of state.replica.outbox(now)) publish(state, outgoing);
         break;
+      case 'publish_more':
+        sendOutgoing(state);
+        break;
       case 'heartbeat':
         publish(state, state.replica.heartbeat());
         state.replica.tick(now);
@@ -185,8 +193,10 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
     // from now on is for a successor, not a dead letter of this one.
     state.channel.listen(ignore);
     // Whether this node stops or this process crashed, the others drop its
-    // slice now rather than downAfterSeconds from now; a successor has a
-    // higher incarnation and starts a new slice anyway.
+    // slice now rather than downAfterSeconds from now (a successor has a
+    // higher incarnation and starts a new slice anyway); a snapshot still
+    // going out is moot.
+    state.outgoing.length = 0;
     publish(state, state.replica.goodbye());
   },
 
@@ -269,6 +279,7 @@ function query(state: State, connection: Ref, room: string, id: string | undefin
 
 function sendPresence(state: State, tracked: Tracked, room: string, id: string | undefined): void {
   const frame = state.coalescer.presenceFrame(room, { user: tracked.user, name: tracked.name }, id);
+  framesOut.inc({ type: 'presence' });
   cast(tracked.consumer, { type: 'deliver', frames: [frame] });
 }
 
@@ -287,8 +298,25 @@ function receive(state: State, bytes: Buffer, now: number): void {
 
 function publish(state: State, message: PresenceMessage): void {
   if (message.t === 'sync') presenceResyncs.inc();
-  const sent = state.channel.publish(encodePresenceMessage(message));
-  presenceMessages.inc({ direction: sent ? 'out' : 'unsent', type: message.t });
+  state.outgoing.push(message);
+  if (state.outgoing.length === 1) sendOutgoing(state);
+}
+
+// Entries encoded per turn at most: one snapshot part (1,000 entries) costs
+// about a millisecond to encode, where a 10,000-member slice in one go held
+// the event loop for tens (the parts are the replica's: SNAPSHOT_PART_ENTRIES).
+const ENTRIES_PER_TURN = 1000;
+
+/** Publishes from the front of `outgoing` within this turn's budget; the rest in later turns, behind what else is waiting. */
+function sendOutgoing(state: State): void {
+  let budget = ENTRIES_PER_TURN;
+  while (state.outgoing.length > 0 && budget > 0) {
+    const message = state.outgoing.shift()!;
+    budget -= 'entries' in message ? Math.max(1, message.entries.length) : 1;
+    const sent = state.channel.publish(encodePresenceMessage(message));
+    presenceMessages.inc({ direction: sent ? 'out' : 'unsent', type: message.t });
+  }
+  if (state.outgoing.length > 0) send(state.self, { type: 'publish_more' } satisfies Info);
 }
 
 function flushDiffs(state: State, now: number): void {
@@ -298,6 +326,7 @@ function flushDiffs(state: State, now: number): void {
     // One message for every subscriber of the room, as the relay's fanout does.
     const deliver = { type: 'deliver', frames: [frame] } as const;
     for (const consumer of consumers) cast(consumer, deliver);
+    framesOut.inc({ type: frame.startsWith('{"type":"presence_diff"') ? 'presence_diff' : 'presence' }, consumers.size);
   }
 }
 

@@ -13,6 +13,7 @@ import { stop, type Warren } from '../../lib/warren_app';
 import { ChatClient } from '../support/client';
 import { until } from '../support/eventually';
 import { childOf, startWarren } from '../support/in_process';
+import { parseMetrics } from '../support/metrics';
 
 describe('actors/presence', function () {
   this.timeout(20_000);
@@ -39,6 +40,10 @@ describe('actors/presence', function () {
     expect(node!['seq']).to.be.at.least(1);
     expect(Date.parse(node!['lastHeardAt'] as string)).to.be.closeTo(Date.now(), 5_000);
     expect(presenceOf(second!)).to.include({ node: second!.warren.nodeId, connections: 2, rooms: 2 });
+    const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${String(childOf(first.warren, 'listener').info['adminPort'])}/metrics`)).text());
+    expect(metrics.get('warren_presence_rooms')).to.equal(2);
+    expect(metrics.get('warren_presence_nodes{state="up"}')).to.equal(1);
+    expect(metrics.get('warren_presence_nodes{state="down"}')).to.equal(0);
   });
 
   it('a node that stops says goodbye: its members leave the other node at once, and it is known as down', async () => {
