@@ -1,7 +1,7 @@
 // Compact rendering of an actor's `info` object (PROTOCOL.md, /debug/tree):
 // generic key/value chips, with special formatting for the keys the protocol
 // names (connection: name, user, rooms, remote; consumer: delivered, dropped,
-// buffered; broker: kind, state; listener: uws).
+// buffered; broker: kind, state; listener: uws; presence: nodes).
 
 import { h, fmtInt } from './dom.js';
 
@@ -52,6 +52,12 @@ function format(key, value) {
     const shown = value.slice(0, MAX_ROOMS_SHOWN).map((r) => h('span', { class: 'room' }, `#${r}`));
     const more = value.length > MAX_ROOMS_SHOWN ? [h('span', { class: 'more' }, `+${value.length - MAX_ROOMS_SHOWN}`)] : [];
     return { parts: value.length ? [...shown, ...more] : ['none'], title: value.join(', ') || 'none' };
+  }
+  if (key === 'nodes' && Array.isArray(value)) {
+    // The other nodes presence knows: one badge each, down ones marked.
+    const shown = value.map((n) => h('span', { class: 'node', 'data-tone': n.up ? 'good' : 'bad' }, `${n.node} ${n.up ? 'up' : 'down'}`));
+    const title = value.map((n) => `${n.node}: ${n.up ? 'up' : 'down'}, incarnation ${n.incarnation}, seq ${n.seq}, ${n.entries} entries, last heard ${n.lastHeardAt}`).join('; ');
+    return { parts: shown.length ? shown : ['none'], title: title || 'none' };
   }
   if ((key === 'state' || key === 'uws') && typeof value === 'string') {
     return { parts: [value], title: value, tone: key === 'uws' && value === 'fallback' ? 'bad' : stateTone(value) };

@@ -64,6 +64,8 @@ class Fixture {
   uws: 'native' | 'fallback' = 'native';
   token: string | null = null;
   names = new Map<number, string>();
+  /** The other nodes the presence process knows (the live one, a single node, knows none). */
+  presenceNodes: Array<Record<string, unknown>> = [];
   tick = 0;
   treeRequests = 0;
   authHeaders: Array<string | undefined> = [];
@@ -75,6 +77,7 @@ class Fixture {
     this.connections = Array.from({ length: connections }, (_, i) => i + 1);
     this.restarts.clear();
     this.names.clear();
+    this.presenceNodes = [];
     this.uws = 'native';
     this.token = null;
     this.kills = [];
@@ -108,7 +111,8 @@ class Fixture {
     const children = root.children.map((a) =>
       a === connectionSup ? grown(a, { children: connections.length }, connections)
         : a.behaviour === 'listener' ? grown(a, { uws: this.uws })
-          : grown(a));
+          : a.behaviour === 'presence' ? grown(a, { nodes: this.presenceNodes })
+            : grown(a));
     return { ...this.live, startedAt: startedAt(), tree: grown(root, {}, children) };
   }
 
@@ -346,6 +350,19 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     await page.locator(`${actorSel(path('relay'))} [data-testid="kill"]`).click();
     await until('the kill request', () => fx.kills.length, (n) => n === 1);
     expect(fx.kills[0]).to.include({ path: path('relay'), auth: 'Bearer s3cret' });
+  });
+
+  it('shows the nodes presence knows, one badge each, a node that is down marked', async function () {
+    fx.presenceNodes = [
+      { node: 'node-b', incarnation: 2, up: true, seq: 7, lastHeardAt: new Date().toISOString(), entries: 3 },
+      { node: '<b>node-c</b>', incarnation: 1, up: false, seq: 0, lastHeardAt: new Date().toISOString(), entries: 0 },
+    ];
+    await page.goto(`${web.origin}/debug`);
+    const nodes = page.locator(`${actorSel(path('presence'))} [data-key="nodes"] .node`);
+    await nodes.first().waitFor();
+    expect(await nodes.allInnerTexts()).to.deep.equal(['node-b up', '<b>node-c</b> down']);
+    expect(await nodes.evaluateAll((els) => els.map((el) => el.getAttribute('data-tone')))).to.deep.equal(['good', 'bad']);
+    expect(await page.locator(`${actorSel(path('presence'))} [data-key="nodes"]`).getAttribute('title')).to.match(/node-b: up, incarnation 2, seq 7, 3 entries/);
   });
 
   it('shouts when uWebSockets.js runs its JavaScript fallback', async function () {
