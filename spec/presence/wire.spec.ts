@@ -5,7 +5,7 @@ import { decodePresenceMessage, encodePresenceMessage } from '../../lib/presence
 const MESSAGES: readonly PresenceMessage[] = [
   { t: 'delta', node: 'n1', inc: 3, seq: 7, entries: [['dev', 'u1', 'alice', 2], ['dev', 'u2', 'bob', 0]] },
   { t: 'heartbeat', node: 'n1', inc: 3, seq: 0 },
-  { t: 'snapshot', node: 'n1', inc: 3, seq: 7, entries: [['dev', 'u1', 'ålice ✓', 2]] },
+  { t: 'snapshot', node: 'n1', inc: 3, seq: 7, part: 1, parts: 2, entries: [['dev', 'u1', 'ålice ✓', 2]] },
   { t: 'sync', node: 'n1', inc: 3, to: '*' },
   { t: 'goodbye', node: 'n1', inc: 3 },
 ];
