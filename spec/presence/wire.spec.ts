@@ -25,6 +25,11 @@ describe('presence/wire', () => {
     }
   });
 
+  it('takes a snapshot part from the first to the last', () => {
+    const [, , snapshot] = MESSAGES;
+    for (const [part, parts] of [[0, 1], [0, 3], [2, 3]]) expect(decodeJson({ ...snapshot, part, parts }), `${part} of ${parts}`).to.deep.equal({ ...snapshot, part, parts });
+  });
+
   it('refuses a message missing what its kind needs', () => {
     const [delta, heartbeat, snapshot, sync] = MESSAGES;
     const broken = [
@@ -34,6 +39,14 @@ describe('presence/wire', () => {
       { ...delta, entries: {} },
       { ...snapshot, seq: 0.5 },
       { ...snapshot, entries: 'dev' },
+      { ...snapshot, part: undefined },
+      { ...snapshot, part: -1 },
+      { ...snapshot, part: 0.5 },
+      { ...snapshot, parts: undefined },
+      { ...snapshot, parts: 2.5 },
+      { ...snapshot, parts: '2' },
+      { ...snapshot, part: 2, parts: 2 },
+      { ...snapshot, part: 0, parts: 0 },
       { ...heartbeat, seq: undefined },
       { ...heartbeat, seq: '1' },
       { ...sync, to: undefined },
