@@ -216,7 +216,7 @@ describe('presence/replica', () => {
       expect(a.outbox(0)).to.deep.equal([]);
       a.receive(delta(4, [['dev', 'u2', 'bob', 0]]), 0);
       expect(a.counts('dev').users, 'deltas follow on from the snapshot').to.equal(1);
-      a.receive(snapshot(4, [['dev', 'u4', 'dave', 0]]), 0);
+      a.receive(snapshot(4, [['dev', 'u4', 'dave', 0], ['ops', 'u9', 'ian', 0]]), 0);
       expect(a.rooms, 'a snapshot at the seq applied replaces too; an entry at 0 is no entry').to.equal(0);
       expect(a.nodes()[0]).to.include({ seq: 4, entries: 0 });
     });
@@ -246,6 +246,14 @@ describe('presence/replica', () => {
       a.receive(delta(3, []), 0);
       a.receive(snapshot(3, [['dev', 'u1', 'Alan', 2]]), 0);
       expect(a.member('dev', 'u1'), 'and so is a changed name').to.deep.equal({ name: 'Alan', connections: 4 });
+    });
+
+    it('names a user as a delta repeating its count did: the delta is the latest write', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.track('dev', 'u1', 'Alice');
+      a.receive(delta(2, [['dev', 'u1', 'alice', 1]]), 0);
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'alice', connections: 2 });
     });
 
     it('takes no name from an entry that leaves', () => {
