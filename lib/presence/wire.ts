@@ -21,8 +21,11 @@ export function decodePresenceMessage(bytes: Buffer): PresenceMessage | undefine
   if (typeof message !== 'object' || message === null || typeof message['node'] !== 'string' || !isCount(message['inc'])) return undefined;
   switch (message['t']) {
     case 'delta':
+      return hasEntries(message) ? (message as unknown as PresenceMessage) : undefined;
     case 'snapshot':
-      return isCount(message['seq']) && Array.isArray(message['entries']) && message['entries'].every(isEntry) ? (message as unknown as PresenceMessage) : undefined;
+      return hasEntries(message) && isCount(message['part']) && Number.isSafeInteger(message['parts']) && message['part'] < (message['parts'] as number)
+        ? (message as unknown as PresenceMessage)
+        : undefined;
     case 'heartbeat':
       return isCount(message['seq']) ? (message as unknown as PresenceMessage) : undefined;
     case 'sync':
@@ -32,6 +35,10 @@ export function decodePresenceMessage(bytes: Buffer): PresenceMessage | undefine
     default:
       return undefined;
   }
+}
+
+function hasEntries(message: Record<string, unknown>): boolean {
+  return isCount(message['seq']) && Array.isArray(message['entries']) && message['entries'].every(isEntry);
 }
 
 function isCount(value: unknown): value is number {

@@ -1,19 +1,21 @@
 import { expect } from 'chai';
-import { type Entry, type PresenceMessage, Replica, RESYNC_AFTER_MS } from '../../lib/presence/replica';
+import { type Entry, type PresenceMessage, Replica, RESYNC_AFTER_MS, SNAPSHOT_PART_ENTRIES } from '../../lib/presence/replica';
 
 const DOWN_AFTER_MS = 15_000;
 const FORGET_AFTER_MS = 60_000;
 
 /** Replica `a`, with the (room/user)s its onChange reported, in order. */
-function replica(incarnation = 1) {
+function replica(incarnation = 1, snapshotPartEntries?: number) {
   const changes: string[] = [];
-  const a = new Replica({ node: 'a', incarnation, downAfterMs: DOWN_AFTER_MS, forgetAfterMs: FORGET_AFTER_MS, onChange: (room, user) => changes.push(`${room}/${user}`) });
+  const onChange = (room: string, user: string) => changes.push(`${room}/${user}`);
+  const a = new Replica({ node: 'a', incarnation, downAfterMs: DOWN_AFTER_MS, forgetAfterMs: FORGET_AFTER_MS, onChange, snapshotPartEntries });
   return { a, changes };
 }
 
 // Messages from node b (incarnation 1 unless given).
 const delta = (seq: number, entries: readonly Entry[], inc = 1): PresenceMessage => ({ t: 'delta', node: 'b', inc, seq, entries });
-const snapshot = (seq: number, entries: readonly Entry[], inc = 1): PresenceMessage => ({ t: 'snapshot', node: 'b', inc, seq, entries });
+/** Part `part` of `parts` (the whole snapshot in one unless given). */
+const snapshot = (seq: number, entries: readonly Entry[], part = 0, parts = 1): PresenceMessage => ({ t: 'snapshot', node: 'b', inc: 1, seq, part, parts, entries });
 const heartbeat = (seq: number, inc = 1): PresenceMessage => ({ t: 'heartbeat', node: 'b', inc, seq });
 const sync = (to: string): PresenceMessage => ({ t: 'sync', node: 'b', inc: 1, to });
 const SYNC_B: PresenceMessage = { t: 'sync', node: 'a', inc: 1, to: 'b' };
@@ -95,7 +97,7 @@ describe('presence/replica', () => {
       a.track('dev', 'u1', 'alice');
       expect(a.outbox(1)).to.deep.equal([{ t: 'delta', node: 'a', inc: 1, seq: 2, entries: [['dev', 'u1', 'alice', 1]] }]);
       a.receive(sync('a'), 2);
-      expect(a.outbox(2)).to.deep.equal([{ t: 'snapshot', node: 'a', inc: 1, seq: 2, entries: [['dev', 'u1', 'alice', 1]] }]);
+      expect(a.outbox(2)).to.deep.equal([{ t: 'snapshot', node: 'a', inc: 1, seq: 2, part: 0, parts: 1, entries: [['dev', 'u1', 'alice', 1]] }]);
     });
 
     it('says heartbeat at its seq, goodbye, and hello as a sync to every node', () => {
@@ -122,7 +124,7 @@ describe('presence/replica', () => {
         expect(a.pending).to.equal(true);
         expect(a.outbox(1)).to.deep.equal([
           { t: 'delta', node: 'a', inc: 1, seq: 2, entries: [['ops', 'u2', 'bob', 0], ['dev', 'u3', 'carol', 1]] },
-          { t: 'snapshot', node: 'a', inc: 1, seq: 2, entries: [['dev', 'u1', 'alice', 1], ['dev', 'u3', 'carol', 1]] },
+          { t: 'snapshot', node: 'a', inc: 1, seq: 2, part: 0, parts: 1, entries: [['dev', 'u1', 'alice', 1], ['dev', 'u3', 'carol', 1]] },
         ]);
         expect(a.outbox(2), 'once').to.deep.equal([]);
       }
@@ -214,7 +216,7 @@ describe('presence/replica', () => {
       expect(a.outbox(0)).to.deep.equal([]);
       a.receive(delta(4, [['dev', 'u2', 'bob', 0]]), 0);
       expect(a.counts('dev').users, 'deltas follow on from the snapshot').to.equal(1);
-      a.receive(snapshot(4, [['dev', 'u4', 'dave', 0]]), 0);
+      a.receive(snapshot(4, [['dev', 'u4', 'dave', 0], ['ops', 'u9', 'ian', 0]]), 0);
       expect(a.rooms, 'a snapshot at the seq applied replaces too; an entry at 0 is no entry').to.equal(0);
       expect(a.nodes()[0]).to.include({ seq: 4, entries: 0 });
     });
@@ -241,8 +243,17 @@ describe('presence/replica', () => {
       a.track('dev', 'u1', 'A.');
       a.receive(snapshot(2, [['dev', 'u1', 'Al', 2]]), 0);
       expect(a.member('dev', 'u1'), 'a changed count is a write').to.deep.equal({ name: 'Al', connections: 4 });
-      a.receive(snapshot(2, [['dev', 'u1', 'Alan', 2]]), 0);
+      a.receive(delta(3, []), 0);
+      a.receive(snapshot(3, [['dev', 'u1', 'Alan', 2]]), 0);
       expect(a.member('dev', 'u1'), 'and so is a changed name').to.deep.equal({ name: 'Alan', connections: 4 });
+    });
+
+    it('names a user as a delta repeating its count did: the delta is the latest write', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.track('dev', 'u1', 'Alice');
+      a.receive(delta(2, [['dev', 'u1', 'alice', 1]]), 0);
+      expect(a.member('dev', 'u1')).to.deep.equal({ name: 'alice', connections: 2 });
     });
 
     it('takes no name from an entry that leaves', () => {
@@ -265,6 +276,130 @@ describe('presence/replica', () => {
       expect(membersOf(a, 'dev')).to.deep.equal({ u1: { name: 'alice', connections: 1 } });
       expect(changes).to.have.members(['dev/u1', 'dev/u2']).and.have.length(2);
       expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 1, up: false, seq: 0, lastHeardAt: 5, entries: 0 }]);
+    });
+  });
+
+  describe('snapshots in parts', () => {
+    it('sends a snapshot asked for as parts of at most snapshotPartEntries, in order, all at the seq after the delta', () => {
+      const { a } = replica(1, 2);
+      for (const user of ['u1', 'u2', 'u3', 'u4', 'u5']) a.track('dev', user, user);
+      a.receive(sync('a'), 0);
+      const entry = (user: string): Entry => ['dev', user, user, 1];
+      const part = (n: number, entries: Entry[]) => ({ t: 'snapshot', node: 'a', inc: 1, seq: 1, part: n, parts: 3, entries });
+      expect(a.outbox(0)).to.deep.equal([
+        { t: 'delta', node: 'a', inc: 1, seq: 1, entries: ['u1', 'u2', 'u3', 'u4', 'u5'].map(entry) },
+        part(0, [entry('u1'), entry('u2')]),
+        part(1, [entry('u3'), entry('u4')]),
+        part(2, [entry('u5')]),
+      ]);
+    });
+
+    it('sends an empty slice as one part without entries, and parts of SNAPSHOT_PART_ENTRIES unless told otherwise', () => {
+      const { a } = replica();
+      a.receive(sync('a'), 0);
+      expect(a.outbox(0)).to.deep.equal([{ t: 'snapshot', node: 'a', inc: 1, seq: 0, part: 0, parts: 1, entries: [] }]);
+      for (let i = 0; i <= SNAPSHOT_PART_ENTRIES; i++) a.track('dev', `u${i}`, 'x');
+      a.receive(sync('a'), 1);
+      const parts = a.outbox(1).filter((message) => message.t === 'snapshot');
+      expect(parts.map((message) => [message.part, message.parts, message.entries.length])).to.deep.equal([[0, 2, SNAPSHOT_PART_ENTRIES], [1, 2, 1]]);
+    });
+
+    it('applies each part as it comes, in any order, and drops what none held only once the last has come', () => {
+      for (const order of [[0, 1], [1, 0]]) {
+        const { a, changes } = replica();
+        a.receive(delta(1, [['dev', 'u1', 'alice', 1], ['dev', 'u2', 'bob', 1], ['dev', 'u3', 'carol', 2]]), 0);
+        changes.length = 0;
+        const parts = [snapshot(4, [['dev', 'u2', 'bob', 1], ['dev', 'u3', 'carol', 1]], 0, 2), snapshot(4, [['dev', 'u4', 'dave', 1]], 1, 2)];
+        a.receive(parts[order[0]!]!, 10);
+        expect(a.counts('dev').users, `${order}: nothing dropped yet`).to.equal(order[0] === 0 ? 3 : 4);
+        expect(a.nodes()[0], 'the seq is the snapshot\'s at once').to.include({ seq: 4 });
+        expect(a.pending, 'behind until the last part').to.equal(true);
+        expect(a.outbox(10), 'no sync while the parts are coming').to.deep.equal([]);
+        a.receive(parts[order[1]!]!, 11);
+        expect(membersOf(a, 'dev')).to.deep.equal({ u2: { name: 'bob', connections: 1 }, u3: { name: 'carol', connections: 1 }, u4: { name: 'dave', connections: 1 } });
+        expect(changes).to.have.members(['dev/u1', 'dev/u3', 'dev/u4']).and.have.length(3);
+        expect(a.pending).to.equal(false);
+        expect(a.nodes()[0]).to.include({ seq: 4, entries: 3 });
+      }
+    });
+
+    it('applies the deltas that come between the parts, and keeps what they add', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive(snapshot(3, [['dev', 'u1', 'alice', 1]], 0, 2), 0);
+      a.receive(delta(4, [['dev', 'u2', 'bob', 1]]), 0);
+      a.receive(delta(5, [['ops', 'u3', 'carol', 1]]), 0);
+      expect(a.counts('dev').users).to.equal(2);
+      a.receive(snapshot(3, [['dev', 'u9', 'ian', 1]], 1, 2), 0);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u1: { name: 'alice', connections: 1 }, u2: { name: 'bob', connections: 1 }, u9: { name: 'ian', connections: 1 } });
+      expect(a.counts('ops').users).to.equal(1);
+      expect(a.nodes()[0]).to.include({ seq: 5, entries: 4 });
+      expect(a.pending).to.equal(false);
+    });
+
+    it('does not let a part overwrite what a delta after the snapshot wrote, nor bring back what it removed', () => {
+      const { a, changes } = replica();
+      a.receive(snapshot(3, [], 0, 2), 0);
+      a.receive(delta(4, [['dev', 'u1', 'alice', 2], ['dev', 'u2', 'bob', 1]]), 0);
+      a.receive(delta(5, [['dev', 'u2', 'bob', 0], ['dev', 'u3', 'carol', 0]]), 0);
+      changes.length = 0;
+      a.receive(snapshot(3, [['dev', 'u1', 'alice', 1], ['dev', 'u2', 'bob', 1], ['dev', 'u3', 'carol', 1], ['dev', 'u4', 'dave', 1]], 1, 2), 0);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u1: { name: 'alice', connections: 2 }, u4: { name: 'dave', connections: 1 } });
+      expect(changes).to.deep.equal(['dev/u4']);
+    });
+
+    it('asks again when a part is lost, RESYNC_AFTER_MS after the last came, and the next snapshot drops what the unfinished one left', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u9', 'ian', 1]]), 0);
+      a.receive(snapshot(3, [['dev', 'u1', 'alice', 1]], 0, 3), 100);
+      a.receive(snapshot(3, [['dev', 'u2', 'bob', 1]], 2, 3), 200);
+      expect(a.outbox(200 + RESYNC_AFTER_MS - 1)).to.deep.equal([]);
+      expect(a.outbox(200 + RESYNC_AFTER_MS)).to.deep.equal([SYNC_B]);
+      expect(a.counts('dev').users, 'what it has meanwhile').to.equal(3);
+      a.receive(snapshot(4, [['dev', 'u3', 'carol', 1]], 0, 2), 1300);
+      a.receive(snapshot(4, [['dev', 'u2', 'bob', 1]], 1, 2), 1300);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u2: { name: 'bob', connections: 1 }, u3: { name: 'carol', connections: 1 } });
+      expect(a.pending).to.equal(false);
+    });
+
+    it('ignores a part of a snapshot older than the one coming', () => {
+      const { a } = replica();
+      a.receive(snapshot(5, [['dev', 'u1', 'alice', 1]], 0, 2), 0);
+      a.receive(snapshot(4, [['dev', 'u2', 'bob', 1]], 1, 2), 0);
+      expect(a.member('dev', 'u2')).to.equal(undefined);
+      expect(a.pending, 'still waiting for part 1 of 5').to.equal(true);
+      a.receive(snapshot(5, [['dev', 'u3', 'carol', 1]], 1, 2), 0);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u1: { name: 'alice', connections: 1 }, u3: { name: 'carol', connections: 1 } });
+      expect(a.pending).to.equal(false);
+    });
+
+    it('stays behind after the last part when a delta after the snapshot was missed', () => {
+      const { a } = replica();
+      a.receive(snapshot(3, [], 0, 2), 0);
+      a.receive(delta(5, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive(snapshot(3, [], 1, 2), 0);
+      expect(a.pending).to.equal(true);
+      expect(a.outbox(RESYNC_AFTER_MS)).to.deep.equal([SYNC_B]);
+    });
+
+    it('takes no part of a snapshot it has applied whole: a repeat neither starts one that would never end nor undoes a later delta', () => {
+      const { a } = replica();
+      const parts = [snapshot(1, [['dev', 'u1', 'alice', 1]], 0, 2), snapshot(1, [['dev', 'u2', 'bob', 1]], 1, 2)];
+      for (const part of [parts[1]!, parts[0]!, parts[1]!]) a.receive(part, 0);
+      expect(a.pending).to.equal(false);
+      a.receive(delta(2, [['dev', 'u1', 'alice', 0]]), 0);
+      for (const part of parts) a.receive(part, 0);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u2: { name: 'bob', connections: 1 } });
+    });
+
+    it('counts a part that came twice once', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      const first = snapshot(2, [['dev', 'u2', 'bob', 1]], 0, 2);
+      a.receive(first, 0);
+      a.receive(first, 0);
+      expect(a.counts('dev').users, 'u1 not dropped yet').to.equal(2);
+      expect(a.pending).to.equal(true);
     });
   });
 
@@ -307,6 +442,21 @@ describe('presence/replica', () => {
       expect(a.counts('dev')).to.deep.equal({ users: 1, connections: 1 });
       expect(a.outbox(10)).to.deep.equal([]);
       expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 2, up: true, seq: 1, lastHeardAt: 0, entries: 1 }]);
+    });
+
+    it('ignores every later message of an incarnation that said goodbye, and takes a higher one as a restart', () => {
+      const { a } = replica();
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1]]), 0);
+      a.receive({ t: 'goodbye', node: 'b', inc: 1 }, 5);
+      for (const message of [delta(2, [['dev', 'u2', 'bob', 1]]), delta(1, [['dev', 'u1', 'alice', 1]]), snapshot(3, [['dev', 'u1', 'alice', 1]]), heartbeat(2), sync('a')]) {
+        a.receive(message, 10);
+      }
+      expect(a.rooms).to.equal(0);
+      expect(a.outbox(10)).to.deep.equal([]);
+      expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 1, up: false, seq: 0, lastHeardAt: 5, entries: 0 }]);
+      a.receive(delta(1, [['dev', 'u2', 'bob', 1]], 2), 20);
+      expect(membersOf(a, 'dev')).to.deep.equal({ u2: { name: 'bob', connections: 1 } });
+      expect(a.nodes()[0]).to.include({ incarnation: 2, up: true, seq: 1 });
     });
   });
 
