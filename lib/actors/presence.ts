@@ -67,6 +67,7 @@ type Info =
   | { readonly type: 'presence_message'; readonly bytes: Buffer }
   | { readonly type: 'publish_deltas' }
   | { readonly type: 'publish_more' }
+  | { readonly type: 'retire' }
   | { readonly type: 'heartbeat' }
   | { readonly type: 'flush_diffs' };
 
@@ -93,6 +94,8 @@ interface State {
   /** What is to go out, in order: a snapshot's parts go one turn at a time, and nothing overtakes them. */
   readonly outgoing: PresenceMessage[];
   readonly timers: { deltas?: NodeJS.Timeout; diffs?: NodeJS.Timeout; diffsAt?: number; heartbeat?: NodeJS.Timeout };
+  /** A `retire` is in the mailbox: the replica is taking a dropped slice off its view, a budget per turn. */
+  retireQueued: boolean;
   received: number;
   dropped: number;
 }
@@ -106,6 +109,10 @@ const WINDOW_MS = 250;
 // Phoenix forgets a node 20 minutes after it went down: long enough to tell
 // a flapping node in /debug/tree, short enough not to collect dead ones.
 const FORGET_AFTER_MS = 20 * 60_000;
+// Entries of a dropped slice (a node down or gone) taken off the view per
+// turn: a few milliseconds' work, where 100,000 at once held the
+// event loop for 33-97 ms.
+const RETIRE_PER_TURN = 2000;
 
 // Grows across restarts of this process within one daemon, and across
 // daemons restarted under one configured nodeId (with the wall clock).
@@ -129,10 +136,11 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
       incarnation,
       downAfterMs: args.downAfterMs,
       forgetAfterMs: FORGET_AFTER_MS,
+      retireBudget: RETIRE_PER_TURN,
       onChange: (room, user) => coalescer!.touch(room, user, Date.now()),
     });
     coalescer = new Coalescer({ windowMs: WINDOW_MS, maxListed: args.maxListed, source: replica });
-    const state: State = { self, args, channel, incarnation, replica, coalescer, connections: new Map(), subscribers: new Map(), outgoing: [], timers: {}, received: 0, dropped: 0 };
+    const state: State = { self, args, channel, incarnation, replica, coalescer, connections: new Map(), subscribers: new Map(), outgoing: [], timers: {}, retireQueued: false, received: 0, dropped: 0 };
     channel.listen((bytes) => send(self, { type: 'presence_message', bytes } satisfies Info));
     // A node just started learns the whole state at once rather than at
     // the others' next heartbeats: every node answers with a snapshot.
@@ -172,6 +180,10 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
         break;
       case 'publish_more':
         sendOutgoing(state);
+        break;
+      case 'retire':
+        state.retireQueued = false;
+        state.replica.retire();
         break;
       case 'heartbeat':
         publish(state, state.replica.heartbeat());
@@ -336,6 +348,11 @@ function ignore(): void {}
 function settle(state: State) {
   const { timers, replica, coalescer, self } = state;
   if (replica.pending && timers.deltas === undefined) timers.deltas = setTimeout(() => send(self, { type: 'publish_deltas' } satisfies Info), DELTA_MS);
+  // Behind whatever else is waiting: the rest of a dropped slice goes a budget at a time.
+  if (replica.retiring && !state.retireQueued) {
+    state.retireQueued = true;
+    send(self, { type: 'retire' } satisfies Info);
+  }
   const due = coalescer.nextDueAt();
   if (due !== undefined && (timers.diffsAt === undefined || due < timers.diffsAt)) {
     clearTimeout(timers.diffs);

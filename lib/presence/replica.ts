@@ -78,6 +78,12 @@ export interface ReplicaOptions {
   readonly onChange: (room: string, user: string) => void;
   /** The most entries in one part of a snapshot; SNAPSHOT_PART_ENTRIES unless given (specs give less, to see many parts). */
   readonly snapshotPartEntries?: number;
+  /**
+   * Dropped entries (a node down or gone, what a snapshot no longer holds)
+   * taken off the cluster view per receive, tick or retire call at most;
+   * the rest by later retire() calls. Unbounded when absent.
+   */
+  readonly retireBudget?: number;
 }
 
 /** Never mutated once made (a change makes a new one), so a reader may keep it. */
@@ -217,6 +223,16 @@ export class Replica {
   private readonly view = new Map<string, RoomView>();
   private ownSeq = 0;
   private snapshotAsked = false;
+  /**
+   * Slots dropped from a slice whose counts are still to be taken off the
+   * view, from `retired` on (retire()). Taking 100,000 off at once held the event loop
+   * for 33-97 ms; in budgets of a few thousand the presence server spreads
+   * it over turns. A user counted both here and in a newer slot (a node
+   * that came back) counts twice meanwhile, and leaves for neither: the
+   * view is a sum, so the order of its terms does not matter.
+   */
+  private dropped: Written[] = [];
+  private retired = 0;
 
   constructor(private readonly options: ReplicaOptions) {}
 
@@ -306,6 +322,7 @@ export class Replica {
         peer.saidGoodbye = true;
         break;
     }
+    this.retire();
   }
 
   /** Drops the slices of nodes not heard for downAfterMs (their members leave, each once) and forgets long-down nodes. */
@@ -314,6 +331,24 @@ export class Replica {
       if (peer.up && now - peer.lastHeardAt >= this.options.downAfterMs) this.down(peer, now);
       else if (!peer.up && now - peer.downAt >= this.options.forgetAfterMs) this.peers.delete(peer.node);
     }
+    this.retire();
+  }
+
+  /** Takes up to retireBudget of the dropped entries off the view (their members leave, each once). */
+  retire(): void {
+    const end = Math.min(this.dropped.length, this.retired + (this.options.retireBudget ?? Infinity));
+    for (; this.retired < end; this.retired++) {
+      const slot = this.dropped[this.retired]!;
+      this.adjust(slot.room, slot.user, -slot.connections);
+    }
+    if (this.retiring) return;
+    this.dropped = [];
+    this.retired = 0;
+  }
+
+  /** Dropped entries are still counted in the view: retire() has more to do. */
+  get retiring(): boolean {
+    return this.retired < this.dropped.length;
   }
 
   member(room: string, user: string): Member | undefined {
@@ -369,6 +404,8 @@ export class Replica {
     if (incarnation < peer.incarnation || (incarnation === peer.incarnation && peer.saidGoodbye)) return undefined;
     if (incarnation > peer.incarnation) {
       this.forgetSlice(peer);
+      // Before the new incarnation's message: its members leave, then those it has join.
+      this.retire();
       peer.incarnation = incarnation;
       peer.saidGoodbye = false;
       peer.lastSyncAt = -Infinity;
@@ -385,7 +422,7 @@ export class Replica {
   }
 
   private forgetSlice(peer: Peer): void {
-    peer.slice.forEach((slot) => this.adjust(slot.room, slot.user, -slot.connections));
+    peer.slice.forEach((slot) => this.dropped.push(slot));
     peer.slice = new Slice();
     peer.seq = 0;
     peer.missed = false;
@@ -426,7 +463,7 @@ export class Replica {
       peer.slice.forEach((slot) => {
         if (slot.generation === generation) return;
         peer.slice.delete(slot);
-        this.adjust(slot.room, slot.user, -slot.connections);
+        this.dropped.push(slot);
       });
       peer.removed = new Slice();
     } else {

@@ -12,7 +12,7 @@ import { childRef } from '../../lib/otp/sys';
 import { stop, type Warren } from '../../lib/warren_app';
 import { ChatClient } from '../support/client';
 import { until } from '../support/eventually';
-import { childOf, startWarren } from '../support/in_process';
+import { childOf, startWarren, testConfig } from '../support/in_process';
 import { parseMetrics } from '../support/metrics';
 
 describe('actors/presence', function () {
@@ -23,8 +23,10 @@ describe('actors/presence', function () {
   const presenceOf = (node: { warren: Warren }) => childOf(node.warren, 'presence').info;
 
   beforeEach(async () => {
-    first = await startWarren();
-    second = await startWarren();
+    // Heartbeats far apart, so that nothing here waits for one by chance.
+    const config = { ...testConfig(), presence: { maxListed: 100, downAfterSeconds: 3600, heartbeatMs: 60_000 } };
+    first = await startWarren(config);
+    second = await startWarren(config);
   });
   afterEach(async () => {
     await stop(first.warren);
@@ -59,6 +61,19 @@ describe('actors/presence', function () {
     expect(diff['leaves']).to.have.length(1);
     const [node] = presenceOf(first)['nodes'] as Array<Record<string, unknown>>;
     expect(node).to.include({ node: leaving.warren.nodeId, up: false, entries: 0 });
+  });
+
+  it('takes a large slice that said goodbye off its view a budget per turn, not at the next heartbeat', async () => {
+    // 80 sockets in 32 rooms each: 2,560 entries, more than one turn's budget (2,000).
+    const sockets = await Promise.all(Array.from({ length: 80 }, (_, index) => connect(second!, `name=s${index}&room=big-0`)));
+    for (const socket of sockets) for (let room = 1; room < 32; room++) socket.send({ type: 'join', room: `big-${room}` });
+    await until('every entry on the first node', () => presenceOf(first), (now) => (now['nodes'] as Array<{ entries: number }>)[0]?.entries === 80 * 32, 15_000);
+    const leaving = second!;
+    second = undefined;
+    const stopped = stop(leaving.warren);
+    // Heartbeats (and with them ticks) are 60 s apart here: only the turns spread the drop.
+    await until('the first node to drop them all', () => presenceOf(first), (now) => now['rooms'] === 0, 5_000);
+    await stopped;
   });
 
   it('sends the presence frame after the replay also when the relay is behind (the connection waits for it)', async () => {

@@ -5,10 +5,10 @@ const DOWN_AFTER_MS = 15_000;
 const FORGET_AFTER_MS = 60_000;
 
 /** Replica `a`, with the (room/user)s its onChange reported, in order. */
-function replica(incarnation = 1, snapshotPartEntries?: number) {
+function replica(incarnation = 1, snapshotPartEntries?: number, retireBudget?: number) {
   const changes: string[] = [];
   const onChange = (room: string, user: string) => changes.push(`${room}/${user}`);
-  const a = new Replica({ node: 'a', incarnation, downAfterMs: DOWN_AFTER_MS, forgetAfterMs: FORGET_AFTER_MS, onChange, snapshotPartEntries });
+  const a = new Replica({ node: 'a', incarnation, downAfterMs: DOWN_AFTER_MS, forgetAfterMs: FORGET_AFTER_MS, onChange, snapshotPartEntries, retireBudget });
   return { a, changes };
 }
 
@@ -473,6 +473,26 @@ describe('presence/replica', () => {
       expect(a.rooms).to.equal(0);
       expect(changes).to.have.members(['dev/u1', 'ops/u1']).and.have.length(2);
       expect(a.nodes()).to.deep.equal([{ node: 'b', incarnation: 1, up: false, seq: 0, lastHeardAt: 1000, entries: 0 }]);
+    });
+
+    it('takes what it dropped off the view retireBudget entries per call, each member leaving once, the others counted until then', () => {
+      const { a, changes } = replica(1, undefined, 2);
+      a.track('dev', 'u1', 'alice');
+      a.receive(delta(1, [['dev', 'u1', 'alice', 1], ['dev', 'u2', 'bob', 1], ['dev', 'u3', 'carol', 1], ['ops', 'u4', 'dave', 1], ['ops', 'u5', 'eve', 1]]), 0);
+      changes.length = 0;
+      a.receive({ t: 'goodbye', node: 'b', inc: 1 }, 1);
+      expect(a.retiring).to.equal(true);
+      expect(changes).to.have.length(2);
+      expect(a.counts('dev').connections + a.counts('ops').connections).to.equal(6 - 2);
+      a.retire();
+      expect(changes).to.have.length(4);
+      a.retire();
+      expect(a.retiring).to.equal(false);
+      expect(changes).to.have.members(['dev/u1', 'dev/u2', 'dev/u3', 'ops/u4', 'ops/u5']).and.have.length(5);
+      expect(a.counts('dev')).to.deep.equal({ users: 1, connections: 1 });
+      expect(a.rooms).to.equal(1);
+      a.retire();
+      expect(changes).to.have.length(5);
     });
 
     it('stops asking a node that went down for a snapshot', () => {
