@@ -217,6 +217,8 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
     incarnation: state.incarnation,
     seq: state.replica.seq,
     rooms: state.replica.rooms,
+    memberships: state.replica.memberships,
+    largestRooms: state.replica.largestRooms(5),
     presenceRooms: state.coalescer.openRooms,
     connections: state.connections.size,
     messagesReceived: state.received,

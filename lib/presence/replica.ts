@@ -233,6 +233,7 @@ export class Replica {
    */
   private dropped: Written[] = [];
   private retired = 0;
+  private memberCount = 0;
 
   constructor(private readonly options: ReplicaOptions) {}
 
@@ -380,6 +381,24 @@ export class Replica {
     return this.view.size;
   }
 
+  /** The members of every room together: a user in two rooms counts twice. */
+  get memberships(): number {
+    return this.memberCount;
+  }
+
+  /** The `n` rooms with the most users, most first: O(rooms), for /debug/tree. */
+  largestRooms(n: number): Array<{ readonly room: string; readonly users: number; readonly connections: number }> {
+    const largest: Array<{ room: string; users: number; connections: number }> = [];
+    for (const [room, view] of this.view) {
+      const users = view.members.size;
+      if (largest.length === n && users <= largest[n - 1]!.users) continue;
+      const at = largest.findIndex((other) => users > other.users);
+      largest.splice(at < 0 ? largest.length : at, 0, { room, users, connections: view.connections });
+      if (largest.length > n) largest.pop();
+    }
+    return largest;
+  }
+
   /** This node's own seq: that of its last delta. */
   get seq(): number {
     return this.ownSeq;
@@ -504,8 +523,11 @@ export class Replica {
     const member = view.members.get(user);
     const connections = (member?.connections ?? 0) + by;
     view.connections += by;
-    if (connections > 0) view.members.set(user, { name: name ?? member!.name, connections });
-    else {
+    if (connections > 0) {
+      if (!member) this.memberCount++;
+      view.members.set(user, { name: name ?? member!.name, connections });
+    } else {
+      if (member) this.memberCount--;
       view.members.delete(user);
       if (view.members.size === 0) this.view.delete(room);
     }

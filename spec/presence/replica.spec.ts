@@ -37,6 +37,23 @@ describe('presence/replica', () => {
       expect(a.rooms).to.equal(1);
     });
 
+    it('counts the memberships of every room together, and names the largest rooms, most users first', () => {
+      const { a } = replica();
+      a.track('dev', 'u1', 'alice');
+      a.track('dev', 'u1', 'alice');
+      a.receive(delta(1, [['dev', 'u2', 'bob', 1], ['ops', 'u1', 'alice', 1], ['ops', 'u2', 'bob', 3], ['ops', 'u3', 'carol', 1], ['qa', 'u4', 'dave', 1]]), 0);
+      expect(a.memberships).to.equal(6);
+      expect(a.largestRooms(2)).to.deep.equal([
+        { room: 'ops', users: 3, connections: 5 },
+        { room: 'dev', users: 2, connections: 3 },
+      ]);
+      expect(a.largestRooms(5).map(({ room }) => room)).to.deep.equal(['ops', 'dev', 'qa']);
+      a.receive(delta(2, [['ops', 'u2', 'bob', 0], ['ops', 'u3', 'carol', 0], ['qa', 'u4', 'dave', 0]]), 1);
+      a.untrack('dev', 'u1');
+      expect(a.memberships).to.equal(3);
+      expect(a.largestRooms(1)).to.deep.equal([{ room: 'dev', users: 2, connections: 2 }]);
+    });
+
     it('leaves a user at its last connection, and a room at its last member; untracking the untracked does nothing', () => {
       const { a, changes } = replica();
       a.track('dev', 'u1', 'alice');
