@@ -74,7 +74,9 @@ export async function stoppingRabbit(upstreamPort: number, refusals: number): Pr
  * (reconnecting) for as long as a spec needs while others reach the node
  * directly. Connections already made are left alone.
  */
-export async function gatedRabbit(upstreamPort: number): Promise<RefusingHost & { urlOf(nodeUrl: string): string; shut(): void; open(): void }> {
+export async function gatedRabbit(
+  upstreamPort: number,
+): Promise<RefusingHost & { urlOf(nodeUrl: string): string; shut(): void; open(): void; sever(): void }> {
   let shut = false;
   const host = await trackingServer((socket, track) => {
     if (shut) return void socket.destroy();
@@ -89,6 +91,11 @@ export async function gatedRabbit(upstreamPort: number): Promise<RefusingHost & 
     urlOf: (nodeUrl) => nodeUrl.replace(`:${upstreamPort}`, `:${host.port}`),
     shut: () => void (shut = true),
     open: () => void (shut = false),
+    /** Shuts the gate and ends the connections through it on both sides: the client is cut off until `open()`. */
+    sever: () => {
+      shut = true;
+      host.dropAll();
+    },
   };
 }
 
@@ -124,7 +131,7 @@ export async function cuttableRabbit(upstreamPort: number): Promise<RefusingHost
 }
 
 /** A server on 127.0.0.1 whose `close()` also destroys every socket it accepted or `track` was given. */
-async function trackingServer(onConnection: (socket: net.Socket, track: (socket: net.Socket) => net.Socket) => void): Promise<RefusingHost> {
+async function trackingServer(onConnection: (socket: net.Socket, track: (socket: net.Socket) => net.Socket) => void): Promise<RefusingHost & { dropAll(): void }> {
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -133,10 +140,14 @@ async function trackingServer(onConnection: (socket: net.Socket, track: (socket:
   };
   const server = net.createServer((socket) => onConnection(track(socket), track));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
   return {
     port: (server.address() as AddressInfo).port,
+    dropAll,
     async close() {
-      for (const socket of sockets) socket.destroy();
+      dropAll();
       await new Promise((resolve) => server.close(resolve));
     },
   };
