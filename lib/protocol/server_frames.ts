@@ -126,8 +126,19 @@ export function encodeMessage(f: Fields<MessageFrame>): string {
 // Members, joins and leaves are copied key by key: whatever else the caller's
 // objects hold stays out of the frame, and the keys keep PROTOCOL.md's order.
 export function encodePresence(f: Fields<PresenceFrame>): string {
-  const members = f.members.map((m) => ({ user: m.user, name: m.name, connections: m.connections }));
-  return JSON.stringify({ type: 'presence', room: f.room, members, users: f.users, connections: f.connections, truncated: f.truncated, id: f.id });
+  return encodePresenceOf({ ...f, members: f.members.map(encodePresenceMember) });
+}
+
+/** One member as `encodePresenceOf` takes it: a room's listed members are encoded once and reused by every presence frame until they change. */
+export function encodePresenceMember(m: PresenceMember): string {
+  return JSON.stringify({ user: m.user, name: m.name, connections: m.connections });
+}
+
+/** A presence frame of members encoded already (encodePresenceMember), as encodePresence writes it. */
+export function encodePresenceOf(f: Omit<Fields<PresenceFrame>, 'members'> & { readonly members: readonly string[] }): string {
+  const truncated = f.truncated === undefined ? '' : ',"truncated":true';
+  const id = f.id === undefined ? '' : `,"id":${JSON.stringify(f.id)}`;
+  return `{"type":"presence","room":${JSON.stringify(f.room)},"members":[${f.members.join(',')}],"users":${f.users},"connections":${f.connections}${truncated}${id}}`;
 }
 
 export function encodePresenceDiff(f: Fields<PresenceDiffFrame>): string {

@@ -215,6 +215,39 @@ describe('presence/coalescer', () => {
   });
 
   describe('the presence frame of a subscriber', () => {
+    it('reads only the subscriber itself from the source once the list is made, however many members are listed', () => {
+      const { source, coalescer, presence } = setup();
+      for (let i = 0; i < 100; i += 1) source.set('dev', `u${i}`, `n${i}`, 1);
+      coalescer.open('dev');
+      presence('dev');
+      source.memberReads = 0;
+      const frame = presence('dev', { user: 'u7', name: 'n7' });
+      expect(source.memberReads).to.equal(1);
+      expect(frame.members).to.have.length(100);
+    });
+
+    it('above maxListed, keeps the list through changes it does not show, and changes it for those it shows', () => {
+      const { source, coalescer, change, flush, presence } = setup(3);
+      for (const [user, name] of [['u1', 'bob'], ['u2', 'carol'], ['u3', 'dave'], ['u4', 'erin']]) source.set('dev', user!, name!, 1);
+      coalescer.open('dev');
+      const users = () => presence('dev', { user: 'u2', name: 'carol' }).members.map((m: { user: string }) => m.user);
+      expect(users()).to.deep.equal(['u1', 'u2', 'u3']);
+      change('dev', 'u5', 'zed', 1, 1000); // sorts after the last listed
+      change('dev', 'u4', 'erin', 2, 1000); // not listed
+      flush(1000);
+      expect(users()).to.deep.equal(['u1', 'u2', 'u3']);
+      change('dev', 'u6', 'adam', 1, 2000); // sorts first
+      flush(2000);
+      expect(users()).to.deep.equal(['u6', 'u1', 'u2']);
+      change('dev', 'u1', 'bob', 0, 3000); // a listed member leaves
+      flush(3000);
+      expect(users()).to.deep.equal(['u6', 'u2', 'u3']);
+      change('dev', 'u3', 'dave', 4, 4000); // a listed member's count moves
+      flush(4000);
+      expect(presence('dev', { user: 'u2', name: 'carol' }).members).to.deep.include(member('u3', 'dave', 4));
+    });
+
+
     it('is the published view mid-window, so that the next diff applies to it, with the current counts', () => {
       const { source, coalescer, change, flush, presence } = setup();
       source.set('dev', 'u1', 'alice', 2);
