@@ -15,11 +15,13 @@
  * - the last join alone, the room quiet for QUIET_MS before it: the join
  *   and the diff announcing it to the N-1 others, together (the diff is due
  *   at once, so the two cannot be told apart there);
- * - the two apart, SPLITS times: the last client leaves, and right after
- *   that diff has reached everyone it joins again, so that its own diff
- *   waits out the 250 ms window; the CPU read once its presence frame is
- *   back is the join's own, then what the diff adds. A split whose diff
- *   came before that read is not counted as separated.
+ * - the two apart, SPLITS times: the last two clients leave, and right
+ *   after that diff has reached everyone they join again, one after the
+ *   other, so that their diff waits out the 250 ms window; the CPU read once
+ *   each presence frame is back is that join's own, then what the diff
+ *   adds. The first join after a diff pays for what the diff changed (the
+ *   coalescer lists the room's members anew), the second does not. A split
+ *   whose diff came before those reads is not counted as separated.
  * Every client records when each of its diffs came: the most within any one
  * second and the shortest gap are the coalescing figures.
  */
@@ -63,8 +65,10 @@ export interface LastJoin {
 }
 
 export interface Split {
-  /** From the join sent to its presence frame back. */
+  /** From the join sent to its presence frame back: the first join after a diff. */
   readonly joinUs: number;
+  /** The same for the join right after it, in the same window. */
+  readonly nextJoinUs: number;
   /** From then to its diff delivered to every other member. */
   readonly fanOutUs: number;
   /** No diff came before the join's own cost was read. */
@@ -132,9 +136,9 @@ export async function measurePresence(target: Target, setup: PresenceSetup): Pro
   const cpu = () => groups.map((group) => cpuMicroseconds(group.pids));
   let steps = 0;
   /** Runs a step; resolves once it is joined (its joiners have their presence frames) or settled. */
-  const post = (type: PresenceStep['type'], from: number, to: number, users: number) => {
+  const post = (type: PresenceStep['type'], from: number, to: number, users: number, timed = true) => {
     const step = ++steps;
-    clients.post({ type, step, from, to, users } satisfies ToPresenceWorker);
+    clients.post({ type, step, from, to, users, timed } satisfies ToPresenceWorker);
     return {
       joined: () => clients.reach(`joined:${step}`, setup.timeoutMs),
       settled: () => clients.reach(`settled:${step}`, setup.timeoutMs),
@@ -169,16 +173,18 @@ export async function measurePresence(target: Target, setup: PresenceSetup): Pro
 
     const splits: Split[] = [];
     for (let i = 0; i < SPLITS; i++) {
-      await post('leave', n - 1, n, n - 1).settled();
+      await post('leave', n - 2, n, n - 2).settled();
       const sent = cpu()[0]!;
-      const rejoin = post('join', n - 1, n, n);
+      await post('join', n - 2, n - 1, n - 1).joined();
+      const first = cpu()[0]!;
+      const rejoin = post('join', n - 1, n, n, false);
       await rejoin.joined();
       const answered = cpu()[0]!;
       const answeredUs = nowUs();
       await rejoin.settled();
       const told = cpu()[0]!;
       const firstDiffUs = Math.min(...(await clients.results()).map((r) => r.firstDiffUs));
-      splits.push({ joinUs: answered - sent, fanOutUs: told - answered, separated: firstDiffUs > answeredUs });
+      splits.push({ joinUs: first - sent, nextJoinUs: answered - first, fanOutUs: told - answered, separated: firstDiffUs > answeredUs });
     }
     const toUs = monotonicUs();
 

@@ -26,6 +26,8 @@ export interface PresenceStep {
   readonly from: number;
   readonly to: number;
   readonly users: number;
+  /** firstDiffUs counts from this step; false: from the step before. */
+  readonly timed: boolean;
 }
 
 /** What a presence frame said: the room's size and how many members it listed. */
@@ -46,7 +48,7 @@ export interface PresenceGroupResult extends DiffRates {
   readonly clients: number;
   /** presence_diff frames received, by every client of the group. */
   readonly diffs: number;
-  /** The first diff any client got after the latest step was posted, on the shared clock (frames.ts); Infinity: none. */
+  /** The first diff any client got after the latest timed step was posted, on the shared clock (frames.ts); Infinity: none. */
   readonly firstDiffUs: number;
   /** The last diff any client got (0: none). */
   readonly lastDiffUs: number;
@@ -123,7 +125,7 @@ export class PresenceGroup {
   run(step: PresenceStep): void {
     this.step = step;
     this.joined = false;
-    this.firstDiffUs = Infinity;
+    if (step.timed) this.firstDiffUs = Infinity;
     this.told = this.clients.filter((c) => c.inRoom && c.users === step.users).length;
     for (const client of this.clients) {
       if (client.index < step.from || client.index >= step.to) continue;

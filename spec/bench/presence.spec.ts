@@ -68,9 +68,9 @@ describe('bench --presence', () => {
       late: { from: 8999, to: 9999, cpuUs: { daemon: 33_000 }, usPerJoin: 33, diffFrames: 20_000, seconds: 0.5 },
       last: { totalUs: 2410, presence: { index: 9999, users: 10_000, listed: 101, truncated: true } },
       splits: [
-        { joinUs: 40, fanOutUs: 2300, separated: true },
-        { joinUs: 20, fanOutUs: 2400, separated: false },
-        { joinUs: 44, fanOutUs: 2200, separated: true },
+        { joinUs: 40, nextJoinUs: 30, fanOutUs: 2300, separated: true },
+        { joinUs: 20, nextJoinUs: 10, fanOutUs: 2400, separated: false },
+        { joinUs: 44, nextJoinUs: 34, fanOutUs: 2200, separated: true },
       ],
       coalescing: { diffs: 300_000, observer: { maxInSecond: 4, minGapMs: 250.2 }, anyMember: { maxInSecond: 5, minGapMs: 190 }, withinBound: true },
       errors: {},
@@ -80,18 +80,19 @@ describe('bench --presence', () => {
 
     it('takes the join alone from the splits whose diff came after it was read, and none when none did', () => {
       expect(joinAloneUs(result({}))).to.equal(42);
-      expect(joinAloneUs(result({ splits: [{ joinUs: 20, fanOutUs: 2400, separated: false }] }))).to.equal(undefined);
+      expect(joinAloneUs(result({}), true)).to.equal(32);
+      expect(joinAloneUs(result({ splits: [{ joinUs: 20, nextJoinUs: 10, fanOutUs: 2400, separated: false }] }))).to.equal(undefined);
     });
 
     it('ends with the one-line summary, against the baseline when there is one', () => {
-      const baseline = result({ target: 'bare uWS', late: { ...result({}).late, usPerJoin: 11 }, last: { totalUs: 1205 }, splits: [{ joinUs: 21, fanOutUs: 1000, separated: true }] });
+      const baseline = result({ target: 'bare uWS', late: { ...result({}).late, usPerJoin: 11 }, last: { totalUs: 1205 }, splits: [{ joinUs: 21, nextJoinUs: 16, fanOutUs: 1000, separated: true }] });
       expect(presenceSummary(result({}), baseline)).to.equal(
-        'warren/local presence 10000: join alone 42 µs (2.00x bare uWS) (target 50: met), last join with its diff\'s fan-out 2410 µs (2.00x bare uWS), ' +
+        'warren/local presence 10000: join alone 42 µs (2.00x bare uWS) (target 50: met), the next in its window 32 µs (2.00x bare uWS), last join with its diff\'s fan-out 2410 µs (2.00x bare uWS), ' +
           'joins 1-1000 30 µs, 9000-9999 33 µs each (3.00x bare uWS), diffs at most 4/s, min gap 250 ms: within the bound',
       );
-      const missed = result({ splits: [{ joinUs: 61, fanOutUs: 2000, separated: true }], coalescing: { ...result({}).coalescing, observer: { maxInSecond: 5, minGapMs: 241 }, withinBound: false }, errors: { 'error rate_limited': 2 } });
+      const missed = result({ splits: [{ joinUs: 61, nextJoinUs: 45, fanOutUs: 2000, separated: true }], coalescing: { ...result({}).coalescing, observer: { maxInSecond: 5, minGapMs: 241 }, withinBound: false }, errors: { 'error rate_limited': 2 } });
       expect(presenceSummary(missed)).to.equal(
-        'warren/local presence 10000: join alone 61 µs (target 50: NOT met), last join with its diff\'s fan-out 2410 µs, joins 1-1000 30 µs, 9000-9999 33 µs each, ' +
+        'warren/local presence 10000: join alone 61 µs (target 50: NOT met), the next in its window 45 µs, last join with its diff\'s fan-out 2410 µs, joins 1-1000 30 µs, 9000-9999 33 µs each, ' +
           'diffs at most 5/s, min gap 241 ms: OUTSIDE the bound, errors error rate_limited ×2',
       );
     });
@@ -126,10 +127,10 @@ describe('bench --presence', () => {
       }
       expect(result.last.totalUs).to.be.above(0);
       expect(result.splits).to.have.length(5);
-      for (const split of result.splits) expect(split.joinUs).to.be.above(0);
+      for (const split of result.splits) expect([split.joinUs, split.nextJoinUs, split.fanOutUs].every((us) => us > 0), JSON.stringify(split)).to.equal(true);
       // Every member was told of every change, and at least of the last join, the leaves and rejoins.
       expect(result.coalescing.observer.maxInSecond).to.be.at.least(1);
-      expect(result.coalescing.diffs).to.be.at.least(49 * 12);
+      expect(result.coalescing.diffs).to.be.at.least(48 * 12);
       expect(result.coalescing.withinBound).to.equal(withinCoalescingBound(result.coalescing.observer));
       expect(result.scrapeUs).to.be.above(0);
       expect(presenceSummary(result)).to.match(/^warren\/local presence 50: join alone .* µs .*, last join with its diff's fan-out [\d.]+ µs, joins 1-24 [\d.]+ µs, 26-49 [\d.]+ µs each, diffs at most \d+\/s, min gap [\d.]+ ms: (within|OUTSIDE) the bound$/);
