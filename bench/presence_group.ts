@@ -200,7 +200,8 @@ export class PresenceGroup {
     client.diffAtMs.push(at / 1000);
     this.firstDiffUs = Math.min(this.firstDiffUs, at);
     this.lastDiffUs = at;
-    if (!client.inRoom) return this.count('a diff outside the room');
+    // Not yet in the room, or its leave sent: a diff already on its way when the server saw the leave.
+    if (!client.inRoom) return;
     const { users } = JSON.parse(frame) as { users: number };
     const target = this.step?.users;
     this.told += Number(users === target) - Number(client.users === target);
