@@ -8,7 +8,8 @@
  * shared and noisy, so absolute figures mean little from one run to the next.
  *
  * `--idle K` opens K connections instead and reports memory per connection;
- * `--reconnect-storm N` has N clients recover at once (storm.ts).
+ * `--reconnect-storm N` has N clients recover at once (storm.ts);
+ * `--presence N` has N connections join one room with presence (presence.ts).
  * Run `npm run bench -- --help` for the options. The last line printed is a
  * one-line summary for scripts.
  */
@@ -20,9 +21,10 @@ import type { Load } from './load_generator';
 import { type FanoutResult, measureFanout, measureIdle } from './measure';
 import { type BenchOptions, expectedDeliveries, parseOptions, USAGE, UsageError } from './options';
 import { openFilesHardLimit } from './proc_metrics';
-import { BASELINE, describeFanout, describeIdle, describeStorm, fanoutSummary, idleSummary, stormSummary, writeResults } from './report';
+import { BASELINE, describeFanout, describeIdle, describePresence, describeStorm, fanoutSummary, idleSummary, presenceSummary, stormSummary, writeResults } from './report';
 import { runningDaemon, startBaseline, startDaemon, stopAll, type Target } from './servers';
 import { measureStorm, stormDaemonEnv } from './storm';
+import { measurePresence, type PresenceResult } from './presence';
 
 // Descriptors the load generator and a server need beyond one per connection.
 const SPARE_FILES = 100;
@@ -69,7 +71,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const outcome =
     options.reconnectStorm !== undefined
       ? await storm(options, options.reconnectStorm, out, stamp, daemon)
-      : options.idle === undefined
+      : options.presence !== undefined
+        ? await presence(options, options.presence, out, stamp, starts)
+        : options.idle === undefined
         ? await fanout(options, out, stamp, starts, auth)
         : await idle(options, options.idle, out, stamp, starts, auth);
   if (profileDir) {
@@ -142,10 +146,7 @@ async function fanout(options: BenchOptions, out: string, stamp: string, starts:
 }
 
 async function idle(options: BenchOptions, connections: number, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
-  const limit = openFilesHardLimit();
-  if (connections + SPARE_FILES > limit) {
-    throw new Error(`--idle ${connections} needs more than ${connections + SPARE_FILES} open files per process, and the hard limit here is ${limit}: raise it (ulimit -Hn, as root with CAP_SYS_RESOURCE) in the shell that runs the bench`);
-  }
+  const limit = checkOpenFiles(connections, '--idle');
   console.log(`idle: ${connections} connections in ${options.rooms} room(s), open files limit ${limit}`);
   const load = (url: string): Load => ({ ...options, clients: connections, messages: 0, url, timeoutMs: options.timeoutSeconds * 1000, ...(auth && { tokens: auth.tokens }) });
   // One server at a time: the other's memory must not move while one is measured.
@@ -167,6 +168,15 @@ async function idle(options: BenchOptions, connections: number, out: string, sta
   return { summary };
 }
 
+/** Throws unless this process may open `connections` sockets and a few more; returns the limit. */
+function checkOpenFiles(connections: number, flag: string): number {
+  const limit = openFilesHardLimit();
+  if (connections + SPARE_FILES > limit) {
+    throw new Error(`${flag} ${connections} needs more than ${connections + SPARE_FILES} open files per process, and the hard limit here is ${limit}: raise it (ulimit -Hn, as root with CAP_SYS_RESOURCE) in the shell that runs the bench`);
+  }
+  return limit;
+}
+
 async function storm(options: BenchOptions, clients: number, out: string, stamp: string, start: Start): Promise<Outcome> {
   console.log(
     `reconnect storm ${clients}x${options.messages}: ${clients} clients in one room miss ${options.messages} messages and reconnect at once with since, ` +
@@ -186,6 +196,22 @@ async function storm(options: BenchOptions, clients: number, out: string, stamp:
   const files = writeResults(out, `storm-${results[0]!.target.replace('/', '-')}-${clients}x${options.messages}-${stamp}`, { options, summary, results });
   console.log(`results: ${files.join(', ')}`);
   return { summary, profileWindow: results[results.length - 1]!.runWindow };
+}
+
+async function presence(options: BenchOptions, connections: number, out: string, stamp: string, starts: readonly Start[]): Promise<Outcome> {
+  checkOpenFiles(connections, '--presence');
+  console.log(`presence ${connections}: ${connections} connections, each in a room of its own, join one room with presence, ${options.workers} client threads; one server at a time`);
+  const setup = { clients: connections, workers: options.workers, timeoutMs: options.timeoutSeconds * 1000 };
+  // One server at a time: each holds the N sockets, and the other's must not take the cores meanwhile.
+  const results: PresenceResult[] = [];
+  for (const start of starts) results.push(await withServers([start], ([target]) => measurePresence(target!, setup)));
+  const [baseline, warren] = options.baseline ? results : [undefined, ...results];
+  if (baseline) console.log(describePresence(baseline));
+  console.log(describePresence(warren!, baseline));
+  const summary = presenceSummary(warren!, baseline);
+  const files = writeResults(out, `presence-${warren!.target.replace('/', '-')}-${connections}-${stamp}`, { options, summary, results });
+  console.log(`results: ${files.join(', ')}`);
+  return { summary, profileWindow: warren!.runWindow };
 }
 
 /** Starts the servers in order, runs `use`, and stops them whatever happens. */

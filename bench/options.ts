@@ -28,6 +28,8 @@ export interface BenchOptions {
   readonly idle?: number;
   /** Reconnect-storm mode: this many clients recover `messages` missed messages at once. */
   readonly reconnectStorm?: number;
+  /** Presence mode: this many connections join one room with presence (presence.ts). */
+  readonly presence?: number;
   /** The daemon's limit (PROTOCOL.md): the bench paces its `say`s under it. */
   readonly rate: number;
   readonly burst: number;
@@ -63,6 +65,9 @@ export const DEFAULTS: BenchOptions = {
 
 export const DEFAULT_IDLE = 10_000;
 export const DEFAULT_STORM = 1_000;
+export const DEFAULT_PRESENCE = 10_000;
+// The presence run measures joins at both ends of the room's growth, then the last one alone.
+export const MIN_PRESENCE = 3;
 
 /**
  * Handshakes each load generator thread keeps in flight. Bounded, so that
@@ -93,6 +98,10 @@ export const USAGE = `npm run bench -- [options]
   --reconnect-storm [N]  storm mode: N clients (default ${DEFAULT_STORM}) in one room miss M messages
                      (--messages) and reconnect at once with since; no baseline (bare uWS keeps no history);
                      a daemon given by --url needs HISTORY_SIZE of at least M, and its lag is not read
+  --presence [N]     presence mode: N connections (default ${DEFAULT_PRESENCE}, at least ${MIN_PRESENCE}) join one room with presence;
+                     reports the server's CPU per join (the first 1000, the 1000 before the last, the last alone)
+                     and the presence_diff frames each member got per second; the baseline gets the same joins
+                     (bare uWS with a minimal presence of its own); not with --idle, --reconnect-storm, --auth, --repeat
   --rate F --burst B the daemon's rate limit the senders stay under (default ${DEFAULTS.rate}/s, burst ${DEFAULTS.burst})
   --profile          run the daemon under node --cpu-prof and print its hottest functions
   --auth             the daemon requires a JWT (AUTH_MODE=required, a random AUTH_HMAC_SECRET) and every
@@ -161,6 +170,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       // The counts are optional: the flag alone means the default.
       case '--idle': options.idle = optionalCount(flag, DEFAULT_IDLE); break;
       case '--reconnect-storm': options.reconnectStorm = optionalCount(flag, DEFAULT_STORM); break;
+      case '--presence': options.presence = optionalCount(flag, DEFAULT_PRESENCE); break;
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
@@ -169,6 +179,13 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   if (options.pid !== undefined && options.url === undefined) throw new UsageError('--pid only goes with --url');
   if (options.amqpUrl !== undefined && options.broker !== 'rabbitmq') throw new UsageError('--amqp-url only goes with --broker rabbitmq');
   if (options.idle !== undefined && options.reconnectStorm !== undefined) throw new UsageError('--idle and --reconnect-storm are two modes: give one');
+  if (options.presence !== undefined) {
+    if (options.presence < MIN_PRESENCE) throw new UsageError(`--presence must be at least ${MIN_PRESENCE}, not ${options.presence}`);
+    if (options.idle !== undefined || options.reconnectStorm !== undefined) throw new UsageError('--presence, --idle and --reconnect-storm are three modes: give one');
+    // Its clients (presence_group.ts) offer no token.
+    if (options.auth) throw new UsageError('--auth goes with the fanout or --idle, not --presence');
+    if (options.repeat > 1) throw new UsageError('--repeat goes with the fanout and --reconnect-storm, not --presence: a run is 10,000 sockets');
+  }
   if (options.profile && options.url !== undefined) throw new UsageError('--profile needs a daemon the bench starts (no --url)');
   if (options.authSecret !== undefined && !options.auth) throw new UsageError('--auth-secret only goes with --auth');
   // The storm's clients (storm_group.ts) offer no token yet.

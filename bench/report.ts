@@ -11,6 +11,10 @@ import { renderChart } from './chart';
 import type { FanoutResult, IdleResult } from './measure';
 import { RECOVERED } from './storm_group';
 import type { StormResult } from './storm';
+import { DIFF_WINDOW_MS, type JoinWindow, MAX_DIFFS_PER_SECOND, median, type PresenceResult } from './presence';
+
+/** PROTOCOL.md / issue 12: the last join costs the node under this much CPU. */
+export const JOIN_TARGET_US = 50;
 
 /** The baseline target's name (servers.ts). */
 export const BASELINE = 'bare uWS';
@@ -131,6 +135,98 @@ export function describeStorm(result: StormResult): string {
     `  server CPU   ${cpu.join(', ') || 'not measured (give --pid)'}`,
     `  load gen CPU ${result.loadGeneratorCpuSeconds.toFixed(2)} s (connecting the ${result.clients} clients first took ${result.connectSeconds.toFixed(2)} s)`,
   ].join('\n');
+}
+
+/**
+ * A join's own cost: the median of the splits in which the diff came after
+ * it was read (undefined when none did); the first join after a diff, or
+ * the `next` one in the same window.
+ */
+export function joinAloneUs(result: PresenceResult, next = false): number | undefined {
+  const separated = result.splits.filter((split) => split.separated);
+  return separated.length === 0 ? undefined : median(separated.map((split) => (next ? split.nextJoinUs : split.joinUs)));
+}
+
+/** The diff's fan-out to every other member, µs: the median over the splits. */
+export function fanOutUs(result: PresenceResult): number {
+  return median(result.splits.map((split) => split.fanOutUs));
+}
+
+/** e.g. `warren/local presence 10000: join alone 28 µs (target 50: met), last join with its diff's fan-out 2310 µs, ...` */
+export function presenceSummary(result: PresenceResult, baseline?: PresenceResult): string {
+  const alone = joinAloneUs(result);
+  const versus = (figure: (r: PresenceResult) => number | undefined) => {
+    const [ours, theirs] = [figure(result), baseline && figure(baseline)];
+    return ours !== undefined && theirs ? ` (${(ours / theirs).toFixed(2)}x ${BASELINE})` : '';
+  };
+  const { coalescing: c } = result;
+  return [
+    `${result.target} presence ${result.clients}: join alone ${alone === undefined ? '- (never separated from its diff)' : `${us(alone)} µs${versus(joinAloneUs)} (target ${JOIN_TARGET_US}: ${alone < JOIN_TARGET_US ? 'met' : 'NOT met'}), the next in its window ${us(joinAloneUs(result, true)!)} µs${versus((r) => joinAloneUs(r, true))}`}`,
+    `last join with its diff's fan-out ${us(result.last.totalUs)} µs${versus((r) => r.last.totalUs)}`,
+    `joins ${joinRange(result.early)} ${us(result.early.usPerJoin)} µs, ${joinRange(result.late)} ${us(result.late.usPerJoin)} µs each${versus((r) => r.late.usPerJoin)}`,
+    `diffs at most ${c.observer.maxInSecond}/s, min gap ${formatMs(c.observer.minGapMs)} ms: ${coalescingVerdict(result, baseline)}`,
+    ...(Object.keys(result.errors).length > 0 ? [`errors ${formatErrors(result.errors)}`] : []),
+  ].join(', ');
+}
+
+export function describePresence(result: PresenceResult, baseline?: PresenceResult): string {
+  const window = (w: JoinWindow) =>
+    `  joins ${joinRange(w).padEnd(11)} ${us(w.usPerJoin)} µs per join (${Object.entries(w.cpuUs).map(([label, cpu]) => `${label} ${(cpu / 1000).toFixed(1)} ms`).join(', ')}) over ${w.seconds.toFixed(2)} s; ` +
+    `${w.diffFrames.toLocaleString('en-US')} diff frames delivered meanwhile, their fan-outs included`;
+  const alone = joinAloneUs(result);
+  const separated = result.splits.filter((split) => split.separated).length;
+  const { last, coalescing: c } = result;
+  const seen = last.presence ? `its presence frame: users ${last.presence.users}, ${last.presence.listed} listed${last.presence.truncated ? ', truncated' : ''}` : 'its presence frame was not seen';
+  const lines = [
+    `${result.target}: ${result.clients} connections join ${result.room} with presence, each from a room of its own (connecting took ${result.connectSeconds.toFixed(1)} s)`,
+    window(result.early),
+    window(result.late),
+    `  growth       ${(result.late.usPerJoin / result.early.usPerJoin).toFixed(2)}x the CPU per join from the first joins to the last (the same cost whatever the room's size: 1x)`,
+    `  last join    ${us(last.totalUs)} µs for the join AND its diff's fan-out to the ${result.clients - 1} others, the room quiet for a second before (the diff is due at once); ${seen}`,
+    `  join alone   ${alone === undefined ? '-' : `${us(alone)} µs`}: the last two clients left and joined again at once, their diff held by the window; the first join's, median of ${separated} of ${result.splits.length} (${result.splits.map((split) => `${us(split.joinUs)}${split.separated ? '' : '*'}`).join(', ')} µs; * the diff came first)` +
+      `${alone === undefined ? '' : `; target under ${JOIN_TARGET_US} µs: ${alone < JOIN_TARGET_US ? 'met' : 'NOT met'}`}`,
+    `  next join    ${alone === undefined ? '-' : `${us(joinAloneUs(result, true)!)} µs`}: the second of the two, in the same window (${result.splits.map((split) => `${us(split.nextJoinUs)}${split.separated ? '' : '*'}`).join(', ')} µs): what the first pays for the diff before it is the difference`,
+    `  diff fan-out ${us(fanOutUs(result))} µs for one diff to ${result.clients - 1} members (${(fanOutUs(result) / (result.clients - 1)).toFixed(2)} µs per member), median of the same ${result.splits.length}: what coalescing amortises over a burst of joins`,
+    `  coalescing   client 1, in a thread of its own, got at most ${c.observer.maxInSecond} diffs in a second, two at least ${formatMs(c.observer.minGapMs)} ms apart ` +
+      `(bound: ${MAX_DIFFS_PER_SECOND} per second, ${DIFF_WINDOW_MS} ms): ${coalescingVerdict(result, baseline)}`,
+    `               any member: at most ${c.anyMember.maxInSecond} in a second, two at least ${formatMs(c.anyMember.minGapMs)} ms apart, as read by threads of thousands of sockets (their read delays included); ${c.diffs.toLocaleString('en-US')} diffs received in all`,
+    ...(result.scrapeUs === undefined ? [] : [`  a scrape    of /metrics costs this server ${us(result.scrapeUs)} µs: the CPU is read from /proc/<pid>/task/*/schedstat instead`]),
+    `  errors       ${formatErrors(result.errors)}`,
+  ];
+  if (baseline) {
+    const ratio = (ours: number | undefined, theirs: number | undefined) => (ours !== undefined && theirs ? `${(ours / theirs).toFixed(2)}x` : '-');
+    lines.push(
+      `  vs ${BASELINE}  ${ratio(result.early.usPerJoin, baseline.early.usPerJoin)} and ${ratio(result.late.usPerJoin, baseline.late.usPerJoin)} the CPU per join (first and last joins), ` +
+        `${ratio(alone, joinAloneUs(baseline))} the join alone, ${ratio(joinAloneUs(result, true), joinAloneUs(baseline, true))} the next join, ${ratio(fanOutUs(result), fanOutUs(baseline))} the fan-out, ${ratio(last.totalUs, baseline.last.totalUs)} the last join with its fan-out`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The arrivals against the bound. A client sees a diff some time after the
+ * server flushed it, and not always the same time, so two diffs flushed
+ * 250 ms apart can arrive closer: outside the bound strictly but no closer
+ * than the baseline's, whose timer never publishes two within 250 ms, is
+ * that delivery jitter, measured in the same run.
+ */
+export function coalescingVerdict(result: PresenceResult, baseline?: PresenceResult): string {
+  const ours = result.coalescing.observer;
+  if (result.coalescing.withinBound) return 'within the bound';
+  const theirs = baseline?.coalescing.observer;
+  if (theirs && ours.minGapMs >= theirs.minGapMs && ours.maxInSecond <= Math.max(MAX_DIFFS_PER_SECOND, theirs.maxInSecond)) {
+    return `within the bound but for delivery jitter (${BASELINE}, whose timer waits ${DIFF_WINDOW_MS} ms, saw ${theirs.maxInSecond}/s and ${formatMs(theirs.minGapMs)} ms)`;
+  }
+  return 'OUTSIDE the bound';
+}
+
+function joinRange(w: JoinWindow): string {
+  return `${w.from + 1}-${w.to}`;
+}
+
+/** µs: whole above 10, one decimal below. */
+function us(value: number): string {
+  return formatMs(value);
 }
 
 /** Writes `<name>.json` (and `<name>.svg` for fanout runs) under `dir`; returns their paths. */

@@ -34,7 +34,7 @@ export interface Target {
   readonly logFile?: string;
   /** What the server's own listening line says about uWS ("native" or "fallback"). */
   readonly uws?: string;
-  /** The daemon's Prometheus metrics (its admin port), when the bench started it. */
+  /** Prometheus metrics, when the bench started the server: the daemon's admin port, the baseline's CPU (presence.ts). */
   readonly metricsUrl?: string;
   /** Used V8 heap of the server process, when it tells. */
   heapUsedBytes(): Promise<number | undefined>;
@@ -57,6 +57,7 @@ export async function startBaseline(logDir: string): Promise<Target> {
     processes: [groupOf('bare uWS', child)],
     logFile,
     uws: String(listening['uws']),
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
     heapUsedBytes: async () => ((await getJson(`http://127.0.0.1:${port}/memory`)) as { heapUsed?: number } | undefined)?.heapUsed,
     stop: () => stopGroup(child, STOP_GRACE_MS),
   });

@@ -17,21 +17,20 @@
  * is one socket on the main thread.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import type { Window } from './cpu_profile';
 import { paddingFor, sayFrame } from './frames';
-import { mergeCounts, startScript } from './load_generator';
+import { mergeCounts } from './load_generator';
 import { monotonicUs } from './measure';
 import { saysAllowed } from './pacing';
 import { cpuSeconds } from './proc_metrics';
 import type { Target } from './servers';
 import { type Percentiles, percentiles } from './stats';
 import { AFTER_STORM, RECOVERED, type StormGroupResult, type StormLoad, type StormPhase } from './storm_group';
-import { Waiters } from './waiters';
-import type { FromStormWorker, ToStormWorker } from './worker_messages';
+import { ClientThreads, spread } from './threads';
+import type { ToStormWorker } from './worker_messages';
 
 export interface StormSetup {
   readonly clients: number;
@@ -103,7 +102,7 @@ const AFTER_RESET_MS = 3 * EVENT_LOOP_TICK_MS;
 export async function measureStorm(target: Target, setup: StormSetup): Promise<StormResult> {
   const load: StormLoad = { url: target.url, room: STORM_ROOM, messages: setup.messages };
   const sender = await Sender.open(target.url, setup);
-  const clients = new StormClients(load, setup.clients, setup.workers);
+  const clients = new ClientThreads<StormPhase, StormGroupResult>(join(__dirname, 'storm_worker.ts'), { load }, spread(setup.clients, setup.workers));
   try {
     const connectStart = performance.now();
     await clients.reach('connected', setup.timeoutMs);
@@ -111,7 +110,7 @@ export async function measureStorm(target: Target, setup: StormSetup): Promise<S
     // The message whose position every client keeps.
     await sender.say([0], setup.timeoutMs);
     await clients.reach('marked', setup.timeoutMs);
-    clients.post({ type: 'disconnect' });
+    clients.post({ type: 'disconnect' } satisfies ToStormWorker);
     await clients.reach('disconnected', setup.timeoutMs);
     if (target.metricsUrl) await untilMetric(target.metricsUrl, 'warren_connections', (open) => open === 1, setup.timeoutMs);
     // The sender reads its own messages back: the relay keeps a message in
@@ -126,7 +125,7 @@ export async function measureStorm(target: Target, setup: StormSetup): Promise<S
     const idleLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_TICK_MS });
     idleLoop.enable();
     const fromUs = monotonicUs();
-    clients.post({ type: 'reconnect' });
+    clients.post({ type: 'reconnect' } satisfies ToStormWorker);
     await clients.reach('settled', setup.timeoutMs, false);
     const toUs = monotonicUs();
     idleLoop.disable();
@@ -195,71 +194,6 @@ async function untilMetric(url: string, name: string, holds: (value: number | un
     if (Date.now() > deadline) throw new Error(`${name} at ${url} never reached the value awaited`);
     await delay(50);
   }
-}
-
-interface StormThread {
-  readonly worker: Worker;
-  readonly phases: Set<StormPhase>;
-  result?: StormGroupResult;
-  closed: boolean;
-}
-
-/** The storm's clients, split over worker threads (client i in worker i mod W). */
-class StormClients {
-  private readonly workers: StormThread[];
-  private failure?: string;
-  private readonly waiters = new Waiters();
-
-  constructor(load: StormLoad, clients: number, threads: number) {
-    const count = Math.max(1, Math.min(threads, clients));
-    this.workers = Array.from({ length: count }, (_, w) => {
-      const indices = Array.from({ length: Math.ceil((clients - w) / count) }, (_, k) => w + k * count);
-      const worker = new Worker(startScript(join(__dirname, 'storm_worker.ts')), { eval: true, workerData: { load, indices } });
-      const state: StormThread = { worker, phases: new Set(), closed: false };
-      worker.on('message', (message: FromStormWorker) => {
-        if (message.type === 'failed') this.failure ??= message.reason;
-        else if (message.type === 'reached') state.phases.add(message.phase);
-        else if (message.type === 'result') state.result = message.result;
-        else state.closed = true;
-        this.waiters.wake();
-      });
-      worker.on('error', (error) => ((this.failure ??= `a storm thread failed: ${error.stack ?? error.message}`), this.waiters.wake()));
-      return state;
-    });
-  }
-
-  /**
-   * Resolves once every thread is in `phase`. A failure, or the timeout when
-   * `required`, throws: the storm cannot go on. Otherwise the timeout just ends the wait,
-   * and the results say which clients did not get there.
-   */
-  async reach(phase: StormPhase, timeoutMs: number, required = true): Promise<void> {
-    let timedOut = false;
-    const timer = setTimeout(() => ((timedOut = true), this.waiters.wake()), timeoutMs);
-    await this.waiters.until(() => this.failure !== undefined || timedOut || this.workers.every((w) => w.phases.has(phase)));
-    clearTimeout(timer);
-    if (this.failure !== undefined) throw new Error(this.failure);
-    if (timedOut && required) throw new Error(`the storm's clients were not all ${phase} within ${timeoutMs / 1000} s`);
-  }
-
-  post(message: ToStormWorker): void {
-    for (const { worker } of this.workers) worker.postMessage(message);
-  }
-
-  async results(): Promise<StormGroupResult[]> {
-    this.post({ type: 'result' });
-    await this.waiters.until(() => this.workers.every((w) => w.result));
-    return this.workers.map((w) => w.result!);
-  }
-
-  async close(): Promise<void> {
-    this.post({ type: 'close' });
-    const timer = setTimeout(() => this.workers.forEach((w) => (w.closed = true)), 10_000);
-    await this.waiters.until(() => this.workers.every((w) => w.closed));
-    clearTimeout(timer);
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
-  }
-
 }
 
 /** The one socket that says the storm's messages, and reads them back with their acks. */

@@ -11,6 +11,7 @@
  * Only the welcome and the message seen before the disconnect are parsed.
  */
 import WebSocket from 'ws';
+import { closeAll, openAll } from './sockets';
 import { FRAME_MESSAGE, FRAME_WELCOME, frameKind, nowUs, replayedNumberOf, sentUsOf } from './frames';
 
 export interface StormLoad {
@@ -47,8 +48,6 @@ export interface StormGroupEvents {
 
 export type StormPhase = 'connected' | 'marked' | 'disconnected' | 'settled' | 'live';
 
-const CONNECTS_IN_FLIGHT = 100;
-const CLOSE_WAIT_MS = 5_000;
 
 interface StormClient {
   readonly index: number;
@@ -77,11 +76,7 @@ export class StormGroup {
 
   /** Opens every client, a hundred at a time, without `since`. */
   async connect(): Promise<void> {
-    let next = 0;
-    const opener = async () => {
-      for (let i = next++; i < this.clients.length; i = next++) await this.open(this.clients[i]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(CONNECTS_IN_FLIGHT, this.clients.length) }, opener));
+    await openAll(this.clients, (client) => this.open(client));
     this.events.reached('connected');
   }
 
@@ -116,13 +111,9 @@ export class StormGroup {
 
   /** Closes every open client, waiting a little for the server to answer. */
   async close(): Promise<void> {
-    const open = this.clients.map((client) => client.ws).filter((ws): ws is WebSocket => ws !== undefined && ws.readyState !== WebSocket.CLOSED);
+    const sockets = this.clients.map((client) => client.ws);
     for (const client of this.clients) client.ws = undefined; // their closes are ours, not the server's
-    const closed = Promise.all(open.map((ws) => new Promise((resolve) => ws.once('close', resolve))));
-    for (const ws of open) ws.close(1000);
-    const timer = setTimeout(() => open.forEach((ws) => ws.terminate()), CLOSE_WAIT_MS);
-    await closed;
-    clearTimeout(timer);
+    await closeAll(sockets);
   }
 
   /** Resolves once the client's welcome came. */
