@@ -269,7 +269,7 @@ function joinRoom(state: State, request: Join, frame: JoinFrame, newly: boolean)
   return noreply(state);
 }
 
-/** A member of `room` (PROTOCOL.md "Presence"), or again with a new consumer; `subscribe`: also send it the room's presence. */
+/** A member of `room` (PROTOCOL.md "Presence"); `subscribe`: also send it the room's presence. */
 function track(state: State, room: string, subscribe: boolean): void {
   const { name, presence } = state.args;
   cast(presence, { type: 'track', room, user: state.user, name, connection: state.self, consumer: state.consumer, subscribe });
@@ -382,11 +382,9 @@ async function restartConsumer(state: State, reason: ExitReason): Promise<Result
   if (state.recentConsumerRestarts.length > CONSUMER_INTENSITY) return stop(reason, state);
   state.consumer = await startConsumer(state.self, state.args.socket, ++state.consumerRestarts);
   // The relay forgot the old consumer when it went down; the new one takes
-  // its rooms, and its presence subscriptions (the connection is still a member).
-  for (const room of state.rooms) {
-    cast(state.args.relay, { type: 'join', room, consumer: state.consumer, history: 0 });
-    track(state, room, false);
-  }
+  // its rooms. Presence needs nothing: it watches the connection, still a
+  // member, and reaches the new consumer at the same ref (refs are paths).
+  for (const room of state.rooms) cast(state.args.relay, { type: 'join', room, consumer: state.consumer, history: 0 });
   return noreply(state);
 }
 

@@ -10,8 +10,12 @@ import type { ClientSocket } from '../client_socket';
 import { deliveries, dropped } from '../metrics';
 import { type GenServer, type Result, type ServerRef, noreply, reply } from '../otp/gen_server';
 
-/** Frames as the relay has them: views into a batch, or strings (replays from the history). */
-export type ConsumerCast = { readonly type: 'deliver'; readonly frames: readonly (string | Uint8Array)[] };
+/**
+ * Frames as the relay has them: views into a batch, or strings (replays
+ * from the history); `push`: presence's frames, written alike but not chat
+ * messages, so not counted as deliveries.
+ */
+export type ConsumerCast = { readonly type: 'deliver' | 'push'; readonly frames: readonly (string | Uint8Array)[] };
 /**
  * Answered after everything the consumer was sent before it, so a caller
  * knows those frames are written: a barrier, as a call to any Erlang
@@ -31,9 +35,14 @@ export const consumer: GenServer<ClientSocket, State, ConsumerCall, ConsumerCast
   behaviour: 'consumer',
   init: (socket) => ({ socket, delivered: 0, dropped: 0 }),
   handleCall: (_sync, _from, state) => reply('synced', state),
-  handleCast: (deliver, state) => handleMessage(deliver.frames, state),
+  handleCast: (cast, state) => (cast.type === 'deliver' ? handleMessage(cast.frames, state) : push(cast.frames, state)),
   formatStatus: (state) => ({ delivered: state.delivered, dropped: state.dropped, buffered: state.socket.buffered }),
 };
+
+function push(frames: ConsumerCast['frames'], state: State): Result<State> {
+  state.socket.write(frames);
+  return noreply(state);
+}
 
 /** gen_bunny's handle_message: one batch of deliveries for this socket. */
 function handleMessage(frames: ConsumerCast['frames'], state: State): Result<State> {

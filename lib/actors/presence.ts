@@ -50,7 +50,7 @@ export interface Track {
   readonly name: string;
   readonly connection: Ref;
   readonly consumer: ConsumerRef;
-  /** Also send it the room's presence, then its diffs. A later track without it does not unsubscribe. */
+  /** Also send it the room's presence, then its diffs (again a presence frame when it is subscribed already). */
   readonly subscribe: boolean;
 }
 
@@ -75,7 +75,8 @@ interface Tracked {
   readonly monitor: MonitorRef;
   readonly user: string;
   name: string;
-  consumer: ConsumerRef;
+  /** A consumer its connection restarts keeps this ref: refs are paths. */
+  readonly consumer: ConsumerRef;
   /** At most limits.maxRooms: arrays, as the relay keeps them. */
   readonly rooms: string[];
   readonly subscribed: string[];
@@ -228,20 +229,11 @@ export const presence: GenServer<PresenceArgs, State, never, PresenceCast, never
 };
 
 function track(state: State, request: Track): void {
-  const { room, connection, consumer } = request;
+  const { room, connection } = request;
   let tracked = state.connections.get(connection);
   if (!tracked) {
-    tracked = { monitor: monitor(state.self, connection), user: request.user, name: request.name, consumer, rooms: [], subscribed: [] };
+    tracked = { monitor: monitor(state.self, connection), user: request.user, name: request.name, consumer: request.consumer, rooms: [], subscribed: [] };
     state.connections.set(connection, tracked);
-  }
-  // A restarted consumer: the subscriptions move to it.
-  if (tracked.consumer !== consumer) {
-    for (const subscribed of tracked.subscribed) {
-      const consumers = state.subscribers.get(subscribed)!;
-      consumers.delete(tracked.consumer);
-      consumers.add(consumer);
-    }
-    tracked.consumer = consumer;
   }
   tracked.name = request.name;
   if (!tracked.rooms.includes(room)) {
@@ -294,7 +286,7 @@ function query(state: State, connection: Ref, room: string, id: string | undefin
 function sendPresence(state: State, tracked: Tracked, room: string, id: string | undefined): void {
   const frame = state.coalescer.presenceFrame(room, { user: tracked.user, name: tracked.name }, id);
   framesOut.inc({ type: 'presence' });
-  cast(tracked.consumer, { type: 'deliver', frames: [frame] });
+  cast(tracked.consumer, { type: 'push', frames: [frame] });
 }
 
 function receive(state: State, bytes: Buffer, now: number): void {
@@ -338,7 +330,7 @@ function flushDiffs(state: State, now: number): void {
     const consumers = state.subscribers.get(room);
     if (!consumers) continue;
     // One message for every subscriber of the room, as the relay's fanout does.
-    const deliver = { type: 'deliver', frames: [frame] } as const;
+    const deliver = { type: 'push', frames: [frame] } as const;
     for (const consumer of consumers) cast(consumer, deliver);
     framesOut.inc({ type: frame.startsWith('{"type":"presence_diff"') ? 'presence_diff' : 'presence' }, consumers.size);
   }

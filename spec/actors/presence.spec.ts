@@ -48,6 +48,17 @@ describe('actors/presence', function () {
     expect(metrics.get('warren_presence_nodes{state="down"}')).to.equal(0);
   });
 
+  it('counts its frames as frames out, not as chat deliveries', async () => {
+    const metrics = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${String(childOf(first.warren, 'listener').info['adminPort'])}/metrics`)).text());
+    const asker = await connect(first, 'name=asker&room=m1');
+    const before = await metrics();
+    asker.send({ type: 'presence', room: 'm1', id: 'who' });
+    await asker.next('presence', { id: 'who' });
+    const after = await metrics();
+    expect(after.get('warren_deliveries_total')).to.equal(before.get('warren_deliveries_total'));
+    expect(after.get('warren_frames_out_total{type="presence"}')).to.equal((before.get('warren_frames_out_total{type="presence"}') ?? 0) + 1);
+  });
+
   it('a node that stops says goodbye: its members leave the other node at once, and it is known as down', async () => {
     const watcher = await connect(first, 'name=watcher&room=g1');
     watcher.send({ type: 'join', room: 'g1', presence: true });
