@@ -527,7 +527,7 @@ export class Replica {
       if (!member) this.memberCount++;
       view.members.set(user, { name: name ?? member!.name, connections });
     } else {
-      if (member) this.memberCount--;
+      this.memberCount--;
       view.members.delete(user);
       if (view.members.size === 0) this.view.delete(room);
     }

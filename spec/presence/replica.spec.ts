@@ -48,7 +48,13 @@ describe('presence/replica', () => {
         { room: 'dev', users: 2, connections: 3 },
       ]);
       expect(a.largestRooms(5).map(({ room }) => room)).to.deep.equal(['ops', 'dev', 'qa']);
-      a.receive(delta(2, [['ops', 'u2', 'bob', 0], ['ops', 'u3', 'carol', 0], ['qa', 'u4', 'dave', 0]]), 1);
+      // ops, the largest, came after dev: it takes dev's place in a full list.
+      expect(a.largestRooms(1)).to.deep.equal([{ room: 'ops', users: 3, connections: 5 }]);
+      a.receive(delta(2, [['ci', 'u9', 'ivan', 1]]), 0);
+      // A tie keeps the order the rooms came in: qa before ci.
+      expect(a.largestRooms(3).map(({ room }) => room)).to.deep.equal(['ops', 'dev', 'qa']);
+      expect(a.largestRooms(4).map(({ room }) => room)).to.deep.equal(['ops', 'dev', 'qa', 'ci']);
+      a.receive(delta(3, [['ops', 'u2', 'bob', 0], ['ops', 'u3', 'carol', 0], ['qa', 'u4', 'dave', 0], ['ci', 'u9', 'ivan', 0]]), 1);
       a.untrack('dev', 'u1');
       expect(a.memberships).to.equal(3);
       expect(a.largestRooms(1)).to.deep.equal([{ room: 'dev', users: 2, connections: 2 }]);
