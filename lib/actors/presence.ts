@@ -74,7 +74,7 @@ type Info =
 interface Tracked {
   readonly monitor: MonitorRef;
   readonly user: string;
-  name: string;
+  readonly name: string;
   /** A consumer its connection restarts keeps this ref: refs are paths. */
   readonly consumer: ConsumerRef;
   /** At most limits.maxRooms: arrays, as the relay keeps them. */
@@ -235,7 +235,6 @@ function track(state: State, request: Track): void {
     tracked = { monitor: monitor(state.self, connection), user: request.user, name: request.name, consumer: request.consumer, rooms: [], subscribed: [] };
     state.connections.set(connection, tracked);
   }
-  tracked.name = request.name;
   if (!tracked.rooms.includes(room)) {
     tracked.rooms.push(room);
     state.replica.track(room, tracked.user, tracked.name);
