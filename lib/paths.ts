@@ -16,3 +16,5 @@ function packageRoot(from: string): string {
 export const ROOT = packageRoot(__dirname);
 export const CONFIG_DIR = join(ROOT, 'config');
 export const WEB_DIR = join(ROOT, 'web');
+/** The client library, served to browsers beside the pages and exported to Node as `warren/client`. */
+export const CLIENT_DIR = join(ROOT, 'client');
