@@ -1,13 +1,13 @@
 // Component spec of the chat page (web/index.html, chat*.js on the client
 // library client/warren.mjs) in headless Chromium, against a stand-in
-// daemon (spec/support/standin_daemon.ts): what the page does with what the
+// daemon (spec/support/stand_in_daemon.ts): what the page does with what the
 // library tells it, without a real daemon.
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { launchBrowser, saveScreenshot, type LaunchedBrowser, type WebServer } from '../support/browser';
 import { CONNECTED, GAP, STATUS, joinRoom, joinedTab, shown, tab, typeAndSend, untilPresence, untilShown } from '../support/chat_page';
 import { until } from '../support/eventually';
-import { serveChatPage, type StandInDaemon } from '../support/standin_daemon';
+import { serveChatPage, type StandInDaemon } from '../support/stand_in_daemon';
 
 // page.evaluate callbacks run in the browser; no DOM lib in this project.
 declare const window: any;
