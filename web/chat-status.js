@@ -44,7 +44,8 @@ export class StatusLine {
       case 'connecting': return setText(this.el, 'Connecting…');
       case 'open': return setText(this.el, `Connected as ${name}.`);
       case 'reconnecting': return this.countDown(closed || 'connection lost', Date.now() + (delayMs ?? 0));
-      default: return setText(this.el, `Disconnected${closed ? `: ${closed}` : ''}${error ? `. ${error.message}` : ''}.`);
+      // The error only repeats a close; without one it is the only reason given.
+      default: return setText(this.el, `Disconnected${closed ? `: ${closed}` : error ? `: ${error.message}` : ''}.`);
     }
   }
 
