@@ -78,13 +78,16 @@ describe('the chat page, on daemons on RabbitMQ', function () {
   }
 
   it('lets two pages chat, shows markup as text, and lists both in the room, until one closes', async () => {
-    const alice = await pageAs('alice', [room('two')]);
-    const bob = await pageAs('bob', [room('two')]);
+    // A plain room name (no other spec uses it) for the README's screenshot, at docs/chat.png's size.
+    const alice = await pageAs('alice', ['general']);
+    await alice.setViewportSize({ width: 1000, height: 640 });
+    const bob = await pageAs('bob', ['general']);
     for (const page of [alice, bob]) await untilPresence(page, ['alice', 'bob'], '2 users · 2 connections');
 
     await typeAndSend(alice, 'hello <b>bob</b>');
-    await typeAndSend(bob, 'hi alice');
-    for (const page of [alice, bob]) await untilShown(page, room('two'), ['hello <b>bob</b>', 'hi alice']);
+    await untilShown(bob, 'general', ['hello <b>bob</b>']);
+    await typeAndSend(bob, 'hi alice: the tags came through as text');
+    for (const page of [alice, bob]) await untilShown(page, 'general', ['hello <b>bob</b>', 'hi alice: the tags came through as text']);
     expect(await bob.locator('[data-testid="messages"] b').count(), 'markup is shown as text').to.equal(0);
     await alice.waitForSelector('[data-testid="message"].own[data-state="delivered"]');
     const from = await alice.locator('[data-testid="message"]', { hasText: 'hi alice' }).locator('[data-testid="message-from"]').textContent();
