@@ -35,6 +35,8 @@ export class StandInDaemon {
   clients: StandInClient[] = [];
   /** The next `say` is answered with an error of this code. */
   failNextSay: string | null = null;
+  /** Says wait here, unanswered, while this is not null; `ackHeld` answers them. */
+  heldSays: Array<{ readonly c: StandInClient; readonly id: string | undefined }> | null = null;
   /** Deliver a message to its sender before its ack. */
   deliverBeforeAck = false;
   /** Answer every `since` with `recovered: false` (the history lost what was missed). */
@@ -137,7 +139,19 @@ export class StandInDaemon {
     if (fresh) this.diff(room, c, 'joins');
   }
 
+  /** Acks a held say without delivering it yet; returns its msgId, for `publish`. */
+  ackHeld(): string {
+    const { c, id } = this.heldSays!.shift()!;
+    const msgId = `m-${++this.seq}`;
+    send(c, { type: 'ack', id, msgId });
+    return msgId;
+  }
+
   private say(c: StandInClient, room: string, text: string, id: string | undefined): void {
+    if (this.heldSays) {
+      this.heldSays.push({ c, id });
+      return;
+    }
     if (this.failNextSay) {
       const code = this.failNextSay;
       this.failNextSay = null;

@@ -39,7 +39,7 @@ describe('chat page (web/index.html) on the client library, against a stand-in d
   beforeEach(() => {
     pages = [];
     pageErrors = [];
-    Object.assign(daemon, { failNextSay: null, deliverBeforeAck: false, lossy: false });
+    Object.assign(daemon, { failNextSay: null, deliverBeforeAck: false, lossy: false, heldSays: null });
   });
 
   afterEach(async function () {
@@ -88,12 +88,20 @@ describe('chat page (web/index.html) on the client library, against a stand-in d
     expect(daemon.urls.at(-1)).to.match(/^\/websocket\?name=zed&room=zroom&/);
   });
 
-  it('sends with Enter, shows own messages pending then delivered, and markup in messages as text', async () => {
+  it('sends with Enter, shows own messages pending, sent, then delivered, and markup in messages as text', async () => {
     const page = await open('/?name=alice&room=markup');
     const evil = '<b>bold</b><img src=x onerror="window.pwned=1"> & ok';
+    daemon.heldSays = [];
     await typeAndSend(page, evil);
     const mine = page.locator(msg('.own'));
-    await until('own message delivered', () => mine.getAttribute('data-state'), (s) => s === 'delivered');
+    const state = async (): Promise<[string | null, string]> => [await mine.getAttribute('data-state'), await mine.locator('[data-testid="message-state"]').innerText()];
+    await until('own message pending', state, ([s, label]) => s === 'pending' && label === 'sending…');
+    await until('the say at the stand-in', () => daemon.heldSays!.length, (n) => n === 1);
+    const msgId = daemon.ackHeld();
+    await until('own message sent (acked)', state, ([s, label]) => s === 'sent' && label === 'sent');
+    daemon.heldSays = null;
+    daemon.publish('markup', 'alice', evil, msgId);
+    await until('own message delivered', state, ([s, label]) => s === 'delivered' && label === '');
     expect(await mine.getAttribute('data-msg-id')).to.match(/^m-\d+$/);
     expect(await mine.locator('[data-testid="message-text"]').innerText()).to.equal(evil);
     expect(await page.inputValue('[data-testid="input"]')).to.equal('');
@@ -112,6 +120,22 @@ describe('chat page (web/index.html) on the client library, against a stand-in d
     await until('one own "fast" message', () => page.locator(msg('.own')).count(), (n) => n === 2);
     await until('no pending copy', () => page.locator(msg('[data-state="pending"]')).count(), (n) => n === 0);
     expect(await shown(page)).to.deep.equal([evil, '<script>window.pwned=2</script>hello', 'fast']);
+  });
+
+  it('shows the last 50 messages of each room it joins, and loads nothing from outside the daemon', async () => {
+    const numbers = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+    for (const text of numbers(1, 60)) daemon.publish('busy', 'bob', text);
+    for (const text of numbers(1, 55)) daemon.publish('busier', 'bob', text);
+    const requested: string[] = [];
+    const record = (request: { url(): string }): void => void requested.push(request.url());
+    browser.context.on('request', record);
+    const page = await open('/?name=hal&room=busy');
+    await untilShown(page, 'busy', numbers(11, 60));
+    await joinRoom(page, 'busier');
+    await untilShown(page, 'busier', numbers(6, 55));
+    browser.context.off('request', record);
+    expect(requested.filter((url) => !url.startsWith(`${web.origin}/`) && !url.startsWith(web.origin.replace('http', 'ws'))), 'requests elsewhere').to.deep.equal([]);
+    expect(requested).to.include(`${web.origin}/warren.mjs`);
   });
 
   it('marks a failed message and sends it again on Retry, under the same id', async () => {
