@@ -17,9 +17,14 @@ export function atExit(cleanup: () => Promise<void>): void {
   cleanups.push(cleanup);
 }
 
+/** Every clean-up registered, newest first: at the end of the run, or when a run stops early. */
+export async function cleanUp(): Promise<void> {
+  while (cleanups.length > 0) await cleanups.pop()!();
+}
+
 export const mochaHooks = {
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
-    while (cleanups.length > 0) await cleanups.pop()!();
+    await cleanUp();
   },
 };
