@@ -1,0 +1,91 @@
+/**
+ * What `npm test` (tools/preflight.ts) and a browser spec file run on its
+ * own do on a machine without Chromium, in child processes told that
+ * Chromium lives where nothing is (SPEC_CHROMIUM_PATH) and given a PATH of
+ * our choosing: one with no apt-get, or one with a stand-in apt-get.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from '../../lib/paths';
+import { POLICY_RC_D } from './system_packages';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function node(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const { code, stdout, stderr } = error as Run;
+    return { code, stdout, stderr };
+  }
+}
+
+const PREFLIGHT = ['--import', 'tsx', join(ROOT, 'tools', 'preflight.ts')];
+const MOCHA = join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
+
+describe('a machine without Chromium', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let chromium: string;
+
+  beforeEach(function () {
+    dir = mkdtempSync(join(tmpdir(), 'warren-preflight-'));
+    chromium = join(dir, 'chromium');
+  });
+
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const withoutAptGet = (): NodeJS.ProcessEnv => ({ PATH: dir, SPEC_CHROMIUM_PATH: chromium });
+  const LINE = (path: string): string =>
+    `warren's specs need Debian's chromium (${path} is missing, for the browser specs), ` +
+    'and cannot install it here (apt-get is not on PATH): as root, apt-get install chromium';
+
+  it('npm test stops before any spec with one line saying what to install, exit code 1', async function () {
+    const run = await node(PREFLIGHT, withoutAptGet());
+    expect(run).to.deep.equal({ code: 1, stdout: '', stderr: `${LINE(chromium)}\n` });
+  });
+
+  it('a browser spec file run on its own stops at its first launch with the same line, and no failed spec', async function () {
+    const run = await node([MOCHA, join('spec', 'browser', 'observer.spec.ts')], withoutAptGet());
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.equal(`\n${LINE(chromium)}\n`);
+    expect(run.stdout).to.not.match(/passing|failing|failed|Error/);
+  });
+
+  // As root, as the specs run: their RabbitMQ nodes need it too.
+  it('npm test installs it as root through apt-get, with service starts denied, and then goes on', async function () {
+    // A stand-in apt-get that records its arguments and what policy-rc.d
+    // answers (101: start no service), then "installs" Chromium. Shell
+    // builtins only: PATH is this folder.
+    const log = join(dir, 'apt-get.log');
+    writeFileSync(
+      join(dir, 'apt-get'),
+      `#!/bin/sh\n${POLICY_RC_D}; echo "$* policy:$?" >> ${log}\n[ "$1" = install ] && : > ${chromium}\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const policyBefore = readIfThere(POLICY_RC_D);
+    const run = await node(PREFLIGHT, { PATH: dir, SPEC_CHROMIUM_PATH: chromium });
+    expect(run).to.deep.include({ code: 0, stderr: '' });
+    // apt-get update comes first only on a machine without package lists.
+    const calls = readFileSync(log, 'utf8').trimEnd().split('\n');
+    expect(calls.at(-1)).to.equal('install -y chromium policy:101');
+    expect(calls.slice(0, -1)).to.deep.equal(calls.length > 1 ? ['update policy:101'] : []);
+    expect(existsSync(chromium), 'installed').to.equal(true);
+    expect(readIfThere(POLICY_RC_D), 'policy-rc.d as it was').to.equal(policyBefore);
+  });
+});
+
+function readIfThere(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
