@@ -3,9 +3,9 @@
  * (as root, through apt-get), or ends with one line saying what to install
  * and exit code 1, before a single spec has failed for want of them.
  */
-import { ensurePackages, PackagesMissing, packagesForSpecs } from '../spec/support/system_packages';
+import { ensurePackages, PackagesMissing, SPEC_PACKAGES } from '../spec/support/system_packages';
 
-ensurePackages(packagesForSpecs(process.env)).catch((error: unknown) => {
+ensurePackages(SPEC_PACKAGES).catch((error: unknown) => {
   console.error(error instanceof PackagesMissing ? error.message : String(error));
   process.exitCode = 1;
 });

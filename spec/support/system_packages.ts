@@ -18,15 +18,14 @@ export interface SystemPackage {
   path: string;
   /** What needs it, for the line. */
   neededBy: string;
-  /** Another way than installing it, for the line. */
-  otherwise?: string;
 }
 
 export const RABBITMQ_PACKAGE: SystemPackage = {
   name: 'rabbitmq-server',
   path: RABBITMQ_SERVER,
-  neededBy: 'the integration specs',
-  otherwise: 'or give a broker of yours: AMQP_URL=amqp://user:password@host:5672',
+  // AMQP_URL serves the specs that want a broker, not those that stop,
+  // restart or fail over a node of their own.
+  neededBy: 'the integration specs, AMQP_URL or not',
 };
 
 export const CHROMIUM_PACKAGE: SystemPackage = {
@@ -36,10 +35,8 @@ export const CHROMIUM_PACKAGE: SystemPackage = {
   neededBy: 'the browser specs',
 };
 
-/** What a whole run needs: a broker of its own unless AMQP_URL names one. */
-export function packagesForSpecs(env: NodeJS.ProcessEnv): SystemPackage[] {
-  return env.AMQP_URL ? [CHROMIUM_PACKAGE] : [RABBITMQ_PACKAGE, CHROMIUM_PACKAGE];
-}
+/** What a whole run needs. */
+export const SPEC_PACKAGES = [RABBITMQ_PACKAGE, CHROMIUM_PACKAGE];
 
 export interface Machine {
   root: boolean;
@@ -58,14 +55,10 @@ export function plan(missing: SystemPackage[], machine: Machine): Plan {
   const why = machine.root ? 'apt-get is not on PATH' : 'not root';
   const names = missing.map((p) => p.name).join(' ');
   const what = missing.map((p) => `${p.name} (${p.path} is missing, for ${p.neededBy})`).join(' and ');
-  const otherwise = missing.flatMap((p) => (p.otherwise ? [p.otherwise] : []));
+  const them = missing.length > 1 ? 'them' : 'it';
   return {
     action: 'stop',
-    line: [
-      `warren's specs need Debian's ${what}, and cannot install ${missing.length > 1 ? 'them' : 'it'} here (${why}): ` +
-        `as root, apt-get install ${names}`,
-      ...otherwise,
-    ].join('; '),
+    line: `warren's specs need Debian's ${what}, and cannot install ${them} here (${why}): as root, apt-get install ${names}`,
   };
 }
 
