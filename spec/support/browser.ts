@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { atExit } from './hooks';
-import { CHROMIUM_PACKAGE, needPackages } from './system_packages';
+import { CHROMIUM_PACKAGE, needPackages, usesPackage } from './system_packages';
+
+usesPackage(CHROMIUM_PACKAGE);
 
 export const CHROMIUM = CHROMIUM_PACKAGE.path;
 export const CHROMIUM_ARGS = [

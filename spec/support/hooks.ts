@@ -11,7 +11,13 @@ process.on('unhandledRejection', (reason) => {
   throw reason;
 });
 
+const preparations: Array<() => Promise<void>> = [];
 const cleanups: Array<() => Promise<void>> = [];
+
+/** Work for before the first spec, where no spec's timeout runs yet (an apt-get install takes minutes). */
+export function beforeSpecs(preparation: () => Promise<void>): void {
+  preparations.push(preparation);
+}
 
 export function atExit(cleanup: () => Promise<void>): void {
   cleanups.push(cleanup);
@@ -23,6 +29,10 @@ export async function cleanUp(): Promise<void> {
 }
 
 export const mochaHooks = {
+  async beforeAll(this: Mocha.Context): Promise<void> {
+    this.timeout(15 * 60_000);
+    for (const prepare of preparations) await prepare();
+  },
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
     await cleanUp();

@@ -8,9 +8,10 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../../lib/paths';
+import { CHROMIUM } from './browser';
 import { POLICY_RC_D } from './system_packages';
 
 interface Run {
@@ -63,26 +64,44 @@ describe('a machine without Chromium', function () {
     expect(run.stdout).to.not.match(/passing|failing|failed|Error/);
   });
 
-  // As root, as the specs run: their RabbitMQ nodes need it too.
-  it('npm test installs it as root through apt-get, with service starts denied, and then goes on', async function () {
-    // A stand-in apt-get that records its arguments and what policy-rc.d
-    // answers (101: start no service), then "installs" Chromium. Shell
-    // builtins only: PATH is this folder.
+  /**
+   * A stand-in apt-get, first on PATH: it records its arguments and what
+   * policy-rc.d answers (101: start no service), and its `install` runs
+   * `install` (as /bin/sh, with no PATH of its own to rely on).
+   */
+  function standInAptGet(install: string): { calls(): string[] } {
     const log = join(dir, 'apt-get.log');
     writeFileSync(
       join(dir, 'apt-get'),
-      `#!/bin/sh\n${POLICY_RC_D}; echo "$* policy:$?" >> ${log}\n[ "$1" = install ] && : > ${chromium}\nexit 0\n`,
+      `#!/bin/sh\n${POLICY_RC_D}; echo "$* policy:$?" >> ${log}\n[ "$1" = install ] && ${install}\nexit 0\n`,
       { mode: 0o755 },
     );
+    // apt-get update comes first only on a machine without package lists.
+    return { calls: () => readFileSync(log, 'utf8').trimEnd().split('\n').filter((call) => !call.startsWith('update ')) };
+  }
+
+  // As root, as the specs run: their RabbitMQ nodes need it too.
+  it('npm test installs it as root through apt-get, with service starts denied, and then goes on', async function () {
+    const apt = standInAptGet(`: > ${chromium}`);
     const policyBefore = readIfThere(POLICY_RC_D);
     const run = await node(PREFLIGHT, { PATH: dir, SPEC_CHROMIUM_PATH: chromium });
     expect(run).to.deep.include({ code: 0, stderr: '' });
-    // apt-get update comes first only on a machine without package lists.
-    const calls = readFileSync(log, 'utf8').trimEnd().split('\n');
-    expect(calls.at(-1)).to.equal('install -y chromium policy:101');
-    expect(calls.slice(0, -1)).to.deep.equal(calls.length > 1 ? ['update policy:101'] : []);
+    expect(apt.calls()).to.deep.equal(['install -y chromium policy:101']);
     expect(existsSync(chromium), 'installed').to.equal(true);
     expect(readIfThere(POLICY_RC_D), 'policy-rc.d as it was').to.equal(policyBefore);
+  });
+
+  it('a browser spec file run on its own as root installs it before its first spec, which then passes', async function () {
+    // Installing takes minutes, longer than a browser spec's hook may wait.
+    // This run's Chromium, "installed" by a link.
+    const apt = standInAptGet(`/bin/ln -s ${CHROMIUM} ${chromium}`);
+    const spec = [MOCHA, join('spec', 'web', 'chat.spec.ts'), '--grep', 'renders markup in messages as text'];
+    const run = await node(spec, { PATH: `${dir}${delimiter}${process.env.PATH}`, SPEC_CHROMIUM_PATH: chromium });
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(apt.calls()).to.deep.equal(['install -y chromium policy:101']);
+    const installing = run.stdout.indexOf("Installing Debian's chromium");
+    expect(installing, run.stdout).to.be.above(-1).and.below(run.stdout.indexOf('chat page (web/index.html)'));
+    expect(run.stdout).to.match(/\n1 passed, 0 failed\n$/);
   });
 });
 

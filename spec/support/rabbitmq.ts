@@ -6,7 +6,9 @@
 //   before(async function () { this.timeout(120_000); ({ url } = await sharedRabbit()); });
 import { atExit } from './hooks';
 import { RabbitNode } from './rabbitmq_node';
-import { needPackages, RABBITMQ_PACKAGE } from './system_packages';
+import { needPackages, RABBITMQ_PACKAGE, usesPackage } from './system_packages';
+
+usesPackage(RABBITMQ_PACKAGE);
 
 export interface SharedRabbit {
   url: string;

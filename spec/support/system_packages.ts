@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { cleanUp } from './hooks';
+import { beforeSpecs, cleanUp } from './hooks';
 import { RABBITMQ_SERVER } from './rabbitmq_node';
 
 export interface SystemPackage {
@@ -96,9 +96,28 @@ export async function needPackages(packages: SystemPackage[]): Promise<void> {
   }
 }
 
+/**
+ * Called by a support module that uses `pkg` when it loads: as root, a
+ * missing one is installed before the first spec, outside any hook's
+ * timeout. The line waits for needPackages(): a module loaded is not yet a
+ * spec of this run that needs the package.
+ */
+export function usesPackage(pkg: SystemPackage): void {
+  beforeSpecs(async () => {
+    if (plan(missingOf([pkg]), thisMachine()).action === 'install') await ensurePackages([pkg]);
+  });
+}
+
+function missingOf(packages: SystemPackage[]): SystemPackage[] {
+  return packages.filter((p) => !existsSync(p.path));
+}
+
+function thisMachine(): Machine {
+  return { root: process.getuid?.() === 0, aptGet: onPath('apt-get') };
+}
+
 async function installMissing(packages: SystemPackage[]): Promise<void> {
-  const missing = packages.filter((p) => !existsSync(p.path));
-  const next = plan(missing, { root: process.getuid?.() === 0, aptGet: onPath('apt-get') });
+  const next = plan(missingOf(packages), thisMachine());
   if (next.action === 'stop') throw new PackagesMissing(next.line);
   if (next.action === 'none') return;
   const names = next.packages.map((p) => p.name);
