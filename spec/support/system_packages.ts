@@ -22,7 +22,9 @@ export interface SystemPackage {
 
 export const RABBITMQ_PACKAGE: SystemPackage = {
   name: 'rabbitmq-server',
-  path: RABBITMQ_SERVER,
+  // The overrides (here, SPEC_CHROMIUM_PATH below) exist for the preflight
+  // specs: a package that is missing.
+  path: process.env.SPEC_RABBITMQ_SERVER_PATH ?? RABBITMQ_SERVER,
   // AMQP_URL serves the specs that want a broker, not those that stop,
   // restart or fail over a node of their own.
   neededBy: 'the integration specs, AMQP_URL or not',
@@ -30,7 +32,6 @@ export const RABBITMQ_PACKAGE: SystemPackage = {
 
 export const CHROMIUM_PACKAGE: SystemPackage = {
   name: 'chromium',
-  // The override exists for the preflight specs: a Chromium that is missing.
   path: process.env.SPEC_CHROMIUM_PATH ?? '/usr/bin/chromium',
   neededBy: 'the browser specs',
 };
