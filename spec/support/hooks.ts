@@ -30,7 +30,7 @@ export async function cleanUp(): Promise<void> {
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
-    this.timeout(15 * 60_000);
+    this.timeout(15 * 60_000); // Debian's chromium and rabbitmq-server, downloaded and installed
     for (const prepare of preparations) await prepare();
   },
   async afterAll(this: Mocha.Context): Promise<void> {

@@ -1,8 +1,9 @@
 // The RabbitMQ the integration specs run against: AMQP_URL if it is set,
 // else one throwaway node for the whole run, started on first use.
 //
-// Starting a node takes 5–15 s (minutes if Debian's package must be
-// installed first), so call these from a hook with a generous timeout:
+// Starting a node takes 5–15 s (Debian's package, if missing, is installed
+// before the first spec: system_packages.ts), so call these from a hook
+// with a generous timeout:
 //   before(async function () { this.timeout(120_000); ({ url } = await sharedRabbit()); });
 import { atExit } from './hooks';
 import { RabbitNode } from './rabbitmq_node';

@@ -2,8 +2,10 @@
 // are missing and we are root, else the run stops with one line saying what
 // to install (a failed spec per browser or broker hook would bury it).
 //
-// npm test checks them all before mocha starts (tools/preflight.ts); the
-// specs check again when they launch one, for a spec file run on its own.
+// npm test checks them all before mocha starts (tools/preflight.ts). For a
+// spec file run on its own, the support module that uses one declares it
+// (usesPackage: installed before the first spec) and checks it again when
+// it launches it (needPackages: the line, and the run ends).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -92,8 +94,11 @@ export async function needPackages(packages: SystemPackage[]): Promise<void> {
   } catch (error) {
     if (!(error instanceof PackagesMissing)) throw error;
     process.stderr.write(`\n${error.message}\n`);
-    await cleanUp();
-    process.exit(1);
+    try {
+      await cleanUp();
+    } finally {
+      process.exit(1);
+    }
   }
 }
 
