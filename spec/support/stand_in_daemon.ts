@@ -39,6 +39,8 @@ export class StandInDaemon {
   heldSays: Array<{ readonly c: StandInClient; readonly id: string | undefined }> | null = null;
   /** Deliver a message to its sender before its ack. */
   deliverBeforeAck = false;
+  /** Joins of these rooms are refused, as a token that does not grant them. */
+  readonly forbidden = new Set<string>();
   /** Answer every `since` with `recovered: false` (the history lost what was missed). */
   lossy = false;
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -123,6 +125,7 @@ export class StandInDaemon {
   }
 
   private join(c: StandInClient, room: string, f: Frame): void {
+    if (this.forbidden.has(room)) return send(c, { type: 'error', code: 'forbidden', message: `the token does not grant ${room}`, id: f['id'] });
     const fresh = !c.rooms.has(room);
     c.rooms.set(room, f['presence'] === true);
     const since = f['since'];

@@ -40,6 +40,7 @@ describe('chat page (web/index.html) on the client library, against a stand-in d
     pages = [];
     pageErrors = [];
     Object.assign(daemon, { failNextSay: null, deliverBeforeAck: false, lossy: false, heldSays: null });
+    daemon.forbidden.clear();
   });
 
   afterEach(async function () {
@@ -224,11 +225,27 @@ describe('chat page (web/index.html) on the client library, against a stand-in d
 
     await joinRoom(alice, 'solo');
     await untilPresence(alice, ['alice'], '1 user · 1 connection');
-    const some = ['ann', 'ben', 'cy'].map((name) => ({ user: `u-${name}`, name, connections: 1 }));
+    const some = ['ann', 'ben', 'cy'].map((name, i) => ({ user: `u-${name}`, name, connections: i + 1 }));
     daemon.sendPresence('team', { type: 'presence', room: 'team', members: some, users: 150, connections: 170, truncated: true });
     await alice.click(tab('team'));
     await untilPresence(alice, ['ann', 'ben', 'cy'], '150 users · 170 connections');
     expect(await alice.textContent('[data-testid="presence-more"]')).to.equal('and 147 more');
+    expect(await alice.locator('[data-testid="members"] > li').allTextContents()).to.deep.equal(['ann', 'ben ×2', 'cy ×3', 'and 147 more']);
+  });
+
+  it('lists the errors the server sends: a refused join takes its tab away, an error of no request is shown as it came', async () => {
+    const page = await open('/?name=eve&room=home');
+    daemon.forbidden.add('vault');
+    await page.fill('[data-testid="join-input"]', 'vault');
+    await page.press('[data-testid="join-input"]', 'Enter');
+    await page.waitForSelector('[data-testid="error"][data-code="forbidden"] >> text=#vault: the token does not grant vault');
+    await page.locator(tab('vault')).waitFor({ state: 'detached' });
+    expect(await page.getAttribute(tab('home'), 'aria-current')).to.equal('true');
+
+    daemon.clientNamed('eve')!.ws.send(JSON.stringify({ type: 'error', code: 'bad_request', message: '<b>plain</b> text frame' }));
+    await page.waitForSelector('[data-testid="error"][data-code="bad_request"] >> text=<b>plain</b> text frame');
+    await page.click('[data-testid="error"][data-code="bad_request"] .dismiss');
+    await page.locator('[data-testid="error"][data-code="bad_request"]').waitFor({ state: 'detached' });
   });
 
   it('takes a token from the hash or the token field, sends it as a subprotocol and keeps it out of the address bar', async () => {
