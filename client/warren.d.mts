@@ -7,18 +7,19 @@
  * presence lists, heartbeats.
  */
 
-/** What `new WebSocket(url, protocols)` needs to be: the browser's, or the `ws` package's in Node. */
+/**
+ * What `new WebSocket(url, protocols)` needs to be: the browser's, or the
+ * `ws` package's in Node. The handlers' events are `any` because the
+ * library sets them: each implementation's own event types must fit.
+ */
 export interface WebSocketLike {
-  readonly readyState: number;
-  readonly protocol: string;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols: string[]) => WebSocketLike;
 
 export interface Backoff {
   /** The first retry waits up to this (full jitter: a uniform draw in [0, cap)). Default 500. */

@@ -12,6 +12,10 @@
 const ROOM_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const CLIENT_KEY_RE = /^[A-Za-z0-9_-]{16,64}$/;
 const MAX_NAME = 32;
+// PROTOCOL.md: a longer text is `too_large`. Checked here too, because a
+// text long enough to pass the server's frame limit is answered by a close
+// (1009), not an error, and resending it would only close the next socket.
+const MAX_TEXT = 4000;
 // PROTOCOL.md "Authentication": the server selects `warren.v2` whenever it
 // is offered, and never echoes the token's subprotocol.
 const SUBPROTOCOL = 'warren.v2';
@@ -234,6 +238,7 @@ export class WarrenClient {
     const pending = this.#says.get(id);
     if (pending !== undefined) return pending.promise;
     if (!this.#rooms.has(room)) return Promise.reject(new WarrenError('not_joined', `not in ${room}: join it first`));
+    if (codePoints(text) > MAX_TEXT) return Promise.reject(new WarrenError('too_large', `a message has at most ${MAX_TEXT} characters`));
     const say = { id, room, text, attempts: 0, lastError: undefined, attemptTimer: 0, deadline: 0 };
     say.promise = new Promise((resolve, reject) => Object.assign(say, { resolve, reject }));
     // A say may be fire-and-forget: its failure (the client closed, say)
@@ -648,7 +653,7 @@ function detach(ws) {
 function checkName(name) {
   if (name === undefined) return undefined;
   const trimmed = String(name).trim();
-  if ([...trimmed].length > MAX_NAME) throw new TypeError(`warren: a name has at most ${MAX_NAME} characters`);
+  if (codePoints(trimmed) > MAX_NAME) throw new TypeError(`warren: a name has at most ${MAX_NAME} characters`);
   return trimmed === '' ? undefined : trimmed;
 }
 
@@ -670,6 +675,13 @@ function sortMembers(members) {
 function randomKey(bytes) {
   const raw = globalThis.crypto.getRandomValues(new Uint8Array(bytes));
   return btoa(String.fromCharCode(...raw)).replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+/** Characters as PROTOCOL.md counts them: code points, not UTF-16 units. */
+function codePoints(text) {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 function reasonOf(error) {

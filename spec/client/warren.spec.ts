@@ -557,6 +557,16 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect(server.sends).to.equal(before);
     });
 
+    it('fails a text over 4000 characters (code points) with too_large without sending it, and sends one of 4000', async () => {
+      const { client, first } = await connected();
+      const outcome = await settled(client.say('lobby', '🦊'.repeat(4001)));
+      expect(outcome).to.have.nested.property('error.code', 'too_large');
+      expect(outcome).to.have.nested.property('error.message', 'a message has at most 4000 characters');
+      expect((outcome as { error: WarrenError }).error.retryable).to.equal(false);
+      void client.say('lobby', '🦊'.repeat(4000));
+      expect(first.sentOf('say').map((f) => [...(f.text as string)].length)).to.deep.equal([4000]);
+    });
+
     it('ignores an ack for no say of its own', async () => {
       const { client, first } = await connected();
       const said = client.say('lobby', 'x');
