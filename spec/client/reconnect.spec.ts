@@ -1,0 +1,103 @@
+/**
+ * The client library against the daemon as users run it: after its
+ * connection crashed (1011) or its network was down, it reconnects by
+ * itself, rejoins every room it wanted with `since` its last position, and
+ * tells the messages it missed as replays, in order, none doubled, none
+ * missing; a `gap` when the server could not recover them.
+ */
+import { expect } from 'chai';
+import { connectionOf, fetchTree, killActor } from '../support/admin';
+import { ChatClient } from '../support/client';
+import { eventually } from '../support/eventually';
+import { useDaemon } from '../support/lifecycle';
+import { RecordedClient } from '../support/warren_client';
+
+/** A recovery sends at most this many messages; past it the client is told of a gap. */
+const MAX_RECOVER = 10;
+
+const lines = (prefix: string, count: number) => Array.from({ length: count }, (_, n) => `${prefix}${n}`);
+
+/** Says every text in `room` from a raw client and waits for the acks: all are in the log then, in this order. */
+async function sayAll(talker: ChatClient, room: string, texts: readonly string[]): Promise<void> {
+  for (const text of texts) talker.send({ type: 'say', room, text, id: `${room}-${text}` });
+  for (const text of texts) await talker.next('ack', { id: `${room}-${text}` });
+}
+
+describe('the client library reconnecting by itself, on the in-process bus', function () {
+  this.timeout(30_000);
+  const daemon = useDaemon(undefined, { env: { HISTORY_MAX_RECOVER: String(MAX_RECOVER) } });
+  const talker = (room: string) => ChatClient.connect(daemon().wsUrl(`name=talker&room=${room}`));
+  const roomsOf = async (name: string) => connectionOf((await fetchTree(daemon())).tree, name)?.info['rooms'];
+
+  it('after its connection crashed (1011): connecting, open, reconnecting, connecting, open, and every room rejoined, with presence where asked', async () => {
+    const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'phoenix', room: 'rc1' });
+    recorded.client.join('rc2');
+    const watched = recorded.client.join('rc3', { presence: true });
+    await eventually(async () => expect(await roomsOf('phoenix')).to.have.members(['rc1', 'rc2', 'rc3']));
+    const crashed = connectionOf((await fetchTree(daemon())).tree, 'phoenix')!;
+
+    await killActor(daemon(), crashed.path);
+    await recorded.reached('open', 2);
+    expect(recorded.states.map((change) => change.state)).to.deep.equal(['connecting', 'open', 'reconnecting', 'connecting', 'open']);
+    expect(recorded.states[2]).to.include({ code: 1011, attempt: 1 });
+    expect(recorded.welcomes).to.have.length(2);
+    await eventually(async () => expect(await roomsOf('phoenix')).to.have.members(['rc1', 'rc2', 'rc3']));
+    expect(connectionOf((await fetchTree(daemon())).tree, 'phoenix')!.path, 'a new connection').to.not.equal(crashed.path);
+
+    const other = await talker('rc2');
+    other.send({ type: 'say', room: 'rc2', text: 'still heard', id: 'h' });
+    await recorded.received('rc2', 'still heard');
+    other.send({ type: 'join', room: 'rc3', id: 'j' });
+    await other.next('joined', { id: 'j' });
+    await eventually(() => expect(watched.presence?.members.map((member) => member.name)).to.have.members(['phoenix', 'talker']));
+  });
+
+  it('tells what a raw client said while it was away as replays, in order, none doubled, in every room, then the live ones', async () => {
+    const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'away', room: 'rv1' });
+    recorded.client.join('rv2');
+    const other = await talker('rv1');
+    other.send({ type: 'join', room: 'rv2', id: 'j' });
+    await other.next('joined', { id: 'j' });
+    await sayAll(other, 'rv1', ['before']);
+    await sayAll(other, 'rv2', ['before']);
+    await recorded.received('rv2', 'before');
+
+    recorded.networkDownNow();
+    await recorded.reached('reconnecting');
+    const missed1 = lines('one', MAX_RECOVER);
+    const missed2 = lines('two', 3);
+    await sayAll(other, 'rv1', missed1);
+    await sayAll(other, 'rv2', missed2);
+    recorded.networkUp();
+    await recorded.reached('open', 2);
+    await sayAll(other, 'rv1', ['live']);
+    await recorded.received('rv1', 'live');
+    await sayAll(other, 'rv2', ['live']);
+    await recorded.received('rv2', 'live');
+
+    expect(recorded.texts('rv1')).to.deep.equal(['before', ...missed1.map((text) => `${text} (replay)`), 'live']);
+    expect(recorded.texts('rv2')).to.deep.equal(['before', ...missed2.map((text) => `${text} (replay)`), 'live']);
+    expect(recorded.told.some((told) => told.event === 'gap'), 'no gap').to.equal(false);
+  });
+
+  it(`tells a gap, then the history, when it missed more than history.maxRecover (${MAX_RECOVER}): nothing doubled, nothing missing`, async () => {
+    const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'gone', room: 'rg' });
+    const other = await talker('rg');
+    const before = lines('seen', 3);
+    await sayAll(other, 'rg', before);
+    await recorded.received('rg', 'seen2');
+
+    recorded.networkDownNow();
+    await recorded.reached('reconnecting');
+    const missed = lines('missed', MAX_RECOVER + 1);
+    await sayAll(other, 'rg', missed);
+    recorded.networkUp();
+    await recorded.received('rg', missed.at(-1)!);
+
+    const afterGap = recorded.told.slice(recorded.told.findIndex((told) => told.event === 'gap'));
+    expect(afterGap[0]).to.deep.equal({ event: 'gap', room: 'rg' });
+    const replayed = afterGap.flatMap((told) => (told.event === 'message' ? [`${told.message.text}${told.message.replay ? ' (replay)' : ''}`] : []));
+    expect(replayed, 'the history after the gap, without what was seen before').to.deep.equal(missed.map((text) => `${text} (replay)`));
+    expect(recorded.messages('rg').map((message) => message.text)).to.deep.equal([...before, ...missed]);
+  });
+});
