@@ -119,7 +119,7 @@ export class RecordedClient {
   async reached(state: ConnectionState, count = 1, timeoutMs = 10_000): Promise<StateChange> {
     return eventually(() => {
       const changes = this.states.filter((change) => change.state === state);
-      if (changes.length < count) throw new Error(`${count} × ${state} expected, told: ${JSON.stringify(this.states)}`);
+      if (changes.length < count) throw new Error(`${count} × ${state} expected, told last: ${JSON.stringify(this.states.slice(-8))}`);
       return changes[count - 1]!;
     }, timeoutMs);
   }
