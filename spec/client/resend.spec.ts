@@ -1,0 +1,80 @@
+/**
+ * The client library's resends (PROTOCOL.md "Idempotent resends") against
+ * daemons on one RabbitMQ: a `say` whose ack was lost with its daemon, to
+ * a SIGKILL or a drain (1001), is resent under the same id once the client
+ * is welcomed again, by the restarted daemon or by the next url's, and is
+ * delivered once; its promise resolves with the first copy's msgId.
+ *
+ * A daemon restarts on another port (this uWS build cannot bind a port
+ * whose connections sit in TIME_WAIT: lib/http/listen_sockets.ts), and
+ * the client reaches it under its URL, as through a load balancer.
+ *
+ * The ack is lost on purpose (the client's socket drops it) after an
+ * observer on another daemon saw the message: the daemon had published
+ * it, and only the ack is missing, as when the daemon dies right then.
+ */
+import { expect } from 'chai';
+import { fetchTree } from '../support/admin';
+import { BROKERS } from '../support/brokers';
+import { ChatClient } from '../support/client';
+import { Daemon } from '../support/daemon';
+import { useDaemon } from '../support/lifecycle';
+import { RecordedClient, timesDelivered } from '../support/warren_client';
+
+const RABBITMQ = BROKERS[1];
+
+describe('the client library resending across daemons, on RabbitMQ', function () {
+  this.timeout(60_000);
+  /** Where the observers are, and the next url of a client whose daemon drains. */
+  const steady = useDaemon(RABBITMQ);
+  const started: Daemon[] = [];
+  const start = async () => {
+    const daemon = await Daemon.start({ amqpUrl: await RABBITMQ.amqpUrl() });
+    started.push(daemon);
+    return daemon;
+  };
+  after(() => Promise.all(started.map((daemon) => daemon.stop())));
+  const observe = (room: string) => ChatClient.connect(steady().wsUrl(`name=observer&room=${room}`));
+
+  /** `recorded` says `text` and loses its ack once the message is out: the observer's copy. */
+  async function sayAndLoseTheAck(recorded: RecordedClient, observer: ChatClient, room: string, text: string) {
+    recorded.socket.lose = (frame) => frame.type === 'ack';
+    const acked = recorded.client.say(room, text);
+    const published = await observer.next('message', { room, text }, 10_000);
+    return { acked, published };
+  }
+
+  it('resends a say whose ack was lost to a SIGKILL once its daemon is back: delivered once; one said while it was down too', async () => {
+    const doomed = await start();
+    const observer = await observe('rs1');
+    const recorded = await RecordedClient.open({ url: doomed.wsUrl(), name: 'resender', room: 'rs1' });
+    const { acked, published } = await sayAndLoseTheAck(recorded, observer, 'rs1', 'once');
+    const nodes = [(await fetchTree(doomed)).node];
+
+    await doomed.kill();
+    const whileDown = recorded.client.say('rs1', 'while down');
+    await recorded.reached('reconnecting');
+    const restarted = await start();
+    recorded.route = (url) => url.replace(`:${doomed.port}/`, `:${restarted.port}/`);
+    expect(await acked).to.include({ msgId: published['msgId'] });
+    await whileDown;
+    nodes.push((await fetchTree(restarted)).node);
+    expect(recorded.welcomes.map((welcome) => welcome.node), 'welcomed by the daemon, then by its restart').to.deep.equal(nodes);
+    expect(await timesDelivered(observer, 'rs1', 'once')).to.equal(1);
+    expect(await timesDelivered(observer, 'rs1', 'while down')).to.equal(1);
+  });
+
+  it('resends a say whose ack was lost when its daemon drained (1001) on the next url: delivered once', async () => {
+    const draining = await start();
+    const observer = await observe('rs2');
+    const recorded = await RecordedClient.open({ url: [draining.wsUrl(), steady().wsUrl()], name: 'mover', room: 'rs2' });
+    const { acked, published } = await sayAndLoseTheAck(recorded, observer, 'rs2', 'moved');
+
+    await draining.stop();
+    expect(await acked).to.include({ msgId: published['msgId'] });
+    expect(recorded.states.find((change) => change.state === 'reconnecting')).to.include({ code: 1001 });
+    expect(recorded.sockets[1]!.url, 'the next url at once, not the draining daemon again').to.include(`:${steady().port}/`);
+    expect(recorded.client.welcome).to.include({ node: observer.welcome['node'] });
+    expect(await timesDelivered(observer, 'rs2', 'moved')).to.equal(1);
+  });
+});
