@@ -10,7 +10,7 @@ import { connectionOf, fetchTree, killActor } from '../support/admin';
 import { ChatClient } from '../support/client';
 import { eventually } from '../support/eventually';
 import { useDaemon } from '../support/lifecycle';
-import { RecordedClient } from '../support/warren_client';
+import { RecordedClient, timesDelivered } from '../support/warren_client';
 
 /** A recovery sends at most this many messages; past it the client is told of a gap. */
 const MAX_RECOVER = 10;
@@ -29,12 +29,16 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
   const talker = (room: string) => ChatClient.connect(daemon().wsUrl(`name=talker&room=${room}`));
   const roomsOf = async (name: string) => connectionOf((await fetchTree(daemon())).tree, name)?.info['rooms'];
 
-  it('after its connection crashed (1011): connecting, open, reconnecting, connecting, open, and every room rejoined, with presence where asked', async () => {
+  it('after its connection crashed (1011): connecting, open, reconnecting, connecting, open, every room rejoined (with presence where asked), the unacked say resent and delivered once', async () => {
+    const other = await talker('rc2');
     const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'phoenix', room: 'rc1' });
     recorded.client.join('rc2');
     const watched = recorded.client.join('rc3', { presence: true });
     await eventually(async () => expect(await roomsOf('phoenix')).to.have.members(['rc1', 'rc2', 'rc3']));
     const crashed = connectionOf((await fetchTree(daemon())).tree, 'phoenix')!;
+    recorded.socket.lose = (frame) => frame.type === 'ack';
+    const acked = recorded.client.say('rc2', 'said before the crash');
+    const delivered = await other.next('message', { text: 'said before the crash' });
 
     await killActor(daemon(), crashed.path);
     await recorded.reached('open', 2);
@@ -43,8 +47,9 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     expect(recorded.welcomes).to.have.length(2);
     await eventually(async () => expect(await roomsOf('phoenix')).to.have.members(['rc1', 'rc2', 'rc3']));
     expect(connectionOf((await fetchTree(daemon())).tree, 'phoenix')!.path, 'a new connection').to.not.equal(crashed.path);
+    expect(await acked).to.include({ msgId: delivered['msgId'] });
+    expect(await timesDelivered(other, 'rc2', 'said before the crash')).to.equal(1);
 
-    const other = await talker('rc2');
     other.send({ type: 'say', room: 'rc2', text: 'still heard', id: 'h' });
     await recorded.received('rc2', 'still heard');
     other.send({ type: 'join', room: 'rc3', id: 'j' });
