@@ -9,6 +9,10 @@
  * whose connections sit in TIME_WAIT: lib/http/listen_sockets.ts), and
  * the client reaches it under its URL, as through a load balancer.
  *
+ * A `say` answered `unavailable` (its daemon cut off from RabbitMQ) is
+ * resent too, up to `maxAttempts` sends, and delivered once when RabbitMQ
+ * is back in time.
+ *
  * The ack is lost on purpose (the client's socket drops it) after an
  * observer on another daemon saw the message: the daemon had published
  * it, and only the ack is missing, as when the daemon dies right then.
@@ -16,9 +20,14 @@
 import { expect } from 'chai';
 import { fetchTree } from '../support/admin';
 import { BROKERS } from '../support/brokers';
+import { WarrenError } from 'warren/client';
 import { ChatClient } from '../support/client';
 import { Daemon } from '../support/daemon';
+import { until } from '../support/eventually';
+import { atExit } from '../support/hooks';
 import { useDaemon } from '../support/lifecycle';
+import { sharedRabbit } from '../support/rabbitmq';
+import { gatedRabbit } from '../support/refusing_hosts';
 import { RecordedClient, timesDelivered } from '../support/warren_client';
 
 const RABBITMQ = BROKERS[1];
@@ -39,7 +48,7 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
   /** `recorded` says `text` and loses its ack once the message is out: the observer's copy. */
   async function sayAndLoseTheAck(recorded: RecordedClient, observer: ChatClient, room: string, text: string) {
     recorded.socket.lose = (frame) => frame.type === 'ack';
-    const acked = recorded.client.say(room, text);
+    const acked = recorded.say(room, text);
     const published = await observer.next('message', { room, text }, 10_000);
     return { acked, published };
   }
@@ -52,7 +61,7 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
     const nodes = [(await fetchTree(doomed)).node];
 
     await doomed.kill();
-    const whileDown = recorded.client.say('rs1', 'while down');
+    const whileDown = recorded.say('rs1', 'while down');
     await recorded.reached('reconnecting');
     const restarted = await start();
     recorded.route = (url) => url.replace(`:${doomed.port}/`, `:${restarted.port}/`);
@@ -76,5 +85,33 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
     expect(recorded.sockets[1]!.url, 'the next url at once, not the draining daemon again').to.include(`:${steady().port}/`);
     expect(recorded.client.welcome).to.include({ node: observer.welcome['node'] });
     expect(await timesDelivered(observer, 'rs2', 'moved')).to.equal(1);
+  });
+
+  it('resends a say answered unavailable (its daemon cut off from RabbitMQ) until RabbitMQ is back: delivered once; with fewer attempts allowed, fails with unavailable after them', async () => {
+    const rabbit = await sharedRabbit();
+    const gate = await gatedRabbit(Number(new URL(rabbit.url).port));
+    atExit(() => gate.close());
+    const cutOff = await Daemon.start({ amqpUrl: gate.urlOf(rabbit.url) });
+    started.push(cutOff);
+    const observer = await observe('rs3');
+    const [patient, hasty] = await Promise.all([
+      RecordedClient.open({ url: cutOff.wsUrl(), name: 'patient', room: 'rs3', maxAttempts: 100 }),
+      RecordedClient.open({ url: cutOff.wsUrl(), name: 'hasty', room: 'rs3', maxAttempts: 3 }),
+    ]);
+    gate.sever();
+    await until('the daemon to notice', async () => (await fetch(cutOff.url('/readyz'))).status, (status) => status === 503, 10_000);
+
+    const failed = hasty.client.say('rs3', 'given up', { id: 'hasty-1' }).catch((error: unknown) => error);
+    const acked = patient.say('rs3', 'through the outage', { id: 'patient-1' });
+    expect(await failed).to.be.instanceOf(WarrenError).and.include({ code: 'unavailable', retryable: true });
+    const unavailable = (recorded: RecordedClient, id: string) => recorded.socket.heard.filter((frame) => frame.type === 'error' && frame['id'] === id);
+    expect(unavailable(hasty, 'hasty-1').map((frame) => frame['code']), 'one answer per send').to.deep.equal(['unavailable', 'unavailable', 'unavailable']);
+    await until('the patient say answered unavailable', () => unavailable(patient, 'patient-1').length, (count) => count > 0);
+
+    gate.open();
+    const ack = await acked;
+    expect(observer.frames.find((frame) => frame['text'] === 'through the outage')).to.include({ msgId: ack.msgId });
+    expect(await timesDelivered(observer, 'rs3', 'through the outage')).to.equal(1);
+    expect(patient.sockets, 'resent on the same socket').to.have.length(1);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { type ClientOptions, type ConnectionState, type Message, type StateChange, WarrenClient, type WarrenError, type WebSocketConstructor, type Welcome } from 'warren/client';
+import { type Ack, type ClientOptions, type ConnectionState, type Message, type StateChange, WarrenClient, type WarrenError, type WebSocketConstructor, type Welcome } from 'warren/client';
 import { eventually } from './eventually';
 import type { ChatClient, Frame } from './client';
 import { atExit } from './hooks';
@@ -20,11 +20,17 @@ const UNREACHABLE = 'ws://127.0.0.1:1/websocket';
 
 /** A `ws` socket the spec can tamper with (`pause()` is ws's own: it stops reading). */
 export class SpecSocket extends WebSocket {
+  /** Every text frame from the server, lost or not. */
+  readonly heard: Frame[] = [];
   /** Frames from the server this matches never reach the library, as if lost with their connection. */
   lose: (frame: Frame) => boolean = () => false;
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'message' && args[1] === false && this.lose(JSON.parse(String(args[0])) as Frame)) return false;
+    if (event === 'message' && args[1] === false) {
+      const frame = JSON.parse(String(args[0])) as Frame;
+      this.heard.push(frame);
+      if (this.lose(frame)) return false;
+    }
     return super.emit(event, ...args);
   }
 }
@@ -91,6 +97,17 @@ export class RecordedClient {
     recorded.client.connect();
     await recorded.reached('open');
     return recorded;
+  }
+
+  /**
+   * The client's say, its failure never unhandled: a spec that fails before
+   * it awaits one must not also crash the run's clean-up, which closes the
+   * client and so fails every pending say.
+   */
+  say(room: string, text: string, options?: { readonly id?: string }): Promise<Ack> {
+    const said = this.client.say(room, text, options);
+    said.catch(() => undefined);
+    return said;
   }
 
   get socket(): SpecSocket {
