@@ -105,4 +105,30 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     expect(replayed, 'the history after the gap, without what was seen before').to.deep.equal(missed.map((text) => `${text} (replay)`));
     expect(recorded.messages('rg').map((message) => message.text)).to.deep.equal([...before, ...missed]);
   });
+
+  it('notices a socket that stopped answering by its heartbeat (no pong within timeoutMs), and reconnects', async () => {
+    const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'silent', room: 'rh', heartbeatMs: 200, timeoutMs: 2_000 });
+    recorded.socket.lose = (frame) => frame.type === 'pong';
+    expect(await recorded.reached('reconnecting')).to.include({ code: 1006, reason: 'heartbeat timed out' });
+    await recorded.reached('open', 2);
+    const latency = await new Promise<number>((resolve) => recorded.client.on('latency', resolve));
+    expect(latency).to.be.a('number');
+  });
+
+  it('rename: reconnects under the new name, keeping its rooms and its pending say', async () => {
+    const other = await talker('rn');
+    const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'before', room: 'rn' });
+    recorded.client.join('rn2');
+    await eventually(async () => expect(await roomsOf('before')).to.have.members(['rn', 'rn2']));
+    recorded.socket.lose = (frame) => frame.type === 'ack';
+    const acked = recorded.say('rn', 'said before the rename');
+    const delivered = await other.next('message', { text: 'said before the rename' });
+
+    recorded.client.rename('after');
+    await recorded.reached('open', 2);
+    expect(recorded.client.welcome).to.include({ name: 'after' });
+    await eventually(async () => expect(await roomsOf('after')).to.have.members(['rn', 'rn2']));
+    expect(await acked).to.include({ msgId: delivered['msgId'] });
+    expect(await timesDelivered(other, 'rn', 'said before the rename')).to.equal(1);
+  });
 });
