@@ -77,4 +77,25 @@ describe('the client library and tokens, on the in-process bus', function () {
     expect(await recorded.socketsAfterBackoff()).to.equal(1);
     expect(recorded.tokensGiven).to.have.length(1);
   });
+
+  it('a refreshed token that no longer grants a room: that room is left with the error forbidden, the others stay, on the same socket', async () => {
+    const recorded = client({
+      tokens: (n) => (n === 0 ? signToken({ sub: 'xena', rooms: ['lobby', 'team-*'], expiresIn: REFRESH_SECONDS + 1 }) : signToken({ sub: 'xena', rooms: ['lobby'] })),
+    });
+    const team = recorded.client.join('team-a');
+    const states: string[] = [];
+    const left = new Promise((resolve) =>
+      team.on('state', (event) => {
+        states.push(event.state);
+        if (event.state === 'left') resolve(event);
+      }),
+    );
+    recorded.client.connect();
+    expect(await left).to.deep.include({ room: 'team-a', state: 'left' }).and.have.nested.property('error.code', 'forbidden');
+    expect(states, 'joined first, under the first token').to.deep.equal(['joined', 'left']);
+    expect(recorded.tokensGiven).to.have.length(2);
+    expect([...recorded.client.rooms.keys()]).to.deep.equal(['lobby']);
+    expect(await recorded.client.ping()).to.be.a('number');
+    expect(recorded.sockets).to.have.length(1);
+  });
 });
