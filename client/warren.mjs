@@ -237,6 +237,9 @@ export class WarrenClient {
     if (!this.#rooms.has(room)) return Promise.reject(new WarrenError('not_joined', `not in ${room}: join it first`));
     const say = { id, room, text, attempts: 0, inFlight: false, lastError: undefined, attemptTimer: 0, deadline: 0 };
     say.promise = new Promise((resolve, reject) => Object.assign(say, { resolve, reject }));
+    // A say may be fire-and-forget: its failure (the client closed, say)
+    // must not become an unhandled rejection, which ends a Node process.
+    say.promise.catch(() => undefined);
     say.deadline = setTimeout(() => this.#settleSay(say, say.lastError ?? new WarrenError('timeout', `no ack within ${this.#options.sayTimeoutMs} ms`)), this.#options.sayTimeoutMs);
     this.#says.set(id, say);
     if (this.#welcome !== undefined) this.#sendSay(say);

@@ -53,6 +53,7 @@ const MODULES: readonly Module[] = [
   // Read through loadTokenVerifier, so by the same spec.
   { name: 'lib/auth/keys.ts', mutate: ['lib/auth/keys.ts'], specs: ['spec/auth/tokens.spec.ts'] },
   // The examples first: most mutants die there, before the slower property spec runs.
+  { name: 'client/warren.mjs', mutate: ['client/warren.mjs'], specs: ['spec/client/warren.spec.ts'] },
   { name: 'lib/presence/replica.ts', mutate: ['lib/presence/replica.ts'], specs: ['spec/presence/replica.spec.ts', 'spec/presence/convergence.spec.ts'] },
 ];
 

@@ -3,7 +3,10 @@
  * (a child process, real sockets), on each broker.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
+import { CLIENT_DIR } from '../../lib/paths';
 import { BROKERS } from '../support/brokers';
 import { ChatClient } from '../support/client';
 import { until } from '../support/eventually';
@@ -248,6 +251,14 @@ for (const broker of BROKERS) {
         expect(response.status).to.equal(200);
         expect(response.headers.get('content-type')).to.include('text/html');
         expect(await response.text()).to.include('<html');
+      });
+
+      it('serves the client library as /warren.mjs, a JavaScript module, and not its types', async () => {
+        const library = await fetch(daemon().url('/warren.mjs'));
+        expect(library.status).to.equal(200);
+        expect(library.headers.get('content-type')).to.equal('text/javascript; charset=utf-8');
+        expect(await library.text()).to.equal(readFileSync(join(CLIENT_DIR, 'warren.mjs'), 'utf8'));
+        expect((await fetch(daemon().url('/warren.d.mts'))).status).to.equal(404);
       });
 
       it('answers /healthz with 200 {"status":"ok"} and /readyz with 200 ready', async () => {

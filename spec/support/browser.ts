@@ -10,8 +10,11 @@ import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { atExit } from './hooks';
+import { CHROMIUM_PACKAGE, needPackages, usesPackage } from './system_packages';
 
-export const CHROMIUM = '/usr/bin/chromium';
+usesPackage(CHROMIUM_PACKAGE);
+
+export const CHROMIUM = CHROMIUM_PACKAGE.path;
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -26,6 +29,7 @@ export interface LaunchedBrowser {
 }
 
 export async function launchBrowser(): Promise<LaunchedBrowser> {
+  await needPackages([CHROMIUM_PACKAGE]);
   const dir = mkdtempSync(join(tmpdir(), 'warren-chromium-'));
   let context: BrowserContext;
   try {
