@@ -51,7 +51,7 @@ describe('the client library and each close code, on the in-process bus', functi
     }
     await eventually(async () => expect(connectionOf((await fetchTree(daemon())).tree, 'stuck')).to.equal(undefined), 20_000);
     // The client cannot know yet: the close waits behind what it has not read.
-    const said = recorded.say('flood', 'said while stuck');
+    const said = recorded.client.say('flood', 'said while stuck');
     recorded.socket.resume();
     expect(await recorded.reached('reconnecting')).to.include({ code: 1013 });
     await said;

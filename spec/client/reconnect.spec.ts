@@ -37,7 +37,7 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     await eventually(async () => expect(await roomsOf('phoenix')).to.have.members(['rc1', 'rc2', 'rc3']));
     const crashed = connectionOf((await fetchTree(daemon())).tree, 'phoenix')!;
     recorded.socket.lose = (frame) => frame.type === 'ack';
-    const acked = recorded.say('rc2', 'said before the crash');
+    const acked = recorded.client.say('rc2', 'said before the crash');
     const delivered = await other.next('message', { text: 'said before the crash' });
 
     await killActor(daemon(), crashed.path);
@@ -121,7 +121,7 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     recorded.client.join('rn2');
     await eventually(async () => expect(await roomsOf('before')).to.have.members(['rn', 'rn2']));
     recorded.socket.lose = (frame) => frame.type === 'ack';
-    const acked = recorded.say('rn', 'said before the rename');
+    const acked = recorded.client.say('rn', 'said before the rename');
     const delivered = await other.next('message', { text: 'said before the rename' });
 
     recorded.client.rename('after');

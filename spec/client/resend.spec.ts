@@ -48,7 +48,7 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
   /** `recorded` says `text` and loses its ack once the message is out: the observer's copy. */
   async function sayAndLoseTheAck(recorded: RecordedClient, observer: ChatClient, room: string, text: string) {
     recorded.socket.lose = (frame) => frame.type === 'ack';
-    const acked = recorded.say(room, text);
+    const acked = recorded.client.say(room, text);
     const published = await observer.next('message', { room, text }, 10_000);
     return { acked, published };
   }
@@ -61,7 +61,7 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
     const nodes = [(await fetchTree(doomed)).node];
 
     await doomed.kill();
-    const whileDown = recorded.say('rs1', 'while down');
+    const whileDown = recorded.client.say('rs1', 'while down');
     await recorded.reached('reconnecting');
     const restarted = await start();
     recorded.route = (url) => url.replace(`:${doomed.port}/`, `:${restarted.port}/`);
@@ -102,7 +102,7 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
     await until('the daemon to notice', async () => (await fetch(cutOff.url('/readyz'))).status, (status) => status === 503, 10_000);
 
     const failed = hasty.client.say('rs3', 'given up', { id: 'hasty-1' }).catch((error: unknown) => error);
-    const acked = patient.say('rs3', 'through the outage', { id: 'patient-1' });
+    const acked = patient.client.say('rs3', 'through the outage', { id: 'patient-1' });
     expect(await failed).to.be.instanceOf(WarrenError).and.include({ code: 'unavailable', retryable: true });
     const unavailable = (recorded: RecordedClient, id: string) => recorded.socket.heard.filter((frame) => frame.type === 'error' && frame['id'] === id);
     expect(unavailable(hasty, 'hasty-1').map((frame) => frame['code']), 'one answer per send').to.deep.equal(['unavailable', 'unavailable', 'unavailable']);
@@ -110,7 +110,7 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
 
     gate.open();
     const ack = await acked;
-    expect(observer.frames.find((frame) => frame['text'] === 'through the outage')).to.include({ msgId: ack.msgId });
+    expect(await observer.next('message', { text: 'through the outage' }, 10_000)).to.include({ msgId: ack.msgId });
     expect(await timesDelivered(observer, 'rs3', 'through the outage')).to.equal(1);
     expect(patient.sockets, 'resent on the same socket').to.have.length(1);
   });

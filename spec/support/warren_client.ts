@@ -7,7 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { type Ack, type ClientOptions, type ConnectionState, type Message, type StateChange, WarrenClient, type WarrenError, type WebSocketConstructor, type Welcome } from 'warren/client';
+import { type ClientOptions, type ConnectionState, type Message, type StateChange, WarrenClient, type WarrenError, type WebSocketConstructor, type Welcome } from 'warren/client';
 import { eventually } from './eventually';
 import type { ChatClient, Frame } from './client';
 import { atExit } from './hooks';
@@ -97,17 +97,6 @@ export class RecordedClient {
     recorded.client.connect();
     await recorded.reached('open');
     return recorded;
-  }
-
-  /**
-   * The client's say, its failure never unhandled: a spec that fails before
-   * it awaits one must not also crash the run's clean-up, which closes the
-   * client and so fails every pending say.
-   */
-  say(room: string, text: string, options?: { readonly id?: string }): Promise<Ack> {
-    const said = this.client.say(room, text, options);
-    said.catch(() => undefined);
-    return said;
   }
 
   get socket(): SpecSocket {
