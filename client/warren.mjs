@@ -15,7 +15,6 @@ const MAX_NAME = 32;
 // PROTOCOL.md "Authentication": the server selects `warren.v2` whenever it
 // is offered, and never echoes the token's subprotocol.
 const SUBPROTOCOL = 'warren.v2';
-const OPEN = 1;
 
 const DEFAULTS = {
   baseMs: 500,
@@ -122,7 +121,7 @@ export class WarrenClient {
   #attempt = 0;
   // Consecutive 4001 closes without a welcome: a second means the fresh token was refused too.
   #tokenRefusals = 0;
-  #timers = { retry: 0, stable: 0, heartbeat: 0, welcome: 0 };
+  #timers = {};
   /** @type {Map<string, object>} room name -> its state, in join order: the first is the connect room */
   #rooms = new Map();
   #roomHandles = new Map();
@@ -138,7 +137,7 @@ export class WarrenClient {
   #connectRoom = undefined;
 
   constructor(options) {
-    const urls = typeof options?.url === 'string' ? [options.url] : [...(options?.url ?? [])];
+    const urls = [options.url ?? []].flat();
     if (urls.length === 0) throw new TypeError('warren: `url` is required');
     this.#urls = urls.map((url) => new URL(url).href);
     this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
@@ -185,7 +184,7 @@ export class WarrenClient {
     this.#disconnected();
     if (ws !== null) ws.close(1000, 'bye');
     this.#failAll(new WarrenError('closed', 'the client was closed'));
-    if (wasWanted || ws !== null) this.#setState({ state: 'closed', code: 1000, reason: 'bye' });
+    if (wasWanted) this.#setState({ state: 'closed', code: 1000, reason: 'bye' });
   }
 
   rename(name) {
@@ -215,7 +214,7 @@ export class WarrenClient {
     const handle = new Room(this, state);
     this.#rooms.set(room, state);
     this.#roomHandles.set(room, handle);
-    if (this.#welcome !== undefined) this.#sendJoin(state, false);
+    if (this.#welcome !== undefined) this.#sendJoin(state);
     return handle;
   }
 
@@ -226,16 +225,16 @@ export class WarrenClient {
     this.#roomHandles.delete(room);
     for (const say of this.#says.values()) if (say.room === room) this.#settleSay(say, new WarrenError('not_joined', `left ${room}`));
     this.#setRoomStatus(state, 'left');
-    if (this.#welcome === undefined) return Promise.resolve();
+    // Offline there is nothing to leave: the room is not rejoined.
     return this.#request({ type: 'leave', room }).then(() => undefined, () => undefined);
   }
 
   say(room, text, options = {}) {
-    const id = options.id ?? this.#nextId('s');
+    const id = options.id ?? this.#nextId();
     const pending = this.#says.get(id);
     if (pending !== undefined) return pending.promise;
     if (!this.#rooms.has(room)) return Promise.reject(new WarrenError('not_joined', `not in ${room}: join it first`));
-    const say = { id, room, text, attempts: 0, inFlight: false, lastError: undefined, attemptTimer: 0, deadline: 0 };
+    const say = { id, room, text, attempts: 0, lastError: undefined, attemptTimer: 0, deadline: 0 };
     say.promise = new Promise((resolve, reject) => Object.assign(say, { resolve, reject }));
     // A say may be fire-and-forget: its failure (the client closed, say)
     // must not become an unhandled rejection, which ends a Node process.
@@ -268,7 +267,7 @@ export class WarrenClient {
         token = await this.#options.getToken();
       } catch (error) {
         if (generation !== this.#generation) return;
-        this.#events.emit('error', new WarrenError('token', `getToken failed: ${error?.message ?? error}`));
+        this.#events.emit('error', new WarrenError('token', `getToken failed: ${reasonOf(error)}`));
         return this.#retry({ code: 0, reason: 'no token' });
       }
       // Closed, renamed or reconnected meanwhile: that decides, not this attempt.
@@ -278,15 +277,17 @@ export class WarrenClient {
     try {
       ws = new this.#WebSocket(this.#connectUrl(), token === undefined ? [SUBPROTOCOL] : [SUBPROTOCOL, `warren.bearer.${token}`]);
     } catch (error) {
-      this.#giveUp(new WarrenError('bad_request', `cannot open a websocket: ${error?.message ?? error}`), { code: 0, reason: String(error) });
+      this.#giveUp(new WarrenError('bad_request', `cannot open a websocket: ${reasonOf(error)}`), { code: 0, reason: reasonOf(error) });
       return;
     }
+    // A socket is detached (detach()) as soon as it is no longer the
+    // current one: these handlers only ever see the current socket.
     this.#ws = ws;
-    ws.onmessage = (event) => this.#receive(ws, event.data);
-    ws.onclose = (event) => this.#closed(ws, event.code, event.reason);
+    ws.onmessage = (event) => this.#receive(event.data);
+    ws.onclose = (event) => this.#closed(event.code, event.reason);
     ws.onerror = () => undefined; // a close follows
     // No welcome in time (a proxy that accepts and forwards nothing): this attempt failed.
-    this.#timers.welcome = setTimeout(() => this.#drop(ws, 'no welcome in time'), this.#options.timeoutMs);
+    this.#timers.welcome = setTimeout(() => this.#drop('no welcome in time'), this.#options.timeoutMs);
   }
 
   #connectUrl() {
@@ -302,20 +303,18 @@ export class WarrenClient {
     return url.href;
   }
 
-  /** Give up on a socket that looks dead: as if it had closed. */
-  #drop(ws, reason) {
-    if (ws !== this.#ws) return;
+  /** Give up on the socket, which looks dead: as if it had closed. */
+  #drop(reason) {
+    const ws = this.#ws;
     detach(ws);
     ws.close(1000, reason);
-    this.#closed(ws, 1006, reason);
+    this.#closed(1006, reason);
   }
 
-  #closed(ws, code, reason) {
-    if (ws !== this.#ws) return;
+  #closed(code, reason) {
     const welcomed = this.#welcome !== undefined;
     this.#disconnected();
     const close = { code, reason };
-    if (!this.#wanted) return this.#setState({ state: 'closed', ...close });
     const final = FINAL_CLOSES.get(code);
     if (final !== undefined) return this.#giveUp(new WarrenError(final, `closed ${code}${reason ? `: ${reason}` : ''}`), close);
     if (code === TOKEN_CLOSE) {
@@ -336,10 +335,7 @@ export class WarrenClient {
     this.#ws = null;
     this.#welcome = undefined;
     for (const name of ['retry', 'stable', 'heartbeat', 'welcome']) clearTimeout(this.#timers[name]);
-    for (const say of this.#says.values()) {
-      say.inFlight = false;
-      clearTimeout(say.attemptTimer);
-    }
+    for (const say of this.#says.values()) clearTimeout(say.attemptTimer);
     for (const [id, request] of this.#requests) {
       this.#requests.delete(id);
       clearTimeout(request.timer);
@@ -353,12 +349,17 @@ export class WarrenClient {
 
   #retry(close, delayMs) {
     this.#attempt++;
-    // Full jitter (a uniform draw below the cap): clients dropped together
-    // by one failure do not come back together.
-    const cap = Math.min(this.#options.maxMs, this.#options.baseMs * 2 ** (this.#attempt - 1));
-    const delay = delayMs ?? Math.floor(Math.random() * cap);
+    const delay = delayMs ?? this.#backoff(this.#attempt);
     this.#setState({ state: 'reconnecting', ...close, attempt: this.#attempt, delayMs: delay });
     this.#timers.retry = setTimeout(() => void this.#open(), delay);
+  }
+
+  /**
+   * Full jitter, a uniform draw below a cap that doubles per attempt: the
+   * clients one failure dropped together do not come back together.
+   */
+  #backoff(attempt) {
+    return Math.floor(Math.random() * Math.min(this.#options.maxMs, this.#options.baseMs * 2 ** (attempt - 1)));
   }
 
   #giveUp(error, close) {
@@ -374,16 +375,17 @@ export class WarrenClient {
 
   // ---- frames from the server --------------------------------------------
 
-  #receive(ws, data) {
-    if (ws !== this.#ws || typeof data !== 'string') return;
+  #receive(data) {
+    // PROTOCOL.md has only JSON text frames for clients: anything else is not for us.
+    if (typeof data !== 'string') return;
     let frame;
     try {
       frame = JSON.parse(data);
     } catch {
-      return; // PROTOCOL.md has only JSON frames for clients; nothing to do with another
+      return;
     }
-    if (frame === null || typeof frame !== 'object') return;
-    switch (frame.type) {
+    // A newer server may say more: what this version does not know falls through.
+    switch (frame?.type) {
       case 'welcome': return this.#welcomed(frame);
       case 'message': return this.#message(frame);
       case 'ack': return this.#acked(frame);
@@ -395,16 +397,13 @@ export class WarrenClient {
       case 'pong':
       case 'refreshed': return this.#answered(frame.id, frame);
       case 'token_expiring': return void this.#refreshToken();
-      default: return undefined; // a newer server may say more; ignore what this version does not know
     }
   }
 
   #welcomed(frame) {
     clearTimeout(this.#timers.welcome);
-    this.#welcome = {
-      session: String(frame.session), user: String(frame.user), name: String(frame.name), node: String(frame.node),
-      rooms: Array.isArray(frame.rooms) ? frame.rooms.map(String) : [],
-    };
+    const { session, user, name, node, rooms } = frame;
+    this.#welcome = { session, user, name, node, rooms };
     this.#tokenRefusals = 0;
     this.#timers.stable = setTimeout(() => (this.#attempt = 0), this.#options.stableMs);
     this.#heartbeat();
@@ -413,7 +412,7 @@ export class WarrenClient {
     if (!this.#rooms.has(this.#connectRoom)) this.#send({ type: 'leave', room: this.#connectRoom });
     for (const room of this.#rooms.values()) {
       if (room.name === this.#connectRoom) this.#connectJoined(room, frame.recovered);
-      else this.#sendJoin(room, false);
+      else this.#sendJoin(room, room.pos);
     }
     for (const say of this.#says.values()) this.#sendSay(say);
   }
@@ -426,17 +425,17 @@ export class WarrenClient {
   #connectJoined(room, recovered) {
     this.#setRoomStatus(room, 'joined');
     if (recovered === false) this.#gap(room);
-    if (wantsHistory(room) || room.options.presence) this.#sendJoin(room, true);
+    if (wantsHistory(room) || room.options.presence) this.#sendJoin(room);
   }
 
   /**
-   * A room seen before recovers with `since`; one where nothing was seen
-   * yet asks for its history (when wanted) again: what it holds was all
-   * said since. `viaUrl`: the URL joined it already, with its `since`.
+   * A room seen before recovers from `since`, its last position; one where
+   * nothing was seen yet asks for its history (when wanted) again: what it
+   * holds was all said since.
    */
-  #sendJoin(room, viaUrl) {
-    const frame = { type: 'join', room: room.name, id: this.#nextId('j') };
-    if (room.pos !== undefined && !viaUrl) frame.since = room.pos;
+  #sendJoin(room, since) {
+    const frame = { type: 'join', room: room.name, id: this.#nextId() };
+    if (since !== undefined) frame.since = since;
     else if (wantsHistory(room)) frame.history = room.options.history;
     if (room.options.presence) frame.presence = true;
     room.joinId = frame.id;
@@ -445,7 +444,7 @@ export class WarrenClient {
 
   #joined(frame) {
     const room = this.#rooms.get(frame.room);
-    if (room === undefined || frame.id !== room.joinId) return;
+    if (room === undefined) return;
     room.joinId = undefined;
     this.#setRoomStatus(room, 'joined');
     if (frame.recovered === false) this.#gap(room);
@@ -473,25 +472,23 @@ export class WarrenClient {
     room.seen.add(frame.msgId);
     if (room.seen.size > SEEN_PER_ROOM) room.seen.delete(room.seen.values().next().value);
     room.pos = frame.pos;
-    const message = {
-      room: room.name, msgId: frame.msgId, pos: frame.pos, from: String(frame.from), user: String(frame.user),
-      text: String(frame.text), ts: frame.ts, replay: frame.replay === true,
-    };
+    const { msgId, pos, from, user, text, ts } = frame;
+    const message = { room: room.name, msgId, pos, from, user, text, ts, replay: frame.replay === true };
     room.events.emit('message', message);
     this.#events.emit('message', message);
   }
 
   #acked(frame) {
     const say = this.#says.get(frame.id);
-    if (say !== undefined) this.#settleSay(say, undefined, { id: say.id, msgId: String(frame.msgId) });
+    if (say !== undefined) this.#settleSay(say, undefined, { id: say.id, msgId: frame.msgId });
   }
 
   #error(frame) {
-    const error = new WarrenError(String(frame.code), String(frame.message ?? frame.code));
-    const say = frame.id === undefined ? undefined : this.#says.get(frame.id);
+    const error = new WarrenError(frame.code, frame.message);
+    const say = this.#says.get(frame.id);
     if (say !== undefined) return this.#sayFailed(say, error);
     if (this.#answered(frame.id, undefined, error)) return;
-    const room = [...this.#rooms.values()].find((r) => r.joinId !== undefined && r.joinId === frame.id);
+    const room = frame.id === undefined ? undefined : [...this.#rooms.values()].find((r) => r.joinId === frame.id);
     if (room !== undefined) {
       // The join was refused (forbidden, too_many_rooms): the room is not wanted any more.
       this.#rooms.delete(room.name);
@@ -502,11 +499,8 @@ export class WarrenClient {
   }
 
   #presence(frame) {
-    const presence = {
-      room: String(frame.room),
-      members: sortMembers((frame.members ?? []).map((m) => ({ user: String(m.user), name: String(m.name), connections: Number(m.connections) }))),
-      users: frame.users, connections: frame.connections, truncated: frame.truncated === true,
-    };
+    const members = frame.members.map(({ user, name, connections }) => ({ user, name, connections }));
+    const presence = { room: frame.room, members: sortMembers(members), users: frame.users, connections: frame.connections, truncated: frame.truncated === true };
     this.#answered(frame.id, presence);
     const room = this.#rooms.get(presence.room);
     if (room?.options.presence) this.#setPresence(room, presence);
@@ -516,11 +510,9 @@ export class WarrenClient {
     const room = this.#rooms.get(frame.room);
     const before = room?.presence;
     if (before === undefined) return;
-    const members = new Map(before.members.map((m) => [m.user, m]));
     // Above presence.maxListed a diff carries only counts: the list stays as the last full frame showed it.
-    for (const { user } of frame.leaves ?? []) members.delete(String(user));
-    for (const { user, name } of frame.joins ?? []) members.set(String(user), { user: String(user), name: String(name), connections: 1 });
-    this.#setPresence(room, { ...before, members: sortMembers([...members.values()]), users: frame.users, connections: frame.connections });
+    const members = frame.joins === undefined ? before.members : applyDiff(before.members, frame);
+    this.#setPresence(room, { ...before, members, users: frame.users, connections: frame.connections });
   }
 
   #setPresence(room, presence) {
@@ -539,33 +531,27 @@ export class WarrenClient {
   // ---- says -------------------------------------------------------------
 
   #sendSay(say) {
-    if (say.inFlight) return;
     if (say.attempts >= this.#options.maxAttempts) {
       return this.#settleSay(say, say.lastError ?? new WarrenError('timeout', `not acked after ${say.attempts} attempts`));
     }
     say.attempts++;
-    say.inFlight = true;
     this.#send({ type: 'say', room: say.room, text: say.text, id: say.id });
-    say.attemptTimer = setTimeout(() => {
-      say.inFlight = false;
-      this.#sayFailed(say, new WarrenError('timeout', `no answer within ${this.#options.timeoutMs} ms`));
-    }, this.#options.timeoutMs);
+    say.attemptTimer = setTimeout(() => this.#sayFailed(say, new WarrenError('timeout', `no answer within ${this.#options.timeoutMs} ms`)), this.#options.timeoutMs);
   }
 
-  /** An `unavailable` or a timeout: the broker may not have it, so the same id goes again, after a pause. */
+  /**
+   * An `unavailable` or a timeout: the broker may not have it, so the same
+   * id goes again after a pause. The pause is cleared with the socket, whose
+   * successor resends at once.
+   */
   #sayFailed(say, error) {
     clearTimeout(say.attemptTimer);
-    say.inFlight = false;
     if (!error.retryable || error.code === 'rate_limited') return this.#settleSay(say, error);
     say.lastError = error;
-    const cap = Math.min(this.#options.maxMs, this.#options.baseMs * 2 ** (say.attempts - 1));
-    say.attemptTimer = setTimeout(() => {
-      if (this.#welcome !== undefined) this.#sendSay(say);
-    }, Math.floor(Math.random() * cap));
+    say.attemptTimer = setTimeout(() => this.#sendSay(say), this.#backoff(say.attempts));
   }
 
   #settleSay(say, error, ack) {
-    if (this.#says.get(say.id) !== say) return;
     this.#says.delete(say.id);
     clearTimeout(say.attemptTimer);
     clearTimeout(say.deadline);
@@ -581,7 +567,7 @@ export class WarrenClient {
 
   #request(frame) {
     if (this.#welcome === undefined) return Promise.reject(new WarrenError('offline', 'not connected'));
-    const id = this.#nextId('r');
+    const id = this.#nextId();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#requests.delete(id);
@@ -594,7 +580,7 @@ export class WarrenClient {
 
   /** Settles the request `id` answers; false when it answers none. */
   #answered(id, value, error) {
-    const request = id === undefined ? undefined : this.#requests.get(id);
+    const request = this.#requests.get(id);
     if (request === undefined) return false;
     this.#requests.delete(id);
     clearTimeout(request.timer);
@@ -606,41 +592,46 @@ export class WarrenClient {
   #heartbeat() {
     if (this.#options.heartbeatMs <= 0) return;
     this.#timers.heartbeat = setTimeout(() => {
-      const ws = this.#ws;
       this.ping().then(
         (ms) => {
           this.#events.emit('latency', ms);
-          if (ws === this.#ws) this.#heartbeat();
+          this.#heartbeat();
         },
         // No pong in time: the socket is dead even if the OS has not noticed.
+        // (A socket that closed meanwhile failed the ping with `closed`.)
         (error) => {
-          if (error.code === 'timeout') this.#drop(ws, 'heartbeat timed out');
+          if (error.code === 'timeout') this.#drop('heartbeat timed out');
         },
       );
     }, this.#options.heartbeatMs);
   }
 
   async #refreshToken() {
-    const ws = this.#ws;
     if (this.#options.getToken === undefined) {
       return this.#events.emit('error', new WarrenError('token', 'the token is expiring and there is no getToken to renew it'));
     }
+    let token;
     try {
-      const token = await this.#options.getToken();
-      if (ws === this.#ws) await this.#request({ type: 'refresh', token });
+      token = await this.#options.getToken();
     } catch (error) {
-      this.#events.emit('error', error instanceof WarrenError ? error : new WarrenError('token', `getToken failed: ${error?.message ?? error}`));
+      return this.#events.emit('error', new WarrenError('token', `getToken failed: ${reasonOf(error)}`));
     }
+    await this.#request({ type: 'refresh', token }).catch((error) => this.#events.emit('error', error));
   }
 
+  /**
+   * Only while welcomed (every caller checks), so a frame never meets a
+   * socket still connecting; `?.` for a listener that closed the client
+   * in the middle of a welcome.
+   */
   #send(frame) {
-    if (this.#ws !== null && this.#ws.readyState === OPEN) this.#ws.send(JSON.stringify(frame));
+    this.#ws?.send(JSON.stringify(frame));
   }
 
-  #nextId(kind) {
+  #nextId() {
     // The prefix is random per client object: a reloaded page that keeps
     // its client key must not reuse an id the server still remembers.
-    return `${kind}${this.#idPrefix}${(++this.#seq).toString(36)}`;
+    return `${this.#idPrefix}${(++this.#seq).toString(36)}`;
   }
 }
 
@@ -661,15 +652,28 @@ function checkName(name) {
   return trimmed === '' ? undefined : trimmed;
 }
 
-function sortMembers(members) {
-  // The server's order (PROTOCOL.md): by name, then user, in code units.
-  return members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+/** A presence list with a diff's leaves and joins applied (both present whenever either is). */
+function applyDiff(listed, { joins, leaves }) {
+  const members = new Map(listed.map((m) => [m.user, m]));
+  for (const { user } of leaves) members.delete(user);
+  for (const { user, name } of joins) members.set(user, { user, name, connections: 1 });
+  return sortMembers([...members.values()]);
 }
 
-/** `bytes` random bytes as base64url, without padding. */
+function sortMembers(members) {
+  // The server's order (PROTOCOL.md): by name, then user, in code units. No
+  // two members have the same user, so no two compare equal.
+  return members.sort((a, b) => (a.name < b.name || (a.name === b.name && a.user < b.user) ? -1 : 1));
+}
+
+/** `bytes` random bytes as base64url (a multiple of 3: no padding). */
 function randomKey(bytes) {
   const raw = globalThis.crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...raw)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...raw)).replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+function reasonOf(error) {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function performanceNow() {

@@ -54,12 +54,22 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect(s.protocols).to.deep.equal(['warren.v2']);
     });
 
-    it('leaves the name out when none is given (the server picks one), and joins lobby by default', async () => {
-      const { client, socket } = setup();
+    it('leaves the name out when none is given, or only white space (the server picks one), and joins lobby by default', async () => {
+      for (const name of [undefined, '   ']) {
+        const { client, socket } = setup({ name });
+        client.connect();
+        const s = await socket(1);
+        expect(s.url.searchParams.has('name')).to.equal(false);
+        expect(s.url.searchParams.get('room')).to.equal('lobby');
+      }
+    });
+
+    it('opens one socket however often connect() is called', async () => {
+      const { client, server } = setup();
       client.connect();
-      const s = await socket(1);
-      expect(s.url.searchParams.has('name')).to.equal(false);
-      expect(s.url.searchParams.get('room')).to.equal('lobby');
+      client.connect();
+      await tick();
+      expect(server.sockets).to.have.length(1);
     });
 
     it('generates a client key of 24 base64url characters and keeps it across reconnects', async () => {
@@ -68,12 +78,17 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect(first.url.searchParams.get('client')).to.equal(client.clientKey);
       first.drop(1006);
       expect((await socket(2)).url.searchParams.get('client')).to.equal(client.clientKey);
-      expect(new WarrenClient({ url: URL_A, WebSocket: new StandInServer().WebSocket }).clientKey).to.not.equal(client.clientKey);
+      const keys = Array.from({ length: 50 }, () => new WarrenClient({ url: URL_A, WebSocket: new StandInServer().WebSocket }).clientKey);
+      expect(new Set([client.clientKey, ...keys]).size).to.equal(51);
+      for (const key of keys) expect(key).to.match(/^[A-Za-z0-9_-]{24}$/);
     });
 
     it('refuses options the server would refuse: a bad client key, room or name, or no URL or WebSocket', () => {
       const WebSocket = new StandInServer().WebSocket;
-      expect(() => new WarrenClient({ url: URL_A, WebSocket, clientKey: 'short' })).to.throw(TypeError, /clientKey/);
+      for (const clientKey of ['short', '!0123456789abcdef', '0123456789abcdef!']) {
+        expect(() => new WarrenClient({ url: URL_A, WebSocket, clientKey })).to.throw(TypeError, /clientKey/);
+      }
+      expect(() => new WarrenClient({ WebSocket } as unknown as ClientOptions)).to.throw(TypeError, /`url` is required/);
       expect(() => new WarrenClient({ url: URL_A, WebSocket, room: 'no spaces' })).to.throw(TypeError, /room name/);
       expect(() => new WarrenClient({ url: URL_A, WebSocket, name: 'x'.repeat(33) })).to.throw(TypeError, /32/);
       expect(() => new WarrenClient({ url: [], WebSocket })).to.throw(TypeError, /url/);
@@ -118,10 +133,40 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       client.on('error', (e) => errors.push(e));
       client.connect();
       await until('a reconnecting state', () => states.length, () => states.some((s) => s.state === 'reconnecting'));
-      expect(errors[0]).to.include({ code: 'token' });
-      expect(errors[0]!.message).to.include('idp down');
+      expect(errors[0]).to.include({ code: 'token', message: 'getToken failed: idp down' });
+      expect(states.find((s) => s.state === 'reconnecting')).to.include({ code: 0, reason: 'no token' });
       fail = false;
       expect((await socket(1)).protocols).to.deep.equal(['warren.v2', 'warren.bearer.tok']);
+    });
+
+    it('tells a getToken that throws what it threw', async () => {
+      const { client } = setup({ getToken: () => { throw 'nope'; } });
+      const errors: WarrenError[] = [];
+      client.on('error', (e) => errors.push(e));
+      client.connect();
+      await until('an error', () => errors.length, (n) => n > 0);
+      expect(errors[0]!.message).to.equal('getToken failed: nope');
+    });
+
+    it('a getToken that fails after close() is not told, and opens nothing', async () => {
+      let reject: (error: Error) => void = () => undefined;
+      const { client, server } = setup({ getToken: () => new Promise<string>((_, no) => (reject = no)) });
+      const errors: WarrenError[] = [];
+      client.on('error', (e) => errors.push(e));
+      client.connect();
+      client.close();
+      reject(new Error('late'));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(errors).to.deep.equal([]);
+      expect(server.sockets).to.have.length(0);
+    });
+
+    it('stops, and says why, when the WebSocket constructor throws (a malformed URL)', async () => {
+      const { client, states } = setup({ WebSocket: class { constructor() { throw new Error('boom'); } } as unknown as ClientOptions['WebSocket'] });
+      client.connect();
+      await until('closed', () => client.state, (state) => state === 'closed');
+      expect(states.at(-1)).to.include({ code: 0, reason: 'boom' });
+      expect(states.at(-1)!.error).to.include({ code: 'bad_request', message: 'cannot open a websocket: boom' });
     });
 
     it('gives up on an attempt not welcomed within timeoutMs and tries the next URL', async () => {
@@ -130,7 +175,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const first = await socket(1);
       first.readyState = 1; // open, but silent
       const second = await socket(2);
-      expect(first.closedBy).to.not.equal(undefined);
+      expect(first.closedBy).to.deep.equal({ code: 1000, reason: 'no welcome in time' });
       expect(second.url.port).to.equal('2');
     });
   });
@@ -164,16 +209,21 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
     });
 
     for (const [code, error] of [[4003, 'forbidden'], [1008, 'rate_limited']] as const) {
-      it(`stops after a close ${code} and reports it (${error}), failing what is pending`, async () => {
-        const { client, first, states, server } = await connected();
+      it(`stops after a close ${code} and reports it (${error}), failing what is pending; connect() starts again`, async () => {
+        const { client, first, states, server, socket } = await connected();
         const said = settled(client.say('lobby', 'hi'));
         first.drop(code, 'no');
         const last = states.at(-1)!;
         expect(last).to.include({ state: 'closed', code, reason: 'no' });
-        expect(last.error).to.be.instanceOf(WarrenError).and.include({ code: error });
+        expect(last.error).to.be.instanceOf(WarrenError).and.include({ code: error, message: `closed ${code}: no` });
         expect(await said).to.have.nested.property('error.code', 'closed');
+        expect(await said).to.have.nested.property('error.message', `the client stopped: closed ${code}: no`);
         await new Promise((resolve) => setTimeout(resolve, 30));
         expect(server.sockets).to.have.length(1);
+        client.connect();
+        const second = await socket(2);
+        second.drop(code);
+        expect(states.at(-1)!.error).to.include({ message: `closed ${code}` });
       });
     }
 
@@ -192,13 +242,14 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const without = await connected();
       without.first.drop(4001, 'token missing');
       expect(without.states.at(-1)).to.include({ state: 'closed', code: 4001 });
-      expect(without.states.at(-1)!.error).to.include({ code: 'unauthorized' });
+      expect(without.states.at(-1)!.error).to.include({ code: 'unauthorized', message: 'closed 4001: token missing' });
 
       const { client, socket, states } = setup({ getToken: () => 'bad' });
       client.connect();
       (await socket(1)).drop(4001, 'token invalid');
-      (await socket(2)).drop(4001, 'token invalid');
+      (await socket(2)).drop(4001);
       expect(states.at(-1)).to.include({ state: 'closed', code: 4001 });
+      expect(states.at(-1)!.error).to.include({ message: 'closed 4001' });
       await new Promise((resolve) => setTimeout(resolve, 30));
       expect(states.filter((s) => s.state === 'connecting')).to.have.length(2);
     });
@@ -261,6 +312,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       client.join('dev', { presence: true });
       client.join('ops');
       client.join('new', { history: 20 });
+      client.join('plain');
       first.frame({ type: 'message', room: 'lobby', msgId: 'm1', pos: 'P-lobby', from: 'x', user: 'x', text: 'a', ts: 1 });
       first.frame({ type: 'message', room: 'dev', msgId: 'm2', pos: 'P-dev', from: 'x', user: 'x', text: 'b', ts: 1 });
       first.frame({ type: 'message', room: 'ops', msgId: 'm3', pos: 'P-ops', from: 'x', user: 'x', text: 'c', ts: 1 });
@@ -273,12 +325,16 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
         { type: 'join', room: 'dev', since: 'P-dev', presence: true },
         { type: 'join', room: 'ops', since: 'P-ops' },
         { type: 'join', room: 'new', history: 20 },
+        { type: 'join', room: 'plain' },
       ]);
     });
 
     it('asks for the connect room\'s history and presence with a join, as a URL cannot', async () => {
-      const { first } = await connected({ roomOptions: { history: 50, presence: true } });
-      expect(first.sentOf('join').map(({ id, ...rest }) => rest)).to.deep.equal([{ type: 'join', room: 'lobby', history: 50, presence: true }]);
+      const joins = async (roomOptions: { history?: number; presence?: boolean }) =>
+        (await connected({ roomOptions })).first.sentOf('join').map(({ id, ...rest }) => rest);
+      expect(await joins({ history: 50, presence: true })).to.deep.equal([{ type: 'join', room: 'lobby', history: 50, presence: true }]);
+      expect(await joins({ history: 50 })).to.deep.equal([{ type: 'join', room: 'lobby', history: 50 }]);
+      expect(await joins({ presence: true })).to.deep.equal([{ type: 'join', room: 'lobby', presence: true }]);
     });
 
     it('sends nothing more for a connect room that wants neither history nor presence, or that was seen already', async () => {
@@ -297,8 +353,10 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const events: unknown[] = [];
       const dev = client.join('dev');
       dev.on('state', (e) => events.push(e));
-      expect(dev.state).to.equal('joining');
+      expect([dev.name, dev.state, dev.options]).to.deep.equal(['dev', 'joining', { history: 0, presence: false }]);
       first.frame({ type: 'joined', room: 'dev', id: first.sentOf('join')[0]!.id });
+      first.frame({ type: 'joined', room: 'dev', id: first.sentOf('join')[0]!.id });
+      first.frame({ type: 'joined', room: 'gone', id: 'x' });
       expect(dev.state).to.equal('joined');
       const secret = client.join('secret');
       secret.on('state', (e) => events.push(e));
@@ -309,27 +367,48 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect((events[1] as { error: WarrenError }).error).to.include({ code: 'forbidden', message: 'not granted' });
     });
 
-    it('a join made offline is sent on welcome; join of a wanted room returns the same room', async () => {
+    it('a join made offline, or before the welcome, is sent on welcome; join of a wanted room returns the same room', async () => {
       const { client, socket } = setup();
       const dev = client.join('dev');
       expect(client.join('dev')).to.equal(dev);
+      expect(() => client.join(5 as unknown as string)).to.throw(TypeError, /not a room name/);
       expect([...client.rooms.keys()]).to.deep.equal(['lobby', 'dev']);
       client.connect();
       const s = await socket(1);
+      s.readyState = 1; // open, not welcomed yet
+      client.join('ops');
       s.welcome();
-      expect(s.sentOf('join').map((f) => f.room)).to.deep.equal(['dev']);
+      expect(s.sentOf('join').map((f) => f.room)).to.deep.equal(['dev', 'ops']);
     });
 
-    it('leave: left on the server\'s answer, its pending says fail, and it is not rejoined', async () => {
+    it('a room is joining again while the client is away, and the connect room is joined on the welcome, told once', async () => {
+      const { client, socket } = setup({ roomOptions: { presence: true } });
+      const lobby = client.rooms.get('lobby')!;
+      const states: string[] = [];
+      lobby.on('state', (e) => states.push(e.state));
+      client.connect();
+      const first = await socket(1);
+      first.welcome();
+      first.frame({ type: 'joined', room: 'lobby', id: first.sentOf('join')[0]!.id });
+      expect(lobby.state).to.equal('joined');
+      first.drop(1006);
+      expect(lobby.state).to.equal('joining');
+      (await socket(2)).welcome();
+      expect(states).to.deep.equal(['joined', 'joining', 'joined']);
+    });
+
+    it('leave: left on the server\'s answer, its pending says fail (not the other rooms\'), and it is not rejoined', async () => {
       const { client, first, socket } = await connected();
       const dev = client.join('dev');
       first.frame({ type: 'joined', room: 'dev', id: first.sentOf('join')[0]!.id });
-      first.readyState = 3; // the say waits: not sent
       const said = settled(dev.say('pending'));
-      first.readyState = 1;
+      const elsewhere = settled(client.say('lobby', 'stays'));
       let done = false;
       const left = dev.leave().then(() => (done = true));
+      expect(await said).to.have.nested.property('error.message', 'left dev');
       expect((await said)).to.have.nested.property('error.code', 'not_joined');
+      first.frame({ type: 'ack', id: first.sentOf('say')[1]!.id, msgId: 'M' });
+      expect(await elsewhere).to.have.nested.property('value.msgId', 'M');
       const leave = first.sentOf('leave')[0]!;
       expect(leave).to.include({ type: 'leave', room: 'dev' });
       await tick();
@@ -343,6 +422,15 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect(second.sentOf('join')).to.deep.equal([]);
     });
 
+    it('leave of a room not wanted, or while offline, resolves at once and sends nothing', async () => {
+      const { client, server } = setup();
+      client.join('dev');
+      await client.leave('dev');
+      await client.leave('never-joined');
+      expect([...client.rooms.keys()]).to.deep.equal(['lobby']);
+      expect(server.sends).to.equal(0);
+    });
+
     it('a room the server leaves unasked (a refreshed token no longer grants it) is left with forbidden', async () => {
       const { client, first } = await connected();
       const dev = client.join('dev');
@@ -351,7 +439,9 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       first.frame({ type: 'left', room: 'dev' });
       expect(dev.state).to.equal('left');
       expect(client.rooms.has('dev')).to.equal(false);
-      expect((states[0] as { error: WarrenError }).error.code).to.equal('forbidden');
+      expect((states[0] as { error: WarrenError }).error).to.include({ code: 'forbidden', message: 'the server left dev' });
+      first.frame({ type: 'left', room: 'dev' }); // again, or of a room never wanted: nothing
+      expect(states).to.have.length(1);
     });
 
     it('connects to the next wanted room after the connect room was left; with none wanted, leaves the default after the welcome', async () => {
@@ -371,6 +461,8 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect(third.url.searchParams.get('room')).to.equal('lobby');
       third.welcome();
       expect(third.sentOf('leave')).to.deep.equal([{ type: 'leave', room: 'lobby' }]);
+      third.frame({ type: 'left', room: 'lobby' });
+      expect(client.state).to.equal('open');
     });
   });
 
@@ -417,11 +509,14 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect(told).to.equal(0);
     });
 
-    it('a gap is told when the welcome or a joined says recovered: false, not when it says true', async () => {
-      const { client, first, socket } = await connected();
+    it('a gap is told when the welcome or a joined says recovered: false, not when it says true or nothing', async () => {
+      const { client, socket } = setup();
       const gaps: string[] = [];
       client.on('gap', (g) => gaps.push(`client ${g.room}`));
       client.rooms.get('lobby')!.on('gap', (g) => gaps.push(`room ${g.room}`));
+      client.connect();
+      const first = await socket(1);
+      first.welcome({ recovered: true });
       client.join('dev');
       first.frame({ type: 'joined', room: 'dev', id: first.sentOf('join')[0]!.id, recovered: true });
       first.drop(1006);
@@ -456,8 +551,18 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
     it('fails at once, without sending, in a room that is not wanted', async () => {
       const { client, server } = await connected();
       const before = server.sends;
-      expect(await settled(client.say('nowhere', 'x'))).to.have.nested.property('error.code', 'not_joined');
+      const outcome = await settled(client.say('nowhere', 'x'));
+      expect(outcome).to.have.nested.property('error.code', 'not_joined');
+      expect(outcome).to.have.nested.property('error.message', 'not in nowhere: join it first');
       expect(server.sends).to.equal(before);
+    });
+
+    it('ignores an ack for no say of its own', async () => {
+      const { client, first } = await connected();
+      const said = client.say('lobby', 'x');
+      first.frame({ type: 'ack', id: 'someone-else', msgId: 'M0' });
+      first.frame({ type: 'ack', id: first.sentOf('say')[0]!.id, msgId: 'M1' });
+      expect((await said).msgId).to.equal('M1');
     });
 
     it('fails with the server\'s error when it is not worth resending (too_large, forbidden, rate_limited)', async () => {
@@ -492,9 +597,16 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect((await said).msgId).to.equal('M');
     });
 
+    it('after timeoutMs without an answer, maxAttempts times, fails with that timeout', async () => {
+      const { client } = await connected({ timeoutMs: 10, maxAttempts: 2 });
+      expect(await settled(client.say('lobby', 'hi'))).to.have.nested.property('error.message', 'no answer within 10 ms');
+    });
+
     it('fails with timeout after sayTimeoutMs, also while offline', async () => {
       const { client } = setup({ sayTimeoutMs: 20 });
-      expect(await settled(client.say('lobby', 'never sent'))).to.have.nested.property('error.code', 'timeout');
+      const outcome = await settled(client.say('lobby', 'never sent'));
+      expect(outcome).to.have.nested.property('error.code', 'timeout');
+      expect(outcome).to.have.nested.property('error.message', 'no ack within 20 ms');
     });
 
     it('made offline is sent after the welcome and after the rejoins, in the order said', async () => {
@@ -522,6 +634,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       second.drop(1006);
       (await socket(3)).welcome();
       expect(await one).to.have.nested.property('error.code', 'timeout'); // two sends, no answer
+      expect(await one).to.have.nested.property('error.message', 'not acked after 2 attempts');
     });
 
     it('with the id of a pending say returns that say; with the id of a failed one sends it again', async () => {
@@ -568,6 +681,22 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect(lobby.presence).to.deep.equal({ room: 'lobby', members: [member('u1', 'al')], users: 501, connections: 601, truncated: true });
     });
 
+    it('sorts by name, then user, in code units, as the server does', async () => {
+      const { client, first } = await connected({ roomOptions: { presence: true } });
+      const given = [member('u2', 'b'), member('u9', 'a'), member('u1', 'b'), member('u3', 'B'), member('u0', 'c'), member('u5', 'a')];
+      first.frame({ type: 'presence', room: 'lobby', members: given, users: 6, connections: 6 });
+      expect(client.rooms.get('lobby')!.presence!.members.map((m) => `${m.name}/${m.user}`)).to.deep.equal(['B/u3', 'a/u5', 'a/u9', 'b/u1', 'b/u2', 'c/u0']);
+    });
+
+    it('presence of rooms not wanted is ignored', async () => {
+      const { client, first } = await connected({ roomOptions: { presence: true } });
+      let told = 0;
+      client.on('presence', () => told++);
+      first.frame({ type: 'presence', room: 'elsewhere', members: [], users: 0, connections: 0 });
+      first.frame({ type: 'presence_diff', room: 'elsewhere', joins: [], leaves: [], users: 0, connections: 0 });
+      expect(told).to.equal(0);
+    });
+
     it('diffs before a full frame, and presence of a room not asked for, change nothing', async () => {
       const { client, first } = await connected();
       let told = 0;
@@ -586,53 +715,123 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       first.frame({ type: 'presence', room: 'lobby', members: [member('u1', 'al')], users: 1, connections: 1, id: frame.id });
       expect(await asked).to.deep.equal({ room: 'lobby', members: [member('u1', 'al')], users: 1, connections: 1, truncated: false });
       expect(await settled(client.presence('nowhere'))).to.have.nested.property('error.code', 'not_joined');
+      expect(await settled(client.presence('nowhere'))).to.have.nested.property('error.message', 'not in nowhere: join it first');
       const offline = setup();
       expect(await settled(offline.client.presence('lobby'))).to.have.nested.property('error.code', 'offline');
+      expect(await settled(offline.client.presence('lobby'))).to.have.nested.property('error.message', 'not connected');
     });
   });
 
   describe('requests, heartbeats and tokens', () => {
     it('a request fails with the server\'s error for its id, or with timeout, or with closed when the socket goes', async () => {
       const { client, first } = await connected({ timeoutMs: 30 });
+      const errors: WarrenError[] = [];
+      client.on('error', (e) => errors.push(e));
       const refused = settled(client.presence('lobby'));
       first.frame({ type: 'error', code: 'bad_request', message: 'no', id: first.sentOf('presence')[0]!.id });
       expect(await refused).to.have.nested.property('error.code', 'bad_request');
-      expect(await settled(client.ping())).to.have.nested.property('error.code', 'timeout');
+      expect(errors, 'an answered request is not also an error event').to.deep.equal([]);
+      expect(await settled(client.ping())).to.have.nested.property('error.message', 'no answer to ping within 30 ms');
       const cut = settled(client.ping());
       first.drop(1006);
       expect(await cut).to.have.nested.property('error.code', 'closed');
+      expect(await cut).to.have.nested.property('error.message', 'the connection closed before the answer came');
     });
 
-    it('an error that answers nothing of ours is told as an error event', async () => {
+    it('an error that answers nothing of ours is told as an error event, and leaves every room as it was', async () => {
       const { client, first } = await connected();
+      const dev = client.join('dev');
+      first.frame({ type: 'joined', room: 'dev', id: first.sentOf('join')[0]!.id });
+      client.join('ops'); // its join pending
       const errors: WarrenError[] = [];
       client.on('error', (e) => errors.push(e));
       first.frame({ type: 'error', code: 'bad_request', message: 'plain text' });
-      expect(errors.map((e) => [e.code, e.message, e.retryable])).to.deep.equal([['bad_request', 'plain text', false]]);
+      first.frame({ type: 'error', code: 'rate_limited', message: 'slow down', id: 'not-ours' });
+      expect(errors.map((e) => [e.code, e.message, e.retryable])).to.deep.equal([['bad_request', 'plain text', false], ['rate_limited', 'slow down', true]]);
+      expect([...client.rooms.keys()]).to.deep.equal(['lobby', 'dev', 'ops']);
+      expect(dev.state).to.equal('joined');
+    });
+
+    it('WarrenError: a named Error, retryable for what a retry can fix', () => {
+      const retryable = ['unavailable', 'rate_limited', 'timeout', 'closed', 'offline'];
+      for (const code of [...retryable, 'too_large', 'forbidden', 'not_joined', 'bad_request', 'unauthorized', 'token']) {
+        const error = new WarrenError(code, 'm');
+        expect(error).to.be.instanceOf(Error);
+        expect([error.name, error.code, error.message, error.retryable]).to.deep.equal(['WarrenError', code, 'm', retryable.includes(code)]);
+      }
     });
 
     it('pings every heartbeatMs and tells the round trip', async () => {
       const { client, first } = await connected({ heartbeatMs: 10 });
       const latencies: number[] = [];
       client.on('latency', (ms) => latencies.push(ms));
-      for (let n = 1; n <= 2; n++) {
-        await until(`ping ${n}`, () => first.sentOf('ping').length, (length) => length === n);
-        first.frame({ type: 'pong', id: first.sentOf('ping')[n - 1]!.id });
+      const now = performance.now;
+      let clock = 1000;
+      performance.now = () => clock;
+      try {
+        for (let n = 1; n <= 2; n++) {
+          await until(`ping ${n}`, () => first.sentOf('ping').length, (length) => length === n);
+          clock += 7 * n;
+          first.frame({ type: 'pong', id: first.sentOf('ping')[n - 1]!.id });
+          await tick();
+        }
+      } finally {
+        performance.now = now;
       }
-      await until('two latencies', () => latencies.length, (length) => length === 2);
-      expect(latencies.every((ms) => ms >= 0)).to.equal(true);
+      expect(latencies).to.deep.equal([7, 14]);
+    });
+
+    it('sends no heartbeat with heartbeatMs 0', async () => {
+      const { first } = await connected({ heartbeatMs: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(first.sentOf('ping')).to.deep.equal([]);
+    });
+
+    it('after a reconnect keeps one heartbeat, not one per socket it had', async () => {
+      const heartbeatMs = 15;
+      const { first, socket } = await connected({ heartbeatMs });
+      const answer = (s: StandInSocket) => setInterval(() => {
+        for (const ping of s.sentOf('ping').slice(answered.get(s) ?? 0)) s.frame({ type: 'pong', id: ping.id });
+        answered.set(s, s.sentOf('ping').length);
+      }, 1);
+      const answered = new Map<StandInSocket, number>();
+      const answering = [answer(first)];
+      try {
+        await until('a heartbeat answered', () => answered.get(first) ?? 0, (n) => n >= 1);
+        first.drop(1006);
+        const second = await socket(2);
+        const welcomedAt = Date.now();
+        second.welcome();
+        answering.push(answer(second));
+        await new Promise((resolve) => setTimeout(resolve, 8 * heartbeatMs));
+        // Timers never fire early: one chain sends at most one ping per heartbeatMs.
+        expect(second.sentOf('ping').length).to.be.at.most(Math.floor((Date.now() - welcomedAt) / heartbeatMs) + 1);
+      } finally {
+        for (const timer of answering) clearInterval(timer);
+      }
     });
 
     it('drops the socket and reconnects when a heartbeat gets no pong within timeoutMs', async () => {
       const { first, socket } = await connected({ heartbeatMs: 10, timeoutMs: 20 });
       await socket(2);
       expect(first.sentOf('ping')).to.have.length(1);
-      expect(first.closedBy).to.not.equal(undefined);
+      expect(first.closedBy).to.deep.equal({ code: 1000, reason: 'heartbeat timed out' });
+    });
+
+    it('a heartbeat cut short by a close does not drop the next socket', async () => {
+      const { first, socket, states } = await connected({ heartbeatMs: 10, timeoutMs: 1_000 });
+      await until('a ping', () => first.sentOf('ping').length, (n) => n === 1);
+      first.drop(1006);
+      const second = await socket(2);
+      second.welcome();
+      await tick();
+      expect(second.closedBy).to.equal(undefined);
+      expect(states.at(-1)).to.include({ state: 'open' });
     });
 
     it('on token_expiring sends a refresh with a token from getToken', async () => {
       const tokens = ['first', 'second'];
-      const { client, socket } = setup({ getToken: () => tokens.shift()! });
+      const { client, socket } = setup({ getToken: () => tokens.shift()!, timeoutMs: 300 });
       const errors: WarrenError[] = [];
       client.on('error', (e) => errors.push(e));
       client.connect();
@@ -642,6 +841,8 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const refresh = await until('a refresh', () => s.sentOf('refresh'), (sent) => sent.length === 1);
       expect(refresh[0]).to.include({ type: 'refresh', token: 'second' });
       s.frame({ type: 'refreshed', exp: 456, id: refresh[0]!.id });
+      await new Promise((resolve) => setTimeout(resolve, 350)); // past timeoutMs: the refresh was answered
+      expect(errors).to.deep.equal([]);
       s.frame({ type: 'token_expiring', exp: 456 });
       await until('a second refresh', () => s.sentOf('refresh').length, (n) => n === 2);
       s.frame({ type: 'error', code: 'unauthorized', message: 'expired', id: s.sentOf('refresh')[1]!.id });
@@ -654,8 +855,22 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const errors: WarrenError[] = [];
       client.on('error', (e) => errors.push(e));
       first.frame({ type: 'token_expiring', exp: 1 });
-      expect(errors.map((e) => e.code)).to.deep.equal(['token']);
+      expect(errors.map((e) => [e.code, e.message])).to.deep.equal([['token', 'the token is expiring and there is no getToken to renew it']]);
       expect(first.sentOf('refresh')).to.deep.equal([]);
+    });
+
+    it('on token_expiring with a getToken that fails says so, and sends no refresh', async () => {
+      let calls = 0;
+      const { client, socket } = setup({ getToken: () => { if (++calls > 1) throw new Error('idp down'); return 'tok'; } });
+      const errors: WarrenError[] = [];
+      client.on('error', (e) => errors.push(e));
+      client.connect();
+      const s = await socket(1);
+      s.welcome();
+      s.frame({ type: 'token_expiring', exp: 1 });
+      await until('the failure told', () => errors.length, (n) => n === 1);
+      expect(errors[0]).to.include({ code: 'token', message: 'getToken failed: idp down' });
+      expect(s.sentOf('refresh')).to.deep.equal([]);
     });
 
     it('ignores frames it cannot read or does not know', async () => {
@@ -676,6 +891,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const { client, first, states, server, socket } = await connected();
       const said = settled(client.say('lobby', 'x'));
       client.close();
+      expect(await said).to.have.nested.property('error.message', 'the client was closed');
       expect(first.closedBy).to.deep.equal({ code: 1000, reason: 'bye' });
       expect(states.at(-1)).to.deep.equal({ state: 'closed', code: 1000, reason: 'bye' });
       const outcome = await said;
@@ -687,18 +903,36 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       expect((await socket(2)).url.searchParams.get('room')).to.equal('lobby');
     });
 
+    it('close() of a client never connected tells nothing', () => {
+      const { client, states } = setup();
+      client.close();
+      expect(states).to.deep.equal([]);
+    });
+
+    it('close() from a listener of the welcome leaves the client closed, without an error', async () => {
+      const { client, socket, states } = setup();
+      client.join('dev');
+      void client.say('dev', 'queued');
+      client.on('welcome', () => client.close());
+      client.connect();
+      (await socket(1)).welcome();
+      expect(states.at(-1)).to.include({ state: 'closed', code: 1000 });
+    });
+
     it('close() while waiting out the backoff, or while getToken is pending, opens nothing more', async () => {
       const retrying = await connected({ backoff: { baseMs: 50, maxMs: 50 } });
       retrying.first.drop(1006);
       retrying.client.close();
       let release: (token: string) => void = () => undefined;
-      const fetching = setup({ getToken: () => new Promise<string>((resolve) => (release = resolve)) });
+      const releases: Array<(token: string) => void> = [];
+      const fetching = setup({ getToken: () => new Promise<string>((resolve) => releases.push(resolve)) });
       fetching.client.connect();
       fetching.client.close();
-      release('late');
+      fetching.client.connect(); // a second attempt, whose token comes after the first's
+      for (const release of releases) release('late');
       await new Promise((resolve) => setTimeout(resolve, 80));
       expect(retrying.server.sockets).to.have.length(1);
-      expect(fetching.server.sockets).to.have.length(0);
+      expect(fetching.server.sockets, 'only the attempt after the close').to.have.length(1);
     });
 
     it('rename() reconnects at once under the new name, keeping rooms and pending says', async () => {
@@ -706,13 +940,59 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       client.join('dev');
       const said = client.say('dev', 'still here');
       client.rename('anna');
-      expect(first.closedBy).to.include({ code: 1000 });
+      expect(first.closedBy).to.deep.equal({ code: 1000, reason: 'rename' });
       const second = await socket(2);
       expect(second.url.searchParams.get('name')).to.equal('anna');
       second.welcome();
       expect(second.sent.map((f) => `${f.type} ${f.room}`)).to.deep.equal(['join dev', 'say dev']);
       second.frame({ type: 'ack', id: second.sentOf('say')[0]!.id, msgId: 'M' });
       expect((await said).msgId).to.equal('M');
+    });
+
+    it('rename() of a client not connecting opens nothing; while it waits out the backoff, it opens at once', async () => {
+      const idle = setup();
+      idle.client.rename('x');
+      await tick();
+      expect(idle.server.sockets).to.have.length(0);
+      const { client, first, socket } = await connected({ backoff: { baseMs: 60_000, maxMs: 60_000 } });
+      first.drop(1006);
+      client.rename('y');
+      expect((await socket(2)).url.searchParams.get('name')).to.equal('y');
+    });
+  });
+
+  describe('listeners', () => {
+    it('several per event, each removed by the function on() returned', async () => {
+      const { client, first } = await connected();
+      const told: string[] = [];
+      const offA = client.on('message', (m) => told.push(`a ${m.text}`));
+      client.on('message', (m) => told.push(`b ${m.text}`));
+      const offRoom = client.rooms.get('lobby')!.on('message', (m) => told.push(`room ${m.text}`));
+      first.frame({ type: 'message', room: 'lobby', msgId: 'm1', pos: 'P1', from: 'x', user: 'x', text: '1', ts: 1 });
+      offA();
+      offRoom();
+      first.frame({ type: 'message', room: 'lobby', msgId: 'm2', pos: 'P2', from: 'x', user: 'x', text: '2', ts: 1 });
+      expect(told).to.deep.equal(['room 1', 'a 1', 'b 1', 'b 2']);
+    });
+
+    it('one that throws does not stop the next one or the client; its error is thrown again out of band', async () => {
+      const { client, first } = await connected();
+      const mochas = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      const thrown: unknown[] = [];
+      process.on('uncaughtException', (error) => thrown.push(error));
+      try {
+        const told: string[] = [];
+        client.on('message', () => { throw new Error('listener bug'); });
+        client.on('message', (m) => told.push(m.text));
+        first.frame({ type: 'message', room: 'lobby', msgId: 'm1', pos: 'P1', from: 'x', user: 'x', text: 'still told', ts: 1 });
+        expect(told).to.deep.equal(['still told']);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(thrown.map((e) => (e as Error).message)).to.deep.equal(['listener bug']);
+      } finally {
+        process.removeAllListeners('uncaughtException');
+        for (const listener of mochas) process.on('uncaughtException', listener);
+      }
     });
   });
 });

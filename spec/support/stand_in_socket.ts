@@ -32,9 +32,11 @@ export class StandInSocket implements WebSocketLike {
     this.sent.push(JSON.parse(data) as SentFrame);
   }
 
+  /** As a browser's: the close event follows, after the closing handshake (here: a microtask). */
   close(code?: number, reason?: string): void {
     this.closedBy = { code, reason };
     this.readyState = 3;
+    queueMicrotask(() => this.onclose?.({ code: code ?? 1005, reason: reason ?? '' }));
   }
 
   // ---- the server's side ----
