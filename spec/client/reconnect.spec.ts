@@ -67,7 +67,7 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     await sayAll(other, 'rv2', ['before']);
     await recorded.received('rv2', 'before');
 
-    recorded.networkDownNow();
+    recorded.networkDown();
     await recorded.reached('reconnecting');
     const missed1 = lines('one', MAX_RECOVER);
     const missed2 = lines('two', 3);
@@ -92,7 +92,7 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     await sayAll(other, 'rg', before);
     await recorded.received('rg', 'seen2');
 
-    recorded.networkDownNow();
+    recorded.networkDown();
     await recorded.reached('reconnecting');
     const missed = lines('missed', MAX_RECOVER + 1);
     await sayAll(other, 'rg', missed);

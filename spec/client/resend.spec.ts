@@ -73,17 +73,28 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
     expect(await timesDelivered(observer, 'rs1', 'while down')).to.equal(1);
   });
 
-  it('resends a say whose ack was lost when its daemon drained (1001) on the next url: delivered once', async () => {
+  it('resends a say whose ack was lost when its daemon drained (1001) on the next url: delivered once; what was said meanwhile recovered there', async () => {
     const draining = await start();
     const observer = await observe('rs2');
     const recorded = await RecordedClient.open({ url: [draining.wsUrl(), steady().wsUrl()], name: 'mover', room: 'rs2' });
     const { acked, published } = await sayAndLoseTheAck(recorded, observer, 'rs2', 'moved');
 
+    // Kept from the next daemon for a while, so that messages are said while it is away.
+    recorded.networkDown({ keepOpen: true });
     await draining.stop();
+    expect(await recorded.reached('reconnecting')).to.include({ code: 1001 });
+    const away = ['away0', 'away1', 'away2'];
+    for (const text of away) observer.send({ type: 'say', room: 'rs2', text, id: text });
+    await observer.next('message', { text: 'away2' });
+    recorded.networkUp();
+
     expect(await acked).to.include({ msgId: published['msgId'] });
-    expect(recorded.states.find((change) => change.state === 'reconnecting')).to.include({ code: 1001 });
-    expect(recorded.sockets[1]!.url, 'the next url at once, not the draining daemon again').to.include(`:${steady().port}/`);
+    expect(recorded.sockets[1]!.asked, 'the next url at once, not the draining daemon again').to.include(`:${steady().port}/`);
     expect(recorded.client.welcome).to.include({ node: observer.welcome['node'] });
+    await recorded.received('rs2', 'away2');
+    // `moved` came back live from the draining daemon, or is replayed by the next one: once either way.
+    expect(recorded.messages('rs2').map((message) => message.text)).to.deep.equal(['moved', ...away]);
+    expect(recorded.texts('rs2').slice(1)).to.deep.equal(away.map((text) => `${text} (replay)`));
     expect(await timesDelivered(observer, 'rs2', 'moved')).to.equal(1);
   });
 

@@ -20,6 +20,8 @@ const UNREACHABLE = 'ws://127.0.0.1:1/websocket';
 
 /** A `ws` socket the spec can tamper with (`pause()` is ws's own: it stops reading). */
 export class SpecSocket extends WebSocket {
+  /** The URL the library asked for (`url` is where the socket really went). */
+  asked = '';
   /** Every text frame from the server, lost or not. */
   readonly heard: Frame[] = [];
   /** Frames from the server this matches never reach the library, as if lost with their connection. */
@@ -79,6 +81,7 @@ export class RecordedClient {
       WebSocket: class extends SpecSocket {
         constructor(url: string, protocols?: string | string[]) {
           super(recorded.route(url), protocols);
+          this.asked = url;
           recorded.sockets.push(this);
         }
       } as unknown as WebSocketConstructor,
@@ -150,12 +153,13 @@ export class RecordedClient {
   }
 
   /**
-   * Cuts the client off from every daemon: the open socket drops (1006, as
-   * a broken network does) and every attempt is refused, until `networkUp`.
+   * Cuts the client off from every daemon: every socket it opens from now
+   * on is refused, until `networkUp`; unless `keepOpen`, the open one drops
+   * too (1006, as a broken network does).
    */
-  networkDownNow(): void {
+  networkDown({ keepOpen = false } = {}): void {
     this.route = () => UNREACHABLE;
-    this.socket.terminate();
+    if (!keepOpen) this.socket.terminate();
   }
 
   networkUp(): void {
