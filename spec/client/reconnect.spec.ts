@@ -85,25 +85,31 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     expect(recorded.told.some((told) => told.event === 'gap'), 'no gap').to.equal(false);
   });
 
-  it(`tells a gap, then the history, when it missed more than history.maxRecover (${MAX_RECOVER}): nothing doubled, nothing missing`, async () => {
-    const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'gone', room: 'rg' });
-    const other = await talker('rg');
+  it(`tells a gap, then the history, when it missed more than history.maxRecover (${MAX_RECOVER}), in the connect room and a joined one: nothing doubled, nothing missing`, async () => {
+    const rooms = ['rg1', 'rg2'];
+    const recorded = await RecordedClient.open({ url: daemon().wsUrl(), name: 'gone', room: 'rg1' });
+    recorded.client.join('rg2');
+    const other = await talker('rg1');
+    other.send({ type: 'join', room: 'rg2', id: 'j' });
+    await other.next('joined', { id: 'j' });
     const before = lines('seen', 3);
-    await sayAll(other, 'rg', before);
-    await recorded.received('rg', 'seen2');
+    for (const room of rooms) await sayAll(other, room, before);
+    for (const room of rooms) await recorded.received(room, 'seen2');
 
     recorded.networkDown();
     await recorded.reached('reconnecting');
     const missed = lines('missed', MAX_RECOVER + 1);
-    await sayAll(other, 'rg', missed);
+    for (const room of rooms) await sayAll(other, room, missed);
     recorded.networkUp();
-    await recorded.received('rg', missed.at(-1)!);
+    for (const room of rooms) await recorded.received(room, missed.at(-1)!);
 
-    const afterGap = recorded.told.slice(recorded.told.findIndex((told) => told.event === 'gap'));
-    expect(afterGap[0]).to.deep.equal({ event: 'gap', room: 'rg' });
-    const replayed = afterGap.flatMap((told) => (told.event === 'message' ? [`${told.message.text}${told.message.replay ? ' (replay)' : ''}`] : []));
-    expect(replayed, 'the history after the gap, without what was seen before').to.deep.equal(missed.map((text) => `${text} (replay)`));
-    expect(recorded.messages('rg').map((message) => message.text)).to.deep.equal([...before, ...missed]);
+    for (const room of rooms) {
+      const afterGap = recorded.told.slice(recorded.told.findIndex((told) => told.event === 'gap' && told.room === room));
+      expect(afterGap[0], room).to.deep.equal({ event: 'gap', room });
+      const replayed = afterGap.flatMap((told) => (told.event === 'message' && told.message.room === room ? [`${told.message.text}${told.message.replay ? ' (replay)' : ''}`] : []));
+      expect(replayed, `${room}: the history after the gap, without what was seen before`).to.deep.equal(missed.map((text) => `${text} (replay)`));
+      expect(recorded.messages(room).map((message) => message.text), room).to.deep.equal([...before, ...missed]);
+    }
   });
 
   it('notices a socket that stopped answering by its heartbeat (no pong within timeoutMs), and reconnects', async () => {
