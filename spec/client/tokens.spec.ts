@@ -98,4 +98,17 @@ describe('the client library and tokens, on the in-process bus', function () {
     expect(await recorded.client.ping()).to.be.a('number');
     expect(recorded.sockets).to.have.length(1);
   });
+
+  it('a join the token does not grant: the room is left with the error forbidden, a say there fails with not_joined, the socket stays', async () => {
+    const recorded = client({ tokens: () => signToken({ sub: 'yuri', rooms: ['lobby'] }) });
+    recorded.client.connect();
+    await recorded.reached('open');
+    const vault = recorded.client.join('vault');
+    const left = await new Promise<{ state: string; error?: WarrenError }>((resolve) => vault.on('state', resolve));
+    expect(left).to.include({ state: 'left' }).and.have.nested.property('error.code', 'forbidden');
+    expect(recorded.client.rooms.has('vault')).to.equal(false);
+    expect(await recorded.client.say('vault', 'in?').catch((error: unknown) => error)).to.include({ code: 'not_joined' });
+    expect(await recorded.client.ping()).to.be.a('number');
+    expect(recorded.sockets).to.have.length(1);
+  });
 });
