@@ -111,4 +111,24 @@ describe('the client library and tokens, on the in-process bus', function () {
     expect(await recorded.client.ping()).to.be.a('number');
     expect(recorded.sockets).to.have.length(1);
   });
+
+  it('a refresh refused (an expired token from getToken) is told as an error; the 4001 at exp gets a new token, and it reconnects', async () => {
+    const lifetimes = [REFRESH_SECONDS + 1, -60, 3600];
+    const recorded = client({ tokens: (n) => signToken({ sub: 'zoe', expiresIn: lifetimes[Math.min(n, 2)]! }) });
+    recorded.client.connect();
+    const closed = await recorded.reached('reconnecting');
+    expect(closed).to.include({ code: 4001, reason: 'token expired' });
+    expect(recorded.told.find((told) => told.event === 'error')).to.have.nested.property('error.code', 'unauthorized');
+    await recorded.reached('open', 2);
+    expect(recorded.tokensGiven).to.have.length(3);
+  });
+
+  it('a refresh naming another user: closed with 4003, stops with the error forbidden', async () => {
+    const recorded = client({ tokens: (n) => signToken({ sub: n === 0 ? 'amy' : 'mallory', expiresIn: REFRESH_SECONDS + 1 }) });
+    recorded.client.connect();
+    const closed = await recorded.reached('closed');
+    expect(closed).to.include({ code: 4003, reason: 'the refresh named another user' });
+    expect(closed.error).to.be.instanceOf(WarrenError).and.include({ code: 'forbidden' });
+    expect(await recorded.socketsAfterBackoff()).to.equal(1);
+  });
 });
