@@ -18,9 +18,9 @@
  * it, and only the ack is missing, as when the daemon dies right then.
  */
 import { expect } from 'chai';
+import { WarrenError } from 'warren/client';
 import { fetchTree } from '../support/admin';
 import { BROKERS } from '../support/brokers';
-import { WarrenError } from 'warren/client';
 import { ChatClient } from '../support/client';
 import { Daemon } from '../support/daemon';
 import { until } from '../support/eventually';
