@@ -3,7 +3,9 @@
  * connection crashed (1011) or its network was down, it reconnects by
  * itself, rejoins every room it wanted with `since` its last position, and
  * tells the messages it missed as replays, in order, none doubled, none
- * missing; a `gap` when the server could not recover them.
+ * missing; a `gap` when the server could not recover them. A socket that
+ * stopped answering is noticed by the heartbeat; a rename reconnects on
+ * purpose. Each time the say that was not acked is resent, delivered once.
  */
 import { expect } from 'chai';
 import { connectionOf, fetchTree, killActor } from '../support/admin';
