@@ -140,3 +140,18 @@ describe('the client library reconnecting by itself, on the in-process bus', fun
     expect(await timesDelivered(other, 'rn', 'said before the rename')).to.equal(1);
   });
 });
+
+describe('the client library and a node that refuses it, on the in-process bus', function () {
+  this.timeout(30_000);
+  const full = useDaemon(undefined, { env: { MAX_CONNECTIONS: '1' } });
+  const other = useDaemon();
+
+  it('an upgrade refused with 503 (the node is full) is an attempt never welcomed: the next url at once', async () => {
+    const occupant = await ChatClient.connect(full().wsUrl('name=occupant'));
+    const recorded = await RecordedClient.open({ url: [full().wsUrl(), other().wsUrl()], name: 'turned-away', room: 'r503' });
+    expect(recorded.sockets.map((socket) => socket.asked.split('?')[0])).to.deep.equal([full().wsUrl(), other().wsUrl()]);
+    expect(recorded.states.find((change) => change.state === 'reconnecting')).to.include({ code: 1006, attempt: 1 });
+    expect(recorded.client.welcome).to.include({ node: (await fetchTree(other())).node });
+    await occupant.close();
+  });
+});
