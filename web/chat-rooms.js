@@ -12,7 +12,12 @@ export class RoomsView {
   /**
    * @param {HTMLElement} tabs   the <ul data-testid="room-tabs">
    * @param {HTMLElement} list   the <ol data-testid="messages">
-   * @param {{ select(room: string): void, leave(room: string): void, evicted(el: HTMLElement): void }} on
+   * @param {{
+   *   select(room: string): void,
+   *   shown(room: string | null): void,
+   *   leave(room: string): void,
+   *   evicted(el: HTMLElement): void,
+   * }} on select: a tab was clicked; shown: the room now on screen (null: none)
    */
   constructor(tabs, list, on) {
     this.tabs = tabs;
@@ -41,7 +46,7 @@ export class RoomsView {
     if (!r) {
       const badge = h('span', { class: 'badge', 'data-testid': 'unread', hidden: true });
       const button = h('button', { type: 'button', class: 'room-tab', 'data-testid': 'room-tab', 'data-room': room,
-        onclick: () => this.on.select(room) }, `#${room}`, badge);
+        onclick: () => this.on.select(room) }, h('span', { class: 'room-name' }, `#${room}`), badge);
       const leave = h('button', { type: 'button', class: 'leave', 'data-testid': 'leave', 'data-room': room,
         'aria-label': `Leave #${room}`, title: `Leave #${room}`, onclick: () => this.on.leave(room) }, '×');
       const li = h('li', {}, button, leave);
@@ -71,8 +76,9 @@ export class RoomsView {
     if (this.active === room) {
       this.active = null;
       const next = this.rooms.keys().next();
-      if (next.done) this.list.replaceChildren();
-      else this.select(next.value);
+      if (!next.done) return this.select(next.value);
+      this.list.replaceChildren();
+      this.on.shown(null);
     }
   }
 
@@ -88,6 +94,7 @@ export class RoomsView {
     this.list.setAttribute('aria-label', `Messages in #${room}`);
     this.list.replaceChildren(...r.items);
     this.list.scrollTop = this.list.scrollHeight;
+    this.on.shown(room);
   }
 
   /** Append a message element to a room; keeps the view pinned to the bottom if it was. */

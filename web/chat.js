@@ -1,204 +1,141 @@
-// The chat page: a client of PROTOCOL.md. Wires the connect form, the socket
-// (chat-socket.js) and the rooms and messages (chat-rooms.js).
+// The chat page, built on warren's client library (served as /warren.mjs),
+// which keeps the connection, the rooms, the resends and the member lists.
+// This file wires the library's events to the room tabs and messages
+// (chat-rooms.js), the member list (chat-presence.js) and the connection
+// indicator (chat-status.js).
 
+import { WarrenClient } from '/warren.mjs';
 import { h, setText, codePoints } from './dom.js';
-import { ChatSocket } from './chat-socket.js';
 import { RoomsView, messageElement, gapElement, setMessageState, setTime } from './chat-rooms.js';
+import { renderPresence } from './chat-presence.js';
+import { StatusLine } from './chat-status.js';
 
 const ROOM_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const CLIENT_KEY_RE = /^[A-Za-z0-9_-]{16,64}$/;
 const MAX_NAME = 32;
 const MAX_TEXT = 4000;
 const MAX_ERRORS_SHOWN = 5;
-// Errors worth sending the same message again for (PROTOCOL.md: "the client may send it again").
-const RETRYABLE = new Set(['unavailable', 'rate_limited', 'not_confirmed']);
+// The issue asks for the last 50 messages of a room on join, and every
+// room's member list.
+const ROOM_OPTIONS = { history: 50, presence: true };
+const BAD_ROOM = 'A room name is letters, digits and _ . : - (up to 64), starting with a letter or digit.';
 
 const $ = (testid) => /** @type {HTMLElement} */ (document.querySelector(`[data-testid="${testid}"]`));
-const form = /** @type {HTMLFormElement} */ ($('connect-form'));
 const nameInput = /** @type {HTMLInputElement} */ ($('name'));
-const roomInput = /** @type {HTMLInputElement} */ ($('room'));
-const connectButton = $('connect');
-const statusEl = $('status');
+const tokenInput = /** @type {HTMLInputElement} */ ($('token'));
 const input = /** @type {HTMLTextAreaElement} */ ($('input'));
 const sendButton = /** @type {HTMLButtonElement} */ ($('send'));
-const errorsEl = $('errors');
-
-const CLIENT_KEY_RE = /^[A-Za-z0-9_-]{16,64}$/;
+const presenceEls = { counts: $('presence-counts'), list: $('members') };
+const status = new StatusLine($('status'));
 
 const query = new URLSearchParams(location.search);
-nameInput.value = query.get('name') ?? sessionStorage.getItem('warren.name') ?? '';
-roomInput.value = query.get('room') ?? 'lobby';
+const fromHash = hashSettings();
+// Query overrides first: two pages of one browser share localStorage, and
+// the specs open them as different people.
+nameInput.value = query.get('name') ?? localStorage.getItem('warren.name') ?? '';
+const firstRoom = [query.get('room'), fromHash.room, localStorage.getItem('warren.room')].find((r) => r && ROOM_RE.test(r)) ?? 'lobby';
+if (fromHash.token) sessionStorage.setItem('warren.token', fromHash.token);
+const clientKey = tabClientKey();
 
 let seq = 0;
-const nextId = (prefix) => `${prefix}-${Date.now().toString(36)}-${++seq}`;
-let me = { name: '', session: '' };
-let connectRoom = 'lobby';
-/** @type {Map<string, {el: HTMLElement, room: string, text: string}>} client id -> own message awaiting ack */
-const pending = new Map();
+const nextId = () => `c-${Date.now().toString(36)}-${++seq}`;
 /** @type {Map<string, HTMLElement>} server msgId -> message element */
 const byMsgId = new Map();
-/** @type {Map<string, string>} join/leave request id -> room */
-const roomRequests = new Map();
-/** @type {Map<string, string>} room -> `pos` of the last message seen there, sent back as `since` */
-const lastPos = new Map();
-const clientKey = tabClientKey();
-const token = tabToken();
+/** @type {WarrenClient} */
+let client;
 
 const rooms = new RoomsView($('room-tabs'), $('messages'), {
-  select: (room) => { rooms.select(room); updateComposer(); input.focus(); },
-  leave: (room) => requestLeave(room),
+  select: (room) => { rooms.select(room); input.focus(); },
+  shown: (room) => {
+    if (room !== null) {
+      localStorage.setItem('warren.room', room);
+      history.replaceState(null, '', `${location.pathname}${location.search}#${room}`);
+    }
+    renderPresence(presenceEls, room === null ? undefined : client.rooms.get(room)?.presence, client.welcome?.user);
+    updateComposer();
+  },
+  leave: (room) => {
+    void client.rooms.get(room)?.leave();
+    rooms.remove(room);
+  },
   evicted: (el) => { if (el.dataset.msgId) byMsgId.delete(el.dataset.msgId); },
 });
 
-const socket = new ChatSocket(() => {
-  const u = new URL('/websocket', location.href);
-  u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  if (nameInput.value.trim()) u.searchParams.set('name', nameInput.value.trim());
-  u.searchParams.set('room', connectRoom);
-  const since = lastPos.get(connectRoom);
-  if (since !== undefined) u.searchParams.set('since', since);
-  u.searchParams.set('client', clientKey);
-  return u.href;
-}, () => (token ? ['warren.v2', `warren.bearer.${token}`] : ['warren.v2']), {
-  frame: onFrame,
-  state: onState,
-  latency: (ms) => setText($('latency'), `ping ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`),
-});
-
-// ---- connect form -------------------------------------------------------
-
-form.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  if (socket.wanted) { socket.disconnect(); return; }
+/**
+ * A client for the page's name, rooms and token. A token set in the page
+ * needs a new client: a client without getToken never sends one.
+ */
+function start() {
+  client?.close();
+  const token = sessionStorage.getItem('warren.token');
   const name = nameInput.value.trim();
-  const room = roomInput.value.trim() || 'lobby';
-  if (codePoints(name) > MAX_NAME) return showError('bad_request', `A name has at most ${MAX_NAME} characters.`);
-  if (!ROOM_RE.test(room)) return showError('bad_request', 'A room name is letters, digits and _ . : - (up to 64), starting with a letter or digit.');
-  connectRoom = room;
-  sessionStorage.setItem('warren.name', name);
-  const q = new URLSearchParams(location.search);
-  if (name) q.set('name', name); else q.delete('name');
-  q.set('room', room);
-  history.replaceState(null, '', `?${q}`);
-  socket.connect();
-});
+  const url = new URL('/websocket', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const wanted = rooms.names().length > 0 ? rooms.names() : [firstRoom];
+  const c = new WarrenClient({
+    url: url.href, room: rooms.active ?? wanted[0], roomOptions: ROOM_OPTIONS, clientKey,
+    ...(name && { name }),
+    ...(token && { getToken: () => sessionStorage.getItem('warren.token') ?? token }),
+  });
+  client = c;
+  // A replaced client still reports its own close: only the current one speaks.
+  const on = (event, listener) => c.on(event, (...args) => { if (c === client) listener(...args); });
+  on('state', (change) => {
+    status.show(change, c.welcome?.name ?? '');
+    $('reconnect').hidden = change.state !== 'closed';
+    if (change.state !== 'open') setText($('latency'), '');
+    refreshTabs();
+  });
+  on('welcome', (w) => {
+    setText($('session'), `${w.name} · session ${w.session}`);
+    setText($('node'), `node ${w.node}`);
+  });
+  on('message', showMessage);
+  on('gap', ({ room }) => rooms.push(room, gapElement(room)));
+  on('presence', (p) => { if (p.room === rooms.active) renderPresence(presenceEls, p, c.welcome?.user); });
+  on('latency', (ms) => setText($('latency'), `ping ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`));
+  on('error', (err) => showError(err.code, err.message));
+  for (const room of wanted) want(room);
+  c.connect();
+}
 
-$('reconnect-now').addEventListener('click', () => socket.retryNow());
+/** Ask the client for a room and show its tab. */
+function want(room) {
+  const r = client.join(room, ROOM_OPTIONS);
+  if (!rooms.has(room)) rooms.add(room, 'joining');
+  const c = client;
+  r.on('state', ({ state, error }) => {
+    if (c !== client) return;
+    if (state === 'left' && error) {
+      rooms.remove(room);
+      showError(error.code, `#${room}: ${error.message}`);
+    }
+    refreshTabs();
+  });
+  refreshTabs();
+}
 
-function onState(state, d = {}) {
-  const connected = state === 'open' || state === 'connecting' || state === 'reconnecting';
-  nameInput.disabled = roomInput.disabled = connected;
-  setText(connectButton, connected ? 'Disconnect' : 'Connect');
-  $('reconnect-now').hidden = state !== 'reconnecting';
-  statusEl.dataset.state = state;
-  if (d.code !== undefined) statusEl.dataset.closeCode = String(d.code);
-  const closeText = d.code !== undefined ? `closed ${d.code}${d.reason ? ` “${d.reason}”` : ''}${d.explained ? ` (${d.explained})` : ''}` : '';
-  switch (state) {
-    case 'connecting': setText(statusEl, d.attempt ? `Reconnecting (attempt ${d.attempt + 1})…` : 'Connecting…'); break;
-    case 'open': setText(statusEl, 'Connected, waiting for welcome…'); break;
-    case 'reconnecting': setText(statusEl, `Disconnected: ${closeText}. Reconnecting in ${(d.delayMs / 1000).toFixed(1)} s…`); break;
-    case 'closed': setText(statusEl, d.byUser ? 'Disconnected.' : `Disconnected: ${closeText}.`); break;
-  }
-  if (state !== 'open') {
-    for (const room of rooms.names()) rooms.setState(room, 'offline');
-    failAllPending();
-    setText($('latency'), '');
+function refreshTabs() {
+  for (const room of rooms.names()) {
+    const r = client.rooms.get(room);
+    if (r) rooms.setState(room, client.state === 'open' ? r.state : 'offline');
   }
   updateComposer();
 }
 
-// ---- frames from the server ---------------------------------------------
+// ---- messages ---------------------------------------------------------------
 
-function onFrame(f) {
-  switch (f.type) {
-    case 'welcome': return onWelcome(f);
-    case 'message': return onMessage(f);
-    case 'ack': return onAck(f);
-    case 'joined':
-      roomRequests.delete(f.id);
-      rooms.add(f.room, 'joined');
-      if (f.recovered === false) rooms.push(f.room, gapElement(f.room));
-      return updateComposer();
-    case 'left':
-      roomRequests.delete(f.id);
-      rooms.remove(f.room);
-      lastPos.delete(f.room); // a later join starts afresh, not from where we left
-      if (f.room === connectRoom) connectRoom = rooms.names()[0] ?? connectRoom; // reconnect into a room we still want
-      return updateComposer();
-    case 'error': return onError(f);
-    case 'token_expiring':
-      return showError('token_expiring', `Your token expires at ${new Date(f.exp * 1000).toLocaleTimeString()}: open the page again with a new one.`);
-    case 'raw': return showError('raw', `Unexpected frame: ${f.text.slice(0, 200)}`);
-    default: return undefined; // a newer server may send more; ignore what we do not know
-  }
-}
-
-function onWelcome(f) {
-  socket.healthy();
-  me = { name: String(f.name ?? ''), session: String(f.session ?? '') };
-  setText($('session'), `${me.name} · session ${me.session}`);
-  setText($('node'), `node ${f.node ?? '?'}`);
-  setText(statusEl, `Connected as ${me.name}.`);
-  statusEl.dataset.state = 'connected';
-  const joined = new Set(Array.isArray(f.rooms) ? f.rooms.map(String) : []);
-  for (const room of joined) rooms.add(room, 'joined');
-  if (f.recovered === false) rooms.push(connectRoom, gapElement(connectRoom));
-  // After a reconnect only the connect room is joined again: rejoin the rest.
-  for (const room of rooms.names()) if (!joined.has(room)) requestJoin(room);
-  if (rooms.active === null && joined.size) rooms.select([...joined][0]);
-  updateComposer();
-  input.focus();
-}
-
-function onMessage(f) {
-  const room = String(f.room);
-  if (typeof f.pos === 'string') lastPos.set(room, f.pos);
-  const known = f.msgId ? byMsgId.get(String(f.msgId)) : undefined;
-  if (known) { // our own message, already acked: now delivered; or a replay of one already shown
-    setTime(known, f.ts);
+function showMessage(m) {
+  const known = byMsgId.get(m.msgId);
+  if (known) { // our own, acked: now delivered
+    setTime(known, m.ts);
     setMessageState(known, 'delivered');
     return;
   }
-  const el = messageElement({ room, from: String(f.from ?? ''), text: String(f.text ?? ''), ts: f.ts, msgId: f.msgId ? String(f.msgId) : '', state: 'delivered' });
-  if (f.msgId) byMsgId.set(String(f.msgId), el);
-  rooms.push(room, el);
+  const el = messageElement({ room: m.room, from: m.from, text: m.text, ts: m.ts, msgId: m.msgId, state: 'delivered' });
+  byMsgId.set(m.msgId, el);
+  rooms.push(m.room, el);
 }
-
-function onAck(f) {
-  const p = pending.get(f.id);
-  if (!p) return;
-  pending.delete(f.id);
-  const msgId = String(f.msgId);
-  const delivered = byMsgId.get(msgId);
-  if (delivered) { // the delivery overtook the ack: keep the delivered copy, mark it ours
-    delivered.classList.add('own');
-    delivered.dataset.clientId = f.id;
-    rooms.drop(p.room, p.el);
-    return;
-  }
-  p.el.dataset.msgId = msgId;
-  byMsgId.set(msgId, p.el);
-  setMessageState(p.el, 'sent');
-}
-
-function onError(f) {
-  const code = String(f.code ?? 'error');
-  const message = String(f.message ?? code);
-  const p = f.id !== undefined ? pending.get(f.id) : undefined;
-  if (p) {
-    pending.delete(f.id);
-    return failMessage(p, code, message);
-  }
-  const room = f.id !== undefined ? roomRequests.get(f.id) : undefined;
-  if (room !== undefined) {
-    roomRequests.delete(f.id);
-    if (rooms.stateOf(room) === 'joining') rooms.remove(room);
-    else if (rooms.stateOf(room) === 'leaving') rooms.setState(room, 'joined');
-    updateComposer();
-  }
-  showError(code, room !== undefined ? `#${room}: ${message}` : message);
-}
-
-// ---- sending --------------------------------------------------------------
 
 input.addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -210,103 +147,116 @@ $('send-form').addEventListener('submit', (ev) => { ev.preventDefault(); sendCur
 
 function sendCurrent() {
   const text = input.value;
-  if (text.trim() === '' || !canSend()) return;
+  const room = rooms.active;
+  if (text.trim() === '' || sendButton.disabled || room === null) return;
   if (codePoints(text) > MAX_TEXT) return showError('too_large', `A message has at most ${MAX_TEXT} characters.`);
-  const room = /** @type {string} */ (rooms.active);
-  const id = nextId('c');
-  const el = messageElement({ room, from: me.name, text, clientId: id, own: true, state: 'pending' });
+  const id = nextId();
+  const el = messageElement({ room, from: client.welcome?.name ?? nameInput.value.trim(), text, clientId: id, own: true, state: 'pending' });
   rooms.push(room, el);
-  pending.set(id, { el, room, text });
-  socket.send({ type: 'say', text, room, id });
   input.value = '';
+  say(el, room, text, id);
 }
 
-function failMessage(p, code, message) {
-  setMessageState(p.el, 'failed', `${code}: ${message}`);
-  p.el.dataset.errorCode = code;
-  if (!RETRYABLE.has(code)) return;
-  p.el.appendChild(h('button', { type: 'button', class: 'retry', 'data-testid': 'retry', onclick: () => retry(p) }, 'Retry'));
-}
-
-function retry(p) {
-  if (!socket.isOpen || rooms.stateOf(p.room) !== 'joined') return showError('offline', `Not connected to #${p.room} yet; try again in a moment.`);
-  // The same id: if the first try was delivered after all, the server acks it again instead of delivering a copy.
-  const id = /** @type {string} */ (p.el.dataset.clientId);
-  delete p.el.dataset.errorCode;
-  setMessageState(p.el, 'pending');
-  pending.set(id, p);
-  socket.send({ type: 'say', text: p.text, room: p.room, id });
-}
-
-/** The socket closed: acks for what is in flight will never come. */
-function failAllPending() {
-  for (const p of pending.values()) failMessage(p, 'not_confirmed', 'the connection closed before the server confirmed it');
-  pending.clear();
-  for (const [id, room] of roomRequests) { roomRequests.delete(id); if (rooms.stateOf(room) === 'joining') rooms.remove(room); }
-}
-
-function canSend() {
-  return socket.isOpen && rooms.active !== null && rooms.stateOf(rooms.active) === 'joined';
+/** Say it (again, on a retry: the same id, so the server delivers it at most once). */
+function say(el, room, text, id) {
+  client.say(room, text, { id }).then((ack) => {
+    const delivered = byMsgId.get(ack.msgId);
+    if (delivered && delivered !== el) { // the delivery overtook the ack: keep that copy, mark it ours
+      delivered.classList.add('own');
+      delivered.dataset.clientId = id;
+      rooms.drop(room, el);
+      return;
+    }
+    el.dataset.msgId = ack.msgId;
+    byMsgId.set(ack.msgId, el);
+    setMessageState(el, 'sent');
+  }, (err) => {
+    setMessageState(el, 'failed', `${err.code}: ${err.message}`);
+    el.dataset.errorCode = err.code;
+    if (!err.retryable) return;
+    el.appendChild(h('button', { type: 'button', class: 'retry', 'data-testid': 'retry', onclick: () => {
+      delete el.dataset.errorCode;
+      setMessageState(el, 'pending');
+      say(el, room, text, id);
+    } }, 'Retry'));
+  });
 }
 
 function updateComposer() {
-  const ok = canSend();
+  const ok = rooms.active !== null && client?.state !== 'closed';
   sendButton.disabled = !ok;
   input.placeholder = ok ? `Message #${rooms.active} (Enter to send, Shift+Enter for a new line)` : 'Not connected';
 }
 
-// ---- joining and leaving ----------------------------------------------------
+// ---- name, rooms, token -------------------------------------------------------
+
+$('name-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const name = nameInput.value.trim();
+  if (codePoints(name) > MAX_NAME) return showError('bad_request', `A name has at most ${MAX_NAME} characters.`);
+  if (name) localStorage.setItem('warren.name', name);
+  else localStorage.removeItem('warren.name');
+  client.rename(name);
+});
 
 $('join-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const joinInput = /** @type {HTMLInputElement} */ ($('join-input'));
   const room = joinInput.value.trim().replace(/^#/, '');
-  if (!ROOM_RE.test(room)) return showError('bad_request', 'A room name is letters, digits and _ . : - (up to 64), starting with a letter or digit.');
-  if (!socket.isOpen) return showError('offline', 'Connect first.');
+  if (!ROOM_RE.test(room)) return showError('bad_request', BAD_ROOM);
   joinInput.value = '';
-  if (rooms.stateOf(room) !== 'joined') requestJoin(room);
-  rooms.select(room);
-  updateComposer();
+  openRoom(room);
 });
 
-function requestJoin(room) {
-  const id = nextId('j');
-  roomRequests.set(id, room);
-  rooms.add(room, 'joining');
-  const since = lastPos.get(room);
-  socket.send(since === undefined ? { type: 'join', room, id } : { type: 'join', room, id, since });
+// A room typed into the address bar (`#dev`) is joined like one typed into
+// the form; a token given there replaces the page's.
+addEventListener('hashchange', () => {
+  const { room, token } = hashSettings();
+  if (token) useToken(token);
+  if (room && ROOM_RE.test(room)) openRoom(room);
+});
+
+function openRoom(room) {
+  if (!rooms.has(room)) want(room);
+  rooms.select(room);
 }
 
-function requestLeave(room) {
-  if (!socket.isOpen) { rooms.remove(room); lastPos.delete(room); return updateComposer(); }
-  const id = nextId('l');
-  roomRequests.set(id, room);
-  rooms.setState(room, 'leaving');
-  socket.send({ type: 'leave', room, id });
+$('token-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  useToken(tokenInput.value.trim());
+  tokenInput.value = '';
+});
+
+function useToken(token) {
+  if (token) sessionStorage.setItem('warren.token', token);
+  else sessionStorage.removeItem('warren.token');
+  start();
 }
 
-// ---- inline errors ------------------------------------------------------------
+$('reconnect').addEventListener('click', () => client.connect());
+
+// ---- helpers ----------------------------------------------------------------------
 
 function showError(code, message) {
   const item = h('li', { class: 'error', 'data-testid': 'error', 'data-code': code },
     h('span', {}, message),
     h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'));
-  errorsEl.appendChild(item);
-  while (errorsEl.children.length > MAX_ERRORS_SHOWN) errorsEl.firstElementChild?.remove();
+  $('errors').appendChild(item);
+  while ($('errors').children.length > MAX_ERRORS_SHOWN) $('errors').firstElementChild?.remove();
 }
 
 /**
- * A token given in the page URL's fragment (`#token=<JWT>`), which browsers
- * never send to a server, so it stays out of access logs. It is kept for the
- * tab's reloads and taken out of the address bar.
+ * The page URL's fragment: `#dev` or `#room=dev` names the room; a token
+ * (`#token=<JWT>`), which browsers never send to a server and so stays out
+ * of access logs, is kept for the tab and taken out of the address bar.
  */
-function tabToken() {
-  const given = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (given) {
-    sessionStorage.setItem('warren.token', given);
-    history.replaceState(null, '', location.pathname + location.search);
-  }
-  return sessionStorage.getItem('warren.token');
+function hashSettings() {
+  const raw = location.hash.slice(1);
+  if (!raw.includes('=')) return { room: raw };
+  const params = new URLSearchParams(raw);
+  const token = params.get('token');
+  if (token) history.replaceState(null, '', location.pathname + location.search);
+  return { room: params.get('room') ?? '', token };
 }
 
 /** This tab's `client` key (PROTOCOL.md "Connecting"): the same across its reconnects and reloads. */
@@ -319,5 +269,4 @@ function tabClientKey() {
   return key;
 }
 
-updateComposer();
-if (query.get('autoconnect') === '1') form.requestSubmit();
+start();
