@@ -9,13 +9,13 @@
  * whose connections sit in TIME_WAIT: lib/http/listen_sockets.ts), and
  * the client reaches it under its URL, as through a load balancer.
  *
- * A `say` answered `unavailable` (its daemon cut off from RabbitMQ) is
- * resent too, up to `maxAttempts` sends, and delivered once when RabbitMQ
- * is back in time.
+ * A `say` unanswered for `timeoutMs`, or answered `unavailable` (its
+ * daemon cut off from RabbitMQ), is resent too, on the same socket, up to
+ * `maxAttempts` sends, and delivered once.
  *
  * The ack is lost on purpose (the client's socket drops it) after an
- * observer on another daemon saw the message: the daemon had published
- * it, and only the ack is missing, as when the daemon dies right then.
+ * observer saw the message: the daemon had published it, and only the ack
+ * is missing, as when the daemon dies right then.
  */
 import { expect } from 'chai';
 import { WarrenError } from 'warren/client';
@@ -96,6 +96,19 @@ describe('the client library resending across daemons, on RabbitMQ', function ()
     expect(recorded.messages('rs2').map((message) => message.text)).to.deep.equal(['moved', ...away]);
     expect(recorded.texts('rs2').slice(1)).to.deep.equal(away.map((text) => `${text} (replay)`));
     expect(await timesDelivered(observer, 'rs2', 'moved')).to.equal(1);
+  });
+
+  it('resends a say whose ack was lost on a socket that stays open after timeoutMs, under the same id: acked with the first copy\'s msgId, delivered once', async () => {
+    const observer = await observe('rs4');
+    const recorded = await RecordedClient.open({ url: steady().wsUrl(), name: 'impatient', room: 'rs4', timeoutMs: 1_000 });
+    let acks = 0;
+    recorded.socket.lose = (frame) => frame.type === 'ack' && acks++ === 0;
+    const acked = recorded.client.say('rs4', 'again', { id: 'impatient-1' });
+    const published = await observer.next('message', { text: 'again' }, 10_000);
+    expect(await acked).to.include({ msgId: published['msgId'] });
+    expect(recorded.socket.heard.filter((frame) => frame.type === 'ack').map((frame) => frame['msgId']), 'an ack per send').to.deep.equal([published['msgId'], published['msgId']]);
+    expect(await timesDelivered(observer, 'rs4', 'again')).to.equal(1);
+    expect(recorded.sockets).to.have.length(1);
   });
 
   it('resends a say answered unavailable (its daemon cut off from RabbitMQ) until RabbitMQ is back: delivered once; with fewer attempts allowed, fails with unavailable after them', async () => {
