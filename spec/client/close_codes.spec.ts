@@ -38,6 +38,13 @@ describe('the client library and each close code, on the in-process bus', functi
     });
   }
 
+  it('never causes a 1009 itself: a say longer than the server takes (4000 characters) fails with too_large, and the socket stays', async () => {
+    const recorded = await open('verbose', 'c1009-say');
+    const failed = await recorded.client.say('c1009-say', 'x'.repeat(64 * 1024 + 1)).catch((error: unknown) => error);
+    expect(failed).to.be.instanceOf(WarrenError).and.include({ code: 'too_large', retryable: false });
+    expect(recorded.states.map((change) => change.state)).to.deep.equal(['connecting', 'open']);
+  });
+
   it('1013 (it stopped reading while a room flooded): reconnects, and the say it sent into the closed socket is delivered once and acked', async () => {
     const recorded = await open('stuck', 'flood');
     const observer = await observe('flood');

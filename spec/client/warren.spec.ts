@@ -1,7 +1,8 @@
 // Unit specs of the client library (client/warren.mjs) against a stand-in
 // socket: the spec plays the server frame by frame. The library against
-// real daemons: spec/client/*_daemon.spec.ts and the browser specs.
+// real daemons: the other files of spec/client/, and the browser specs.
 import { expect } from 'chai';
+import WsWebSocket from 'ws';
 import { WarrenClient, WarrenError, type Ack, type ClientOptions, type Message, type Presence, type StateChange } from 'warren/client';
 import { until } from '../support/eventually';
 import { StandInServer, type StandInSocket } from '../support/stand_in_socket';
@@ -81,6 +82,10 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const keys = Array.from({ length: 50 }, () => new WarrenClient({ url: URL_A, WebSocket: new StandInServer().WebSocket }).clientKey);
       expect(new Set([client.clientKey, ...keys]).size).to.equal(51);
       for (const key of keys) expect(key).to.match(/^[A-Za-z0-9_-]{24}$/);
+    });
+
+    it('takes the ws package\'s class as its WebSocket as it is, types and all (Node has none of its own)', () => {
+      expect(new WarrenClient({ url: URL_A, WebSocket: WsWebSocket }).state).to.equal('idle');
     });
 
     it('refuses options the server would refuse: a bad client key, room or name, or no URL or WebSocket', () => {
@@ -519,11 +524,17 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       first.welcome({ recovered: true });
       client.join('dev');
       first.frame({ type: 'joined', room: 'dev', id: first.sentOf('join')[0]!.id, recovered: true });
+      expect(gaps, 'after recovered: true').to.deep.equal([]);
       first.drop(1006);
       const second = await socket(2);
       second.welcome({ recovered: false });
       second.frame({ type: 'joined', room: 'dev', id: second.sentOf('join')[0]!.id, recovered: false });
       expect(gaps).to.deep.equal(['room lobby', 'client lobby', 'client dev']);
+      second.drop(1006);
+      const third = await socket(3);
+      third.welcome();
+      third.frame({ type: 'joined', room: 'dev', id: third.sentOf('join')[0]!.id });
+      expect(gaps, 'after no recovered at all').to.have.length(3);
     });
   });
 
@@ -675,12 +686,15 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const { client, first } = await connected({ roomOptions: { presence: true } });
       const lobby = client.rooms.get('lobby')!;
       const seen: Presence[] = [];
+      const seenByClient: Presence[] = [];
       lobby.on('presence', (p) => seen.push(p));
+      client.on('presence', (p) => seenByClient.push(p));
       first.frame({ type: 'presence', room: 'lobby', members: [member('u3', 'cy', 2), member('u1', 'al')], users: 2, connections: 3 });
       expect(lobby.presence).to.deep.equal({ room: 'lobby', members: [member('u1', 'al'), member('u3', 'cy', 2)], users: 2, connections: 3, truncated: false });
       first.frame({ type: 'presence_diff', room: 'lobby', joins: [{ user: 'u2', name: 'al' }, { user: 'u0', name: 'bo' }], leaves: [{ user: 'u3' }], users: 3, connections: 3 });
       expect(lobby.presence).to.deep.equal({ room: 'lobby', members: [member('u1', 'al'), member('u2', 'al'), member('u0', 'bo')], users: 3, connections: 3, truncated: false });
       expect(seen).to.have.length(2);
+      expect(seenByClient).to.deep.equal(seen);
     });
 
     it('above the listed maximum keeps the list and takes the counts from count-only diffs', async () => {

@@ -7,7 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { type ClientOptions, type ConnectionState, type Message, type StateChange, WarrenClient, type WarrenError, type WebSocketConstructor, type Welcome } from 'warren/client';
+import { type ClientOptions, type ConnectionState, type Message, type StateChange, WarrenClient, type WarrenError, type Welcome } from 'warren/client';
 import { eventually } from './eventually';
 import type { ChatClient, Frame } from './client';
 import { atExit } from './hooks';
@@ -77,14 +77,13 @@ export class RecordedClient {
           return token;
         },
       }),
-      // The cast: WebSocketLike types its handlers' events as unknown, which ws's handler types do not accept.
       WebSocket: class extends SpecSocket {
         constructor(url: string, protocols?: string | string[]) {
           super(recorded.route(url), protocols);
           this.asked = url;
           recorded.sockets.push(this);
         }
-      } as unknown as WebSocketConstructor,
+      },
     });
     this.client.on('state', (change) => this.told.push({ event: 'state', change }));
     this.client.on('welcome', (welcome) => this.told.push({ event: 'welcome', welcome }));
