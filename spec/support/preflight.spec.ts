@@ -112,7 +112,7 @@ describe('a machine without the Debian packages the specs need', function () {
       // Installing takes minutes, longer than a browser spec's hook may wait.
       // This run's Chromium, "installed" by a link.
       const apt = standInAptGet(`/bin/ln -s ${CHROMIUM} ${chromium}`);
-      const spec = [MOCHA, join('spec', 'web', 'chat.spec.ts'), '--grep', 'renders markup in messages as text'];
+      const spec = [MOCHA, join('spec', 'web', 'chat.spec.ts'), '--grep', 'connects on load to the room in the hash'];
       const run = await node(spec, { PATH: `${dir}${delimiter}${process.env.PATH}`, SPEC_CHROMIUM_PATH: chromium });
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       expect(apt.calls()).to.deep.equal(['install -y chromium policy:101']);
