@@ -42,6 +42,13 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
     return { ...parts, first };
   }
 
+  /** Every error event the client tells from now on. */
+  function errorsOf(client: WarrenClient): WarrenError[] {
+    const errors: WarrenError[] = [];
+    client.on('error', (e) => errors.push(e));
+    return errors;
+  }
+
   const settled = <T>(promise: Promise<T>) => promise.then((value) => ({ value }), (error: WarrenError) => ({ error }));
   const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -134,8 +141,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
     it('retries later when getToken fails, and says why', async () => {
       let fail = true;
       const { client, states, socket } = setup({ getToken: () => { if (fail) throw new Error('idp down'); return 'tok'; } });
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
+      const errors = errorsOf(client);
       client.connect();
       await until('a reconnecting state', () => states.length, () => states.some((s) => s.state === 'reconnecting'));
       expect(errors[0]).to.include({ code: 'token', message: 'getToken failed: idp down' });
@@ -146,8 +152,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
 
     it('tells a getToken that throws what it threw', async () => {
       const { client } = setup({ getToken: () => { throw 'nope'; } });
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
+      const errors = errorsOf(client);
       client.connect();
       await until('an error', () => errors.length, (n) => n > 0);
       expect(errors[0]!.message).to.equal('getToken failed: nope');
@@ -156,8 +161,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
     it('a getToken that fails after close() is not told, and opens nothing', async () => {
       let reject: (error: Error) => void = () => undefined;
       const { client, server } = setup({ getToken: () => new Promise<string>((_, no) => (reject = no)) });
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
+      const errors = errorsOf(client);
       client.connect();
       client.close();
       reject(new Error('late'));
@@ -749,8 +753,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
   describe('requests, heartbeats and tokens', () => {
     it('a request fails with the server\'s error for its id, or with timeout, or with closed when the socket goes', async () => {
       const { client, first } = await connected({ timeoutMs: 30 });
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
+      const errors = errorsOf(client);
       const refused = settled(client.presence('lobby'));
       first.frame({ type: 'error', code: 'bad_request', message: 'no', id: first.sentOf('presence')[0]!.id });
       expect(await refused).to.have.nested.property('error.code', 'bad_request');
@@ -767,8 +770,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
       const dev = client.join('dev');
       first.frame({ type: 'joined', room: 'dev', id: first.sentOf('join')[0]!.id });
       client.join('ops'); // its join pending
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
+      const errors = errorsOf(client);
       first.frame({ type: 'error', code: 'bad_request', message: 'plain text' });
       first.frame({ type: 'error', code: 'rate_limited', message: 'slow down', id: 'not-ours' });
       expect(errors.map((e) => [e.code, e.message, e.retryable])).to.deep.equal([['bad_request', 'plain text', false], ['rate_limited', 'slow down', true]]);
@@ -855,12 +857,8 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
 
     it('on token_expiring sends a refresh with a token from getToken', async () => {
       const tokens = ['first', 'second'];
-      const { client, socket } = setup({ getToken: () => tokens.shift()!, timeoutMs: 300 });
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
-      client.connect();
-      const s = await socket(1);
-      s.welcome();
+      const { client, first: s } = await connected({ getToken: () => tokens.shift()!, timeoutMs: 300 });
+      const errors = errorsOf(client);
       s.frame({ type: 'token_expiring', exp: 123 });
       const refresh = await until('a refresh', () => s.sentOf('refresh'), (sent) => sent.length === 1);
       expect(refresh[0]).to.include({ type: 'refresh', token: 'second' });
@@ -876,8 +874,7 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
 
     it('on token_expiring without getToken says it cannot renew', async () => {
       const { client, first } = await connected();
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
+      const errors = errorsOf(client);
       first.frame({ type: 'token_expiring', exp: 1 });
       expect(errors.map((e) => [e.code, e.message])).to.deep.equal([['token', 'the token is expiring and there is no getToken to renew it']]);
       expect(first.sentOf('refresh')).to.deep.equal([]);
@@ -885,12 +882,8 @@ describe('the client library (client/warren.mjs), against a stand-in socket', fu
 
     it('on token_expiring with a getToken that fails says so, and sends no refresh', async () => {
       let calls = 0;
-      const { client, socket } = setup({ getToken: () => { if (++calls > 1) throw new Error('idp down'); return 'tok'; } });
-      const errors: WarrenError[] = [];
-      client.on('error', (e) => errors.push(e));
-      client.connect();
-      const s = await socket(1);
-      s.welcome();
+      const { client, first: s } = await connected({ getToken: () => { if (++calls > 1) throw new Error('idp down'); return 'tok'; } });
+      const errors = errorsOf(client);
       s.frame({ type: 'token_expiring', exp: 1 });
       await until('the failure told', () => errors.length, (n) => n === 1);
       expect(errors[0]).to.include({ code: 'token', message: 'getToken failed: idp down' });
