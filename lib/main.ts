@@ -29,18 +29,18 @@ async function main(argv: readonly string[]): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    void shutDown(warren, signal, config.shutdownTimeoutMs);
+    void shutDown(warren, signal, config.shutdownTimeoutMs, config.shutdown.drainSeconds * 1000);
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 }
 
-async function shutDown(warren: Warren, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+async function shutDown(warren: Warren, signal: NodeJS.Signals, timeoutMs: number, drainMs: number): Promise<void> {
   log.info({ signal }, `${signal}: draining, then stopping`);
   const deadline = Date.now() + timeoutMs;
   const overdue = setTimeout(() => exit(1, `shutdown took longer than ${timeoutMs} ms: exiting anyway`), timeoutMs);
   // Draining may use most of the time; stopping the tree needs a little.
-  await prepStop(warren, deadline - Math.min(1_000, timeoutMs / 4));
+  await prepStop(warren, deadline - Math.min(1_000, timeoutMs / 4), drainMs);
   await stop(warren);
   clearTimeout(overdue);
   exit(0, 'warren stopped');

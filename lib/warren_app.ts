@@ -5,8 +5,9 @@
  * Draining (OTP's prep_stop) happens while the whole tree still runs, since
  * answering the `say`s in flight needs the broker: readiness turns 503 so
  * load balancers move on, new upgrades are refused, every connection is
- * told to drain (it sends its pending acks, then closes with 1001), and the
- * tree stops in order once they are gone or the time is up.
+ * told to drain (it sends its pending acks, then closes with 1001), in
+ * batches over shutdown.drainSeconds, and the tree stops in order once they
+ * are gone or the time is up.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -20,9 +21,7 @@ import { ListenSockets } from './http/listen_sockets';
 import { log } from './log';
 import { Application } from './otp/application';
 import type { ExitReason } from './otp/exit_reason';
-import { cast } from './otp/gen_server';
-import type { Ref } from './otp/process';
-import { countChildren, whichChildren } from './otp/supervisor';
+import { drainConnections } from './drainer';
 import { childRef } from './otp/sys';
 import { Readiness } from './readiness';
 
@@ -60,15 +59,14 @@ export async function start(config: Config, { onRootExit, ...options }: StartOpt
   }
 }
 
-/** Resolves once every connection has closed, or `deadline` (epoch ms) has come. */
-export async function prepStop({ app, readiness }: Warren, deadline: number): Promise<void> {
+/**
+ * Resolves once every connection has closed, or `deadline` (epoch ms) has
+ * come. The connections are told in batches over `drainMs` (drainer.ts).
+ */
+export async function prepStop({ app, readiness }: Warren, deadline: number, drainMs = 0): Promise<void> {
   readiness.draining = true;
   const connectionSup = childRef(app.root, 'connection_sup');
-  if (!connectionSup) return;
-  const connections = whichChildren(connectionSup);
-  log.info({ connections: connections.length }, `draining ${connections.length} connections`);
-  for (const { ref } of connections) if (ref) cast(ref as Ref, { type: 'drain' });
-  while (countChildren(connectionSup).active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  if (connectionSup) await drainConnections(connectionSup, drainMs, deadline);
 }
 
 export async function stop({ app, sockets }: Warren): Promise<void> {

@@ -65,6 +65,12 @@ describe('config', () => {
       for (const NODE_ENV of ['test', 'production', 'development', 'staging']) expect(() => load({ NODE_ENV }), NODE_ENV).to.not.throw();
       expect(load({ NODE_ENV: 'test' }).logLevel).to.equal('warn');
       expect(load({ NODE_ENV: 'production' }).shutdownTimeoutMs).to.equal(25_000);
+      expect(load({ NODE_ENV: 'test' }).shutdown.drainSeconds, 'specs drain at once unless they ask').to.equal(0);
+    });
+
+    it('take a drain window that leaves exactly the leeway, and no window with no shutdown time', () => {
+      expect(load({ SHUTDOWN_DRAIN_SECONDS: '13', SHUTDOWN_TIMEOUT_MS: '15000' }).shutdown.drainSeconds).to.equal(13);
+      expect(load({ SHUTDOWN_DRAIN_SECONDS: '0', SHUTDOWN_TIMEOUT_MS: '0' }).shutdownTimeoutMs).to.equal(0);
     });
 
     it('are frozen, deeply', () => {
@@ -111,7 +117,7 @@ describe('config', () => {
       const values: Record<string, [string, unknown]> = {
         PORT: ['9001', 9001], HOST: ['::', '::'], ADMIN_PORT: ['0', 0], ADMIN_HOST: ['localhost', 'localhost'],
         AMQP_URL: ['amqp://a:5672, amqps://b/vhost', ['amqp://a:5672', 'amqps://b/vhost']],
-        LOG_LEVEL: ['debug', 'debug'], SHUTDOWN_TIMEOUT_MS: ['2500', 2500], ADMIN_TOKEN: ['s3cr3t', 's3cr3t'],
+        LOG_LEVEL: ['debug', 'debug'], SHUTDOWN_TIMEOUT_MS: ['2500', 2500], SHUTDOWN_DRAIN_SECONDS: ['5', 5], ADMIN_TOKEN: ['s3cr3t', 's3cr3t'],
         HISTORY_SIZE: ['20', 20], HISTORY_TTL_SECONDS: ['60', 60], HISTORY_MAX_RECOVER: ['50', 50],
         AUTH_MODE: ['required', 'required'], AUTH_HMAC_SECRET: [SECRET, SECRET], AUTH_PUBLIC_KEY_FILE: ['/etc/warren/key.pem', '/etc/warren/key.pem'],
         AUTH_JWKS_FILE: ['/etc/warren/jwks.json', '/etc/warren/jwks.json'], AUTH_ALGORITHMS: ['HS256, HS512', ['HS256', 'HS512']],
@@ -124,6 +130,8 @@ describe('config', () => {
       // AUTH_MODE=required needs a key, and a key one source: each variable is tried with the key it needs.
       const companions: Record<string, Record<string, string>> = {
         AUTH_MODE: { AUTH_HMAC_SECRET: SECRET }, AUTH_ALGORITHMS: { AUTH_HMAC_SECRET: SECRET },
+        // A drain window must fit in the shutdown's time with room to spare.
+        SHUTDOWN_TIMEOUT_MS: { SHUTDOWN_DRAIN_SECONDS: '0' },
       };
       expect(Object.keys(values)).to.have.members(SETTINGS.map((s) => s.env));
       for (const setting of SETTINGS) {
@@ -192,6 +200,7 @@ describe('config', () => {
         [{ nodeId: 'node 1' }, 'nodeId (config/production.json): expected 1 to 64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got "node 1"'],
         [{ presence: { heartbeatMs: 5001 } }, 'presence.heartbeatMs (config/production.json): must be at most a third of presence.downAfterSeconds: a live node would be declared down after a few late heartbeats, got 5001'],
         [{ presence: { maxListed: 0 } }, 'presence.maxListed (config/production.json): expected an integer from 1 to 10000, got 0'],
+        [{ shutdown: { drainSeconds: 14 } }, 'shutdown.drainSeconds (config/production.json): must leave 2000 ms of shutdownTimeoutMs (15000) after the drain window, got 14'],
         [{ broker: { reconnect: { minMs: 5000, maxMs: 1000 } } }, 'broker.reconnect.minMs (config/production.json): must not exceed broker.reconnect.maxMs, got 5000'],
         [{ limits: { maxPayloadBytes: 40_000 } }, 'limits.maxPayloadBytes (config/production.json): must be at least 12 × limits.maxTextChars + 1024 = 49024, the largest valid say, got 40000'],
         [{ broker: { url: [] } }, 'broker.url (config/production.json): expected at least one URL'],
@@ -375,7 +384,7 @@ describe('config', () => {
       const text = helpText(CONFIG_DIR);
       const lineOf = (name: string) => text.split('\n').find((line) => line.trimStart().startsWith(name)) ?? expect.fail(`no line for ${name}`);
       const expected: Record<string, string> = {
-        PORT: '8081', HOST: '0.0.0.0', ADMIN_PORT: '8082', ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: 'none', AMQP_URL: 'none', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '10000',
+        PORT: '8081', HOST: '0.0.0.0', ADMIN_PORT: '8082', ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: 'none', AMQP_URL: 'none', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '15000', SHUTDOWN_DRAIN_SECONDS: '10',
         HISTORY_SIZE: '100', HISTORY_TTL_SECONDS: '3600', HISTORY_MAX_RECOVER: '300',
         AUTH_MODE: 'off', AUTH_HMAC_SECRET: 'none', AUTH_PUBLIC_KEY_FILE: 'none', AUTH_JWKS_FILE: 'none', AUTH_ALGORITHMS: 'none', AUTH_ISSUER: 'none',
         AUTH_AUDIENCE: 'none', AUTH_ALLOW_QUERY_TOKEN: 'false', AUTH_CLOCK_TOLERANCE_SECONDS: '5', AUTH_REFRESH_SECONDS: '30', ALLOWED_ORIGINS: 'none', MAX_CONNECTIONS: '100000', CONNECT_RATE: '1000',

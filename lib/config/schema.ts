@@ -8,6 +8,9 @@ import { isRoomName, ROOM_NAME_RULE } from '../protocol/fields';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** What a shutdown needs after the drain window: the last batch's acks, and the tree's stop. */
+export const DRAIN_LEEWAY_MS = 2_000;
+
 function integer(min: number, max: number) {
   const error = `expected an integer from ${min} to ${max}`;
   return z.int({ error }).min(min, { error }).max(max, { error });
@@ -100,6 +103,11 @@ export const ConfigSchema = group({
   shutdownTimeoutMs: integer(0, 600_000).describe(
     'longest drain on SIGTERM before the remaining sockets are closed; production stays under the 30 s a container orchestrator usually grants',
   ),
+  shutdown: group({
+    drainSeconds: integer(0, 600).describe(
+      'PROTOCOL.md: SIGTERM closes the sockets with 1001 in batches over 10 s, so their clients reconnect to other nodes gradually, as Phoenix\'s drainer does; 0: all at once',
+    ),
+  }),
   limits: group({
     maxPayloadBytes: integer(1024, 16 * MIB).describe(
       'larger frames close with 1009; 64 KiB holds the largest valid say with room to spare and bounds what one frame costs to parse',
@@ -184,6 +192,11 @@ export const ConfigSchema = group({
   // Three heartbeats lost in a row must not make a live node look dead.
   if (config.presence.heartbeatMs * 3 > config.presence.downAfterSeconds * 1000) {
     issue(['presence', 'heartbeatMs'], 'must be at most a third of presence.downAfterSeconds: a live node would be declared down after a few late heartbeats');
+  }
+  // The last batch closes at the end of the window; its sockets' pending acks
+  // and the tree's stop need the rest of the time.
+  if (config.shutdown.drainSeconds > 0 && config.shutdown.drainSeconds * 1000 + DRAIN_LEEWAY_MS > config.shutdownTimeoutMs) {
+    issue(['shutdown', 'drainSeconds'], `must leave ${DRAIN_LEEWAY_MS} ms of shutdownTimeoutMs (${config.shutdownTimeoutMs}) after the drain window`);
   }
   if (config.broker.reconnect.minMs > config.broker.reconnect.maxMs) {
     issue(['broker', 'reconnect', 'minMs'], 'must not exceed broker.reconnect.maxMs');

@@ -48,6 +48,10 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'presence.heartbeatMs', env: 'PRESENCE_HEARTBEAT_MS', flag: '--presence-heartbeat-ms', kind: 'integer', meaning: "ms between a node's presence heartbeats" },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', kind: 'string', meaning: `pino level: ${LOG_LEVELS.join(', ')}` },
   {
+    path: 'shutdown.drainSeconds', env: 'SHUTDOWN_DRAIN_SECONDS', flag: '--shutdown-drain-seconds', kind: 'integer',
+    meaning: 'seconds over which SIGTERM/SIGINT closes the sockets with 1001, in batches (0: all at once)',
+  },
+  {
     path: 'shutdownTimeoutMs', env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', kind: 'integer',
     meaning: 'longest drain on SIGTERM/SIGINT, in ms, before the remaining sockets are closed',
   },

@@ -1,7 +1,7 @@
 /**
  * SIGTERM (PROTOCOL.md, close 1001): each `say` in flight is answered before
  * its socket closes with 1001, the tree stops in order, and the process
- * exits 0.
+ * exits 0; with shutdown.drainSeconds, the closes are spread over it.
  */
 import { expect } from 'chai';
 import type { ActorInfo } from '../../lib/otp/sys';
@@ -9,6 +9,7 @@ import { actors, fetchTree } from '../support/admin';
 import { BROKERS } from '../support/brokers';
 import { ChatClient } from '../support/client';
 import { Daemon } from '../support/daemon';
+import { until } from '../support/eventually';
 
 /** /debug/tree, polled from now until the admin port stops answering. */
 async function treesUntilGone(daemon: Daemon): Promise<ActorInfo[]> {
@@ -64,3 +65,32 @@ for (const broker of BROKERS) {
     });
   });
 }
+
+describe('a staged drain on SIGTERM (shutdown.drainSeconds), on the in-process bus', function () {
+  this.timeout(30_000);
+  const SOCKETS = 40;
+  const WINDOW_MS = 2_000;
+
+  it('turns unready at once, answers every say, and closes the sockets with 1001 spread over the window, not at once', async () => {
+    const daemon = await Daemon.start({ env: { SHUTDOWN_DRAIN_SECONDS: String(WINDOW_MS / 1000), SHUTDOWN_TIMEOUT_MS: '8000' } });
+    const clients = await Promise.all(Array.from({ length: SOCKETS }, (_, n) => ChatClient.connect(daemon.wsUrl(`name=d${n}&room=drain`))));
+    const closes: Array<{ code: number; at: number }> = [];
+    for (const client of clients) void client.closed.then(({ code }) => closes.push({ code, at: Date.now() }));
+    const talker = clients.at(-1)!; // drained last: it chats on meanwhile
+    const sent = Array.from({ length: 20 }, (_, n) => `s${n}`);
+    for (const id of sent) talker.send({ type: 'say', text: id, id });
+    daemon.signal('SIGTERM');
+
+    await until('/readyz to answer 503', async () => (await fetch(daemon.url('/readyz'))).status, (status) => status === 503);
+    expect(closes.length, 'sockets closed by the time readiness turned').to.be.below(SOCKETS / 2);
+    expect(await daemon.exited).to.deep.equal({ code: 0, signal: null });
+
+    expect(closes.map((close) => close.code)).to.deep.equal(Array(SOCKETS).fill(1001));
+    const times = closes.map((close) => close.at);
+    // Timers never fire early: the last batch goes out a tick before the
+    // window's end, however slow the machine, so the spread has a floor.
+    expect(Math.max(...times) - Math.min(...times), 'from the first close to the last').to.be.at.least(WINDOW_MS / 2);
+    const answers = talker.frames.filter((f) => f.type === 'ack' || (f.type === 'error' && f['code'] === 'unavailable'));
+    expect(answers.map((f) => f['id']).sort()).to.deep.equal([...sent].sort());
+  });
+});
