@@ -73,6 +73,10 @@ describe('config', () => {
       expect(load({ SHUTDOWN_DRAIN_SECONDS: '0', SHUTDOWN_TIMEOUT_MS: '0' }).shutdownTimeoutMs).to.equal(0);
     });
 
+    it('take a presence heartbeat of exactly a third of the down bound', () => {
+      expect(load({ PRESENCE_HEARTBEAT_MS: '5000', PRESENCE_DOWN_AFTER_SECONDS: '15' }).presence.heartbeatMs).to.equal(5000);
+    });
+
     it('are frozen, deeply', () => {
       const config = load({ AMQP_URL: 'amqp://a' });
       for (const value of [config, config.admin, config.limits, config.limits.rate, config.broker, config.broker.url]) {
