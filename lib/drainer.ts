@@ -16,10 +16,9 @@ export const DRAIN_TICK_MS = 100;
 /**
  * How many of `count` connections each tick of a `windowMs` window tells:
  * as even as whole numbers allow, the larger batches first, and never an
- * empty one.
+ * empty one (none at all for no connections: zero ticks).
  */
 export function drainBatches(count: number, windowMs: number): number[] {
-  if (count === 0) return [];
   const ticks = Math.min(count, Math.max(1, Math.floor(windowMs / DRAIN_TICK_MS)));
   const size = Math.floor(count / ticks);
   const larger = count % ticks;

@@ -55,6 +55,9 @@ const MODULES: readonly Module[] = [
   // The examples first: most mutants die there, before the slower property spec runs.
   { name: 'client/warren.mjs', mutate: ['client/warren.mjs'], specs: ['spec/client/warren.spec.ts'] },
   { name: 'lib/presence/replica.ts', mutate: ['lib/presence/replica.ts'], specs: ['spec/presence/replica.spec.ts', 'spec/presence/convergence.spec.ts'] },
+  { name: 'lib/drainer.ts', mutate: ['lib/drainer.ts'], specs: ['spec/drainer.spec.ts'] },
+  // The judge of the chaos, cluster and soak runs: a rule it fails to apply would pass them all.
+  { name: 'tools/traffic/ledger.ts', mutate: ['tools/traffic/ledger.ts'], specs: ['spec/tools/ledger.spec.ts'] },
 ];
 
 // Killed and timed-out mutants count as detected; mutants that do not

@@ -65,6 +65,24 @@ describe('the traffic ledger', () => {
     expect(rules(ledger)).to.deep.equal(['order: b heard a:0 after a:1']);
   });
 
+  it('keeps each sender apart whatever its name and n, and leaves texts that are no sender:n out of the order', () => {
+    const ledger = new Ledger();
+    ledger.addReceiver('r', 'room');
+    for (const [msgId, text] of [['m1', 'chatter-12:10'], ['m2', 'hello'], ['m3', 'chatter-1:9'], ['m4', 'chatter-1:8 and more'], ['m5', 'chatter-12:11']]) ledger.heard('r', { msgId: msgId!, text: text! });
+    expect(rules(ledger)).to.deep.equal([]);
+    expect(ledger.verdict().deliveries).to.equal(5);
+    ledger.heard('r', { msgId: 'm6', text: 'chatter-12:9' });
+    ledger.heard('r', { msgId: 'm7', text: 'chatter-1:10' });
+    expect(rules(ledger)).to.deep.equal(['order: r heard chatter-12:9 after chatter-12:11']);
+  });
+
+  it('measures the order against the highest n heard, not the last', () => {
+    const ledger = new Ledger();
+    ledger.addReceiver('b', 'r');
+    for (const n of [2, 0, 1]) ledger.heard('b', { msgId: `m${n}`, text: `a:${n}` });
+    expect(rules(ledger)).to.deep.equal(['order: b heard a:0 after a:2', 'order: b heard a:1 after a:2']);
+  });
+
   it('allows a failed say to be missing, or to arrive, and counts failures by code', () => {
     const ledger = chatted();
     ledger.said('a', 'r', 2)({ failed: 'timeout' });
@@ -127,10 +145,17 @@ describe('the traffic ledger', () => {
       socket.sent({ type: 'ping', id: 'p0' });
       socket.sent({ type: 'join', id: 'j0' });
       socket.sent({ type: 'typing' });
+      socket.sent({ type: 'ping', id: 'p1' }); // its pong still on the way
       socket.answered('p0');
       socket.answered('j0');
       expect(rules(ledger)).to.deep.equal([]);
     });
+  });
+
+  it('lists 20 violations without a count of more', () => {
+    const ledger = new Ledger();
+    for (let n = 0; n < 20; n++) ledger.said('a', 'r', n);
+    expect(describeVerdict(ledger.verdict()).split('\n')).to.have.length(1 + 1 + 20);
   });
 
   it('lists the first 20 violations and counts the rest', () => {
