@@ -45,8 +45,8 @@ export interface ChaosSummary {
   readonly skipped: Readonly<Record<string, number>>;
   /** Restarts the daemon reported, by behaviour. */
   readonly restarts: Readonly<Record<string, number>>;
-  /** Close codes the clients' sockets saw. */
-  readonly closes: Readonly<Record<string, number>>;
+  /** Close codes the clients' sockets saw, by the kind of the fault inflicted last before. */
+  readonly closes: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly verdict: Verdict;
   /** The quiet tree against the open sockets (tree_check.ts). */
   readonly treeProblems: readonly string[];
@@ -81,7 +81,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   try {
     await untilReady(daemon);
     const ledger = new Ledger();
-    const closes: Record<string, number> = {};
+    const closes: Record<string, Record<string, number>> = {};
+    let lastFault = 'none';
     const rooms = new Map<string, string>();
     for (let i = 0; i < options.clients; i++) {
       const name = `c${String(i).padStart(3, '0')}`;
@@ -89,7 +90,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       rooms.set(name, room);
       const chatter = new Chatter({ name, room, url: daemon.wsUrl(), ledger, intervalMs: options.intervalMs, backoff: BACKOFF });
       chatter.client.on('state', ({ state, code }) => {
-        if (state === 'reconnecting' && code !== undefined) closes[code] = (closes[code] ?? 0) + 1;
+        if (state !== 'reconnecting' || code === undefined) return;
+        const seen = (closes[lastFault] ??= {});
+        seen[code] = (seen[code] ?? 0) + 1;
       });
       chatters.push(chatter);
     }
@@ -115,6 +118,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         break;
       }
       const kind = schedule.next(Date.now());
+      lastFault = kind;
       const hit = await inflict(kind, schedule, daemon, node);
       if (hit === undefined) skipped[kind] = (skipped[kind] ?? 0) + 1;
       else faults[kind]++;
@@ -203,7 +207,7 @@ export function describeSummary(summary: ChaosSummary): string {
     `seed ${summary.seed}, ${(summary.durationMs / 1000).toFixed(0)} s`,
     `faults: ${counts(summary.faults)}${Object.keys(summary.skipped).length > 0 ? ` (nothing to hit: ${counts(summary.skipped)})` : ''}`,
     `restarts reported: ${counts(summary.restarts)}`,
-    `closes seen by clients: ${counts(summary.closes)}`,
+    `closes seen by clients, after: ${Object.entries(summary.closes).map(([kind, codes]) => `${kind} (${counts(codes)})`).join(', ') || 'none'}`,
     // Its first line: the violations are among the broken invariants below.
     describeVerdict(summary.verdict).split('\n')[0]!,
     `daemon: ${summary.daemonExit ?? 'never exited'}`,
