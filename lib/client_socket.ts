@@ -30,6 +30,12 @@ export class ClientSocket {
   private open = true;
   private owner: Ref | undefined;
   private early: SocketEvent[] | undefined;
+  /**
+   * Per room, the `pos` of the last message written here: where a restarted
+   * consumer resumes (connection.ts), since it outlives the consumer. Made
+   * with the first message: an idle socket does not pay for it.
+   */
+  private positions: Map<string, string> | undefined;
 
   constructor(
     private readonly ws: WebSocket<unknown>,
@@ -62,6 +68,16 @@ export class ClientSocket {
     });
     if (written < frames.length || this.ws.getBufferedAmount() > this.maxBufferedBytes) this.close('slowClient');
     return written;
+  }
+
+  /** Everything of `room` up to `pos` has been written. */
+  reached(room: string, pos: string): void {
+    (this.positions ??= new Map()).set(room, pos);
+  }
+
+  /** The `pos` of the last message of `room` written here, if any. */
+  position(room: string): string | undefined {
+    return this.positions?.get(room);
   }
 
   /** `text` replaces the reason's usual text (a 4001 says which check the token failed); at most 123 bytes. */

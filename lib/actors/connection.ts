@@ -382,9 +382,14 @@ async function restartConsumer(state: State, reason: ExitReason): Promise<Result
   if (state.recentConsumerRestarts.length > CONSUMER_INTENSITY) return stop(reason, state);
   state.consumer = await startConsumer(state.self, state.args.socket, ++state.consumerRestarts);
   // The relay forgot the old consumer when it went down; the new one takes
-  // its rooms. Presence needs nothing: it watches the connection, still a
-  // member, and reaches the new consumer at the same ref (refs are paths).
-  for (const room of state.rooms) cast(state.args.relay, { type: 'join', room, consumer: state.consumer, history: 0 });
+  // its rooms, from where the socket is in each: what the room said while
+  // no consumer was there, or was sent to the dead one, is replayed.
+  // Presence needs nothing: it watches the connection, still a member, and
+  // reaches the new consumer at the same ref (refs are paths).
+  for (const room of state.rooms) {
+    const since = state.args.socket.position(room);
+    cast(state.args.relay, { type: 'join', room, consumer: state.consumer, history: 0, ...(since !== undefined && { since }) });
+  }
   return noreply(state);
 }
 

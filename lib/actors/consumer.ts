@@ -3,8 +3,9 @@
  * design. The relay hands it batches of frames for its socket; it writes
  * each batch inside one cork, never into a closed socket, and lets the
  * socket close a client that stopped reading (1013) rather than buffer
- * without limit. It holds no state worth keeping, so its connection simply
- * restarts it after a crash and the socket stays open.
+ * without limit. It holds no state worth keeping (how far it wrote each
+ * room is kept with the socket), so its connection simply restarts it
+ * after a crash and the socket stays open.
  */
 import type { ClientSocket } from '../client_socket';
 import { deliveries, dropped } from '../metrics';
@@ -13,9 +14,13 @@ import { type GenServer, type Result, type ServerRef, noreply, reply } from '../
 /**
  * Frames as the relay has them: views into a batch, or strings (replays
  * from the history); `push`: presence's frames, written alike but not chat
- * messages, so not counted as deliveries.
+ * messages, so not counted as deliveries. A delivery of a room says how far
+ * into the room it brings the socket (`pos`: its last message's, or after a
+ * join the room's newest), so that a consumer's successor resumes there.
  */
-export type ConsumerCast = { readonly type: 'deliver' | 'push'; readonly frames: readonly (string | Uint8Array)[] };
+export type ConsumerCast =
+  | { readonly type: 'deliver'; readonly frames: readonly (string | Uint8Array)[]; readonly room?: string; readonly pos?: string }
+  | { readonly type: 'push'; readonly frames: readonly (string | Uint8Array)[] };
 /**
  * Answered after everything the consumer was sent before it, so a caller
  * knows those frames are written: a barrier, as a call to any Erlang
@@ -35,7 +40,7 @@ export const consumer: GenServer<ClientSocket, State, ConsumerCall, ConsumerCast
   behaviour: 'consumer',
   init: (socket) => ({ socket, delivered: 0, dropped: 0 }),
   handleCall: (_sync, _from, state) => reply('synced', state),
-  handleCast: (cast, state) => (cast.type === 'deliver' ? handleMessage(cast.frames, state) : push(cast.frames, state)),
+  handleCast: (cast, state) => (cast.type === 'deliver' ? handleMessage(cast, state) : push(cast.frames, state)),
   formatStatus: (state) => ({ delivered: state.delivered, dropped: state.dropped, buffered: state.socket.buffered }),
 };
 
@@ -45,8 +50,9 @@ function push(frames: ConsumerCast['frames'], state: State): Result<State> {
 }
 
 /** gen_bunny's handle_message: one batch of deliveries for this socket. */
-function handleMessage(frames: ConsumerCast['frames'], state: State): Result<State> {
+function handleMessage({ frames, room, pos }: Extract<ConsumerCast, { type: 'deliver' }>, state: State): Result<State> {
   const written = state.socket.write(frames);
+  if (room !== undefined && pos !== undefined) state.socket.reached(room, pos);
   state.delivered += written;
   deliveries.inc(written);
   if (written < frames.length) {

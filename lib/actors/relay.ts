@@ -28,7 +28,7 @@
  */
 import type { ConnectionState } from '../broker/adapter';
 import { decodeBatch, type Delivery, msgIdOf } from '../broker/batch';
-import { logPosition, parsePosition, writePosition } from '../broker/position';
+import { logPosition, parsePosition, positionAt, writePosition } from '../broker/position';
 import { DuplicateWindow } from '../history/duplicate_window';
 import { type HistoryLimits, RoomHistory } from '../history/room_history';
 import { log } from '../log';
@@ -189,12 +189,23 @@ function replay(state: State, { room, consumer, history, since, answer }: Join):
   replayed.inc(frames.length);
   const out = frames.map(encodeReplay);
   if (first !== undefined) out.unshift(first);
-  if (out.length > 0) cast(consumer, { type: 'deliver', frames: out });
+  // Live messages follow from here on: the consumer is as far as the room's newest, replayed or not.
+  const pos = newestPosition(state, room, now);
+  if (out.length > 0 || pos !== undefined) cast(consumer, { type: 'deliver', frames: out, room, ...(pos !== undefined && { pos }) });
 }
 
 /** The last `n` messages of `room`, never more than `history.size`. */
 function recent(state: State, room: string, n: number, now: number): string[] {
   return state.history.recent(room, Math.min(n, state.args.size), now);
+}
+
+const POS_FIELD = '"pos":"';
+
+function newestPosition(state: State, room: string, now: number): string | undefined {
+  const frame = state.history.recent(room, 1, now)[0];
+  if (frame === undefined) return undefined;
+  const at = frame.indexOf(POS_FIELD) + POS_FIELD.length;
+  return frame.slice(at, frame.indexOf('"', at));
 }
 
 /** Every message of `room` after `since`, or undefined when the history cannot say. */
@@ -228,6 +239,7 @@ function fanOut(state: State, batch: Buffer, offset: number): void {
   }
   state.batches++;
   const framesByRoom = new Map<string, Buffer[]>();
+  const lastByRoom = new Map<string, Delivery>();
   for (let index = 0; index < deliveries.length; index++) {
     const delivery = deliveries[index]!;
     if (isDuplicate(state, delivery)) continue;
@@ -237,12 +249,14 @@ function fanOut(state: State, batch: Buffer, offset: number): void {
     const frames = framesByRoom.get(delivery.room);
     if (frames) frames.push(delivery.frame);
     else framesByRoom.set(delivery.room, [delivery.frame]);
+    lastByRoom.set(delivery.room, delivery);
   }
   if (deliveries.length > 0) state.lagMs = Math.max(0, Date.now() - deliveries[deliveries.length - 1]!.at);
   for (const [room, frames] of framesByRoom) {
     const consumers = state.rooms.get(room);
     if (!consumers) continue;
-    const message = { type: 'deliver', frames } as const;
+    const last = lastByRoom.get(room)!;
+    const message = { type: 'deliver', frames, room, pos: positionAt(last.frame, last.posAt) } as const;
     for (const consumer of consumers) cast(consumer, message);
     state.deliveries += frames.length * consumers.size;
   }

@@ -46,6 +46,11 @@ export function writePosition(frame: Buffer, at: number, position: number): void
   frame.write(position.toString(16).padStart(POSITION_DIGITS, '0'), at, POSITION_DIGITS, 'latin1');
 }
 
+/** A frame's `pos`, as written there (the digits start at `at`): what a client would send back as `since`. */
+export function positionAt(frame: Buffer, at: number): string {
+  return frame.toString('latin1', at, at + POSITION_DIGITS + 1 + CHECK_DIGITS);
+}
+
 /** The log position a client's `since` names, if it is one of ours. */
 export function parsePosition(pos: string): number | undefined {
   const match = OWN_POSITION.exec(pos);

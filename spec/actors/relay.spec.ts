@@ -76,6 +76,21 @@ describe('relay', () => {
     expect(delivered(there.log)[0]!.map((f) => f['pos'])).to.deep.equal(positions);
   });
 
+  it("tells each delivery how far into its room it brings the consumer (its last message's pos; on a join, the room's newest): where a restarted consumer resumes", async () => {
+    const watcher = await member('watcher', 'lobby', 'dev');
+    deliver(['lobby', 'L1'], ['dev', 'D1'], ['lobby', 'L2']);
+    await eventually(() => expect(texts(watcher.log)).to.have.length(2));
+    const reached = (recorded: Recorded[]) => recorded.filter((m) => m.type === 'deliver').map((m) => [m['room'], m['pos']]);
+    expect(reached(watcher.log)).to.deep.equal([
+      ['lobby', posOf(watcher, 'L2')],
+      ['dev', posOf(watcher, 'D1')],
+    ]);
+    const late = await startRecorder(system.link('late'));
+    join(late, 'lobby');
+    await eventually(() => expect(reached(late.log)).to.deep.equal([['lobby', posOf(watcher, 'L2')]]));
+    expect(texts(late.log)).to.deep.equal([[]]);
+  });
+
   it("on a join with history, hands over the room's last messages as replays, then the live ones: none both, none missed", async () => {
     await member('watcher', 'lobby');
     deliver(['lobby', '1'], ['dev', 'd'], ['lobby', '2']);

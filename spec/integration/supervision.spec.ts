@@ -41,6 +41,33 @@ describe('supervision, seen from the sockets', function () {
     await client.next('message', { text: 'still here' });
   });
 
+  it('loses nothing to consumer restarts: what the room said meanwhile reaches the socket, once each, in order', async () => {
+    const names = ['l0', 'l1', 'l2', 'l3'];
+    const listeners = await Promise.all(names.map((name) => ChatClient.connect(daemon().wsUrl(`name=${name}&room=k2`))));
+    const talker = await ChatClient.connect(daemon().wsUrl('name=talker&room=k2'));
+    const consumers = () => fetchTree(daemon()).then(({ tree }) => names.map((name) => connectionOf(tree, name)!.children[0]!));
+    // A steady stream of says (inside the rate limit's burst), every consumer killed three times in it (its intensity).
+    const says = 180;
+    const talking = (async () => {
+      for (let n = 0; n < says; n++) {
+        talker.send({ type: 'say', text: `t${n}`, id: `t${n}` });
+        await new Promise((resolve) => setTimeout(resolve, 4));
+      }
+    })();
+    for (let kill = 1; kill <= 3; kill++) {
+      await listeners[0]!.collect('message', (kill * says) / 4, 10_000);
+      await Promise.all((await consumers()).map(({ path }) => killActor(daemon(), path)));
+      await eventually(async () => expect((await consumers()).map(({ restarts }) => restarts)).to.deep.equal(names.map(() => kill)), 5_000);
+    }
+    await talking;
+    await talker.collect('ack', says, 10_000);
+    const heard = (client: ChatClient) => client.frames.filter((frame) => frame.type === 'message').map((frame) => frame.text);
+    const all = Array.from({ length: says }, (_, n) => `t${n}`);
+    // Waits for the last messages, if they all come; else shows what is missing.
+    await eventually(() => listeners.forEach((client) => expect(heard(client)).to.have.length.of.at.least(says)), 5_000).catch(() => undefined);
+    for (const [i, client] of listeners.entries()) expect(heard(client), names[i]).to.deep.equal(all);
+  });
+
   it('closes the socket of a crashed connection with 1011, and does not restart it (temporary child)', async () => {
     const client = await ChatClient.connect(daemon().wsUrl('name=doomed'));
     const connection = connectionOf((await fetchTree(daemon())).tree, 'doomed')!;
