@@ -7,7 +7,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { buildDaemon } from '../spec/support/daemon_build';
 import { descendantsOf, hasExited, spawnGroup, stopGroup } from '../spec/support/process_group';
 import { RabbitNode } from '../spec/support/rabbitmq_node';
 import type { Broker } from './options';
@@ -132,16 +133,6 @@ function track(target: Target): Target {
 
 function groupOf(label: string, child: ChildProcess): MeasuredProcesses {
   return { label, pids: () => (child.pid && !hasExited(child) ? [child.pid, ...descendantsOf(child.pid)] : []) };
-}
-
-/**
- * The daemon as `npm start` runs it: compiled, then plain node. (Run from
- * source through tsx, every closure also carries its name, which costs
- * about 2.8 KiB per connection: not what users run.)
- */
-function buildDaemon(): string {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  return join(ROOT, 'dist', 'lib', 'main.js');
 }
 
 /**

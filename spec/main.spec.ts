@@ -7,7 +7,7 @@ import { connectionOf, fetchTree } from './support/admin';
 import { ChatClient } from './support/client';
 import { Daemon } from './support/daemon';
 import { until } from './support/eventually';
-import { startRabbitNode } from './support/rabbitmq';
+import { sharedRabbitNode } from './support/rabbitmq';
 import type { RabbitNode } from './support/rabbitmq_node';
 
 describe('main', function () {
@@ -28,7 +28,7 @@ describe('main', function () {
     let rabbit: RabbitNode;
     before(async function () {
       this.timeout(120_000);
-      rabbit = await startRabbitNode();
+      rabbit = await sharedRabbitNode(); // frozen for a moment, and thawed in the spec's finally
     });
 
     // A frozen node keeps its TCP connections open and answers nothing: the

@@ -1,7 +1,8 @@
-// The RabbitMQ adapter's presence channel against a RabbitMQ node of this
-// spec's own (it closes every connection on it). Each test tags its
-// messages with a run of its own and ignores the others': adapters of
-// earlier tests are closed, but a message of theirs may still be on its way.
+// The RabbitMQ adapter's presence channel against the run's RabbitMQ node
+// (it closes every connection on it: no other spec file's are there
+// meanwhile). Each test tags its messages with a run of its own and ignores
+// the others': adapters of earlier tests, or spec files, are closed, but a
+// message of theirs may still be on its way.
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { PRESENCE, RASCAL_TOPOLOGY, type RascalTopology } from '../../lib/broker
 import { loadConfig } from '../../lib/config';
 import { chatMessage } from '../support/chat_frames';
 import { eventually } from '../support/eventually';
-import { startRabbitNode } from '../support/rabbitmq';
+import { sharedRabbitNode } from '../support/rabbitmq';
 import type { RabbitNode } from '../support/rabbitmq_node';
 import { cuttableRabbit, gatedRabbit } from '../support/refusing_hosts';
 
@@ -28,7 +29,7 @@ describe('RabbitMQ adapter (Rascal): presence', function () {
 
   before(async function () {
     this.timeout(120_000);
-    node = await startRabbitNode();
+    node = await sharedRabbitNode();
   });
 
   beforeEach(() => {

@@ -13,17 +13,23 @@ import { eventually, until } from '../support/eventually';
 import { startRabbitNode } from '../support/rabbitmq';
 import type { RabbitNode } from '../support/rabbitmq_node';
 
+// Nodes of this file's own, started together once (a start is 5-15 s): the
+// outage leaves the first running again, and the failover, last, starts its
+// daemon on it afresh, then removes both.
+let nodes: Promise<[RabbitNode, RabbitNode]> | undefined;
+const ownNodes = () => (nodes ??= Promise.all([startRabbitNode(), startRabbitNode()]));
+
 describe('a RabbitMQ outage under a running daemon', function () {
   this.timeout(120_000);
   let node: RabbitNode;
   let daemon: Daemon;
   before(async () => {
-    node = await startRabbitNode();
+    [node] = await ownNodes();
     daemon = await Daemon.start({ amqpUrl: node.url });
   });
   after(async () => {
     await daemon.stop();
-    await node.destroy();
+    if (node.pid === undefined) await node.start(); // left stopped by a failure: the failover starts on it
   });
 
   const readiness = async () => (await fetch(daemon.url('/readyz'))).status;
@@ -57,7 +63,7 @@ describe('failover between RabbitMQ nodes (AMQP_URL with two URLs)', function ()
   let second: RabbitNode;
   let daemon: Daemon;
   before(async () => {
-    [first, second] = await Promise.all([startRabbitNode(), startRabbitNode()]);
+    [first, second] = await ownNodes();
     daemon = await Daemon.start({ amqpUrl: `${first.url},${second.url}` });
   });
   after(async () => {

@@ -1,5 +1,6 @@
 /**
- * The daemon as users run it: `lib/main.ts` in a child process of its own
+ * The daemon as users run it: compiled (`npm start`'s dist/lib/main.js, built
+ * before the first spec when lib/ changed) in a child process of its own
  * process group, on ports it picks itself (PORT=0), its log lines collected.
  * Every daemon a spec starts is stopped by its pid at the end of the run.
  */
@@ -7,9 +8,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { atExit } from './hooks';
+import { buildDaemon } from './daemon_build';
+import { atExit, beforeSpecs } from './hooks';
 
 const ROOT = join(__dirname, '..', '..');
+
+// Before the first spec, where a build of some 15 s runs under no spec's timeout.
+beforeSpecs(async () => void buildDaemon());
 
 export interface LogLine {
   readonly level: number;
@@ -56,7 +61,7 @@ export class Daemon {
       ...(options.amqpUrl && { AMQP_URL: options.amqpUrl }),
       ...options.env,
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'main.ts'), ...(options.args ?? [])], {
+    const child = spawn(process.execPath, [buildDaemon(), ...(options.args ?? [])], {
       cwd: ROOT,
       env,
       detached: true, // its own process group: stopped by its id, never by name

@@ -27,6 +27,16 @@ export async function sharedRabbit(): Promise<SharedRabbit> {
   return shared;
 }
 
+/**
+ * A node for a spec that acts on it through rabbitmqctl but leaves it as it
+ * found it, running: the run's shared node, as no other spec file is
+ * connected to it meanwhile (files run one after another), or one of its
+ * own when the run shares a broker given by AMQP_URL, beyond rabbitmqctl.
+ */
+export async function sharedRabbitNode(): Promise<RabbitNode> {
+  return (await sharedRabbit()).node ?? startRabbitNode();
+}
+
 /** A node of the spec's own (to stop, restart or fail over), stopped and removed when the run ends. */
 // A node's ports are free when chosen, but another process (a node booting
 // beside it) may take one before RabbitMQ binds it: then it boots again on
