@@ -110,15 +110,18 @@ export class RabbitCluster {
   }
 }
 
-/** `rabbitmqctl stop_app; join_cluster <seed>; start_app` on each node, all at once. */
+/**
+ * `rabbitmqctl stop_app; join_cluster <seed>; start_app` on each node: the
+ * stops at once, the joins and starts one node after the other. Two nodes
+ * joining at once mostly worked, but once a start_app failed with
+ * {mnesia_app,start} while the other node joined.
+ */
 async function join(nodes: RabbitNode[], seed: RabbitNode): Promise<void> {
-  await Promise.all(
-    nodes.map(async (node) => {
-      await node.ctl('stop_app');
-      await node.ctl('join_cluster', seed.nodeName);
-      await node.ctl('start_app');
-    }),
-  );
+  await Promise.all(nodes.map((node) => node.ctl('stop_app')));
+  for (const node of nodes) {
+    await node.ctl('join_cluster', seed.nodeName);
+    await node.ctl('start_app');
+  }
 }
 
 /** The cookie stored in `file`, or a new one stored there: a cluster's nodes keep it from one start to the next. */
