@@ -212,11 +212,13 @@ class RascalAdapter implements BrokerAdapter {
     // last offset handled is a second consumer's: Rascal 21.0.1 can consume
     // twice after a reconnect whose consume fails as RabbitMQ closes the
     // connection (506 "does not have a running local replica", a cluster
-    // node whose replica restarts): the connection's close handler and the
-    // consume's callback each consume again. Every batch then comes twice
-    // (seen once in spec/integration/cluster.spec.ts: 1843 batches read
-    // against the other daemon's 946), and a consumer behind the other
-    // would move the offset back.
+    // node whose replica restarts, or 541 INTERNAL_ERROR): the
+    // connection's close handler and the consume's callback each consume
+    // again. The stream then has two consumers of this daemon's until its
+    // next reconnect, and every batch comes twice (spec/integration/
+    // cluster.spec.ts: without this check daemon A read 938 batches against
+    // daemon B's 493, with 3 consumers on the stream for 2 daemons), and a
+    // consumer behind the other would move the offset back.
     const handled = (message: Message): boolean => {
       // A plain number in amqplib (a string would be read as an interval).
       // Offsets grow but skip one at each segment roll-over.
