@@ -110,6 +110,8 @@ class RascalAdapter implements BrokerAdapter {
   private offset: number | null = null;
   private batchesDelivered = 0;
   private batchesDropped = 0;
+  /** Deliveries at or below the offset handled: a second consumer's (see `subscribe`). */
+  private batchesRepeated = 0;
   /** How to fail each publish not yet settled. */
   private readonly inFlight = new Set<(reason: string) => void>();
   private readonly listeners: Array<(change: StateChange) => void> = [];
@@ -205,11 +207,29 @@ class RascalAdapter implements BrokerAdapter {
     // here moves where the next consume starts. The resume specs of
     // rascal_adapter.spec.ts fail if a Rascal upgrade copies them instead.
     const args: Record<string, unknown> = { 'x-stream-offset': { '!': 'timestamp', value: Math.floor(since / 1000) } };
-    const handled = (message: Message) => {
+    // Whether the delivery is new; if so the offset moves past it. One
+    // consumer reads the stream in order, so a delivery at or below the
+    // last offset handled is a second consumer's: Rascal 21.0.1 can consume
+    // twice after a reconnect whose consume fails as RabbitMQ closes the
+    // connection (506 "does not have a running local replica", a cluster
+    // node whose replica restarts, or 541 INTERNAL_ERROR): the
+    // connection's close handler and the consume's callback each consume
+    // again. The stream then has two consumers of this daemon's until its
+    // next reconnect, and every batch comes twice (spec/integration/
+    // cluster.spec.ts: without this check daemon A read 938 batches against
+    // daemon B's 493, with 3 consumers on the stream for 2 daemons), and a
+    // consumer behind the other would move the offset back.
+    const handled = (message: Message): boolean => {
       // A plain number in amqplib (a string would be read as an interval).
       // Offsets grow but skip one at each segment roll-over.
-      this.offset = message.properties.headers?.['x-stream-offset'] as number;
-      args['x-stream-offset'] = this.offset + 1;
+      const offset = message.properties.headers?.['x-stream-offset'] as number;
+      if (this.offset !== null && offset <= this.offset) {
+        this.batchesRepeated++;
+        return false;
+      }
+      this.offset = offset;
+      args['x-stream-offset'] = offset + 1;
+      return true;
     };
     // The fill is complete when a marker published now comes back: every
     // batch stored before it has been read by then. Other nodes' markers
@@ -228,8 +248,7 @@ class RascalAdapter implements BrokerAdapter {
     // Only for application/json that does not parse: not a warren batch.
     // Without this listener Rascal would nack it.
     session.on('invalid_content', (error: Error, message: Message, ackOrNack: () => void) => {
-      handled(message);
-      this.drop(message, error.message);
+      if (handled(message)) this.drop(message, error.message);
       ackOrNack();
     });
     // A first consume that fails is not retried by Rascal: the daemon
@@ -249,7 +268,7 @@ class RascalAdapter implements BrokerAdapter {
     // synchronously from amqplib's frame loop, so the offset is moved before
     // any reconnection can read it.
     session.on('message', (message: Message, content: unknown, ackOrNack: () => void) => {
-      handled(message);
+      if (!handled(message)) return ackOrNack();
       const { contentType, messageId } = message.properties;
       if (this.state === 'closed') return ackOrNack(); // Rascal's shutdown waits for every ack
       if (contentType === MARKER_CONTENT_TYPE) {
@@ -358,6 +377,7 @@ class RascalAdapter implements BrokerAdapter {
       ...(this.blocked !== undefined && { blocked: this.blocked }),
       batchesDelivered: this.batchesDelivered,
       batchesDropped: this.batchesDropped,
+      batchesRepeated: this.batchesRepeated,
       presence: { queue: this.presenceQueue, ...this.presenceCounts },
     };
   }

@@ -38,23 +38,28 @@ export async function sharedRabbitNode(): Promise<RabbitNode> {
 }
 
 /** A node of the spec's own (to stop, restart or fail over), stopped and removed when the run ends. */
+export function startRabbitNode(): Promise<RabbitNode> {
+  return startFresh(() => RabbitNode.create());
+}
+
 // A node's ports are free when chosen, but another process (a node booting
 // beside it) may take one before RabbitMQ binds it: then it boots again on
 // fresh ones.
 const START_ATTEMPTS = 3;
 const PORT_TAKEN = /could not bind|dist_port_already_used|eaddrinuse/i;
 
-export async function startRabbitNode(): Promise<RabbitNode> {
+/** Starts what `create` makes (a node, a cluster), on fresh ports if one was taken; destroyed when the run ends. */
+export async function startFresh<T extends { start(): Promise<void>; destroy(): Promise<void> }>(create: () => Promise<T>): Promise<T> {
   await needPackages([RABBITMQ_PACKAGE]);
   exitOnSignals();
   for (let attempt = 1; ; attempt++) {
-    const node = await RabbitNode.create();
-    atExit(() => node.destroy());
+    const rabbit = await create();
+    atExit(() => rabbit.destroy());
     try {
-      await node.start();
-      return node;
+      await rabbit.start();
+      return rabbit;
     } catch (error) {
-      await node.destroy();
+      await rabbit.destroy();
       if (attempt === START_ATTEMPTS || !PORT_TAKEN.test(String(error))) throw error;
     }
   }

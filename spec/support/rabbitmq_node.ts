@@ -1,6 +1,7 @@
 // A private RabbitMQ node: Debian's rabbitmq-server run as root with every
 // file it writes (data, logs, config, Erlang cookie) in one folder, on
-// loopback ports picked here, with an epmd of its own.
+// loopback ports picked here, with an epmd of its own (or its cluster's:
+// rabbit_cluster.ts).
 //
 // To reach it with rabbitmqctl, give it the node's cookie and epmd:
 //   HOME=<dir> ERL_EPMD_PORT=<epmdPort> rabbitmqctl -n <nodeName> status
@@ -20,6 +21,8 @@ import { descendantsOf, hasExited, spawnGroup, stopGroup } from './process_group
 // Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user, which
 // could not write to our folder; this script runs the node as we are.
 export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+/** The same for rabbitmqctl, whose Debian wrapper would also switch users. */
+export const RABBITMQCTL = '/usr/lib/rabbitmq/bin/rabbitmqctl';
 
 // The port opens after 5–7 s on an idle 2-core machine and 11–15 s when it
 // is busy; a cold CI runner can take several times that.
@@ -40,6 +43,14 @@ export interface RabbitNodeOptions {
    * runs needs a name that does not change with the port.
    */
   name?: string;
+  /**
+   * The port of an epmd someone else runs (a cluster's nodes must share
+   * one: Erlang nodes find each other through epmd on one port); the node
+   * then starts none of its own, and the owner stops it after the node.
+   */
+  epmdPort?: number;
+  /** The Erlang cookie, the same for every node of a cluster; Erlang makes one up by default. */
+  cookie?: string;
 }
 
 export class RabbitNode {
@@ -56,6 +67,8 @@ export class RabbitNode {
     readonly epmdPort: number,
     name: string,
     private readonly ownsDir: boolean,
+    private readonly ownsEpmd: boolean,
+    private readonly cookie: string | undefined,
   ) {
     this.url = `amqp://guest:guest@127.0.0.1:${port}`;
     this.nodeName = `${name}@localhost`;
@@ -66,9 +79,10 @@ export class RabbitNode {
   static async create(options: RabbitNodeOptions = {}): Promise<RabbitNode> {
     const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'warren-rabbitmq-')));
     await mkdir(dir, { recursive: true });
-    const ports = await freePorts(3, options.port === undefined ? [] : [options.port]);
-    const [port, distPort, epmdPort] = [options.port ?? ports[0], ports[1], ports[2]] as [number, number, number];
-    return new RabbitNode(dir, port, distPort, epmdPort, options.name ?? `warren-${port}`, options.dir === undefined);
+    const ports = await freePorts(3, [options.port, options.epmdPort].filter((taken) => taken !== undefined));
+    const [port, distPort, epmdPort] = [options.port ?? ports[0], ports[1], options.epmdPort ?? ports[2]] as [number, number, number];
+    const { name = `warren-${port}`, cookie } = options;
+    return new RabbitNode(dir, port, distPort, epmdPort, name, options.dir === undefined, options.epmdPort === undefined, cookie);
   }
 
   /** Process id of the node's process-group leader, while it runs. */
@@ -79,8 +93,13 @@ export class RabbitNode {
   /** rabbitmqctl (the script that runs as we are, not Debian's wrapper) with the node's cookie and epmd; its output. */
   async ctl(...args: string[]): Promise<string> {
     const env = { ...process.env, HOME: this.dir, ERL_EPMD_PORT: String(this.epmdPort) };
-    const { stdout } = await promisify(execFile)('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-n', this.nodeName, ...args], { env, timeout: 30_000 });
+    const { stdout } = await promisify(execFile)(RABBITMQCTL, ['-n', this.nodeName, ...args], { env, timeout: 30_000 });
     return stdout;
+  }
+
+  /** Whether the node has run on this folder before (Mnesia's data is there). */
+  async hasData(): Promise<boolean> {
+    return stat(path.join(this.dir, 'mnesia')).then(() => true, () => false);
   }
 
   /** Every process of this node: both process groups and what left them. */
@@ -99,8 +118,10 @@ export class RabbitNode {
     try {
       // The node must find its epmd listening: an Erlang node that finds none
       // starts a global `epmd -daemon`, which would outlive us.
-      const epmd = (this.epmd = spawnGroup('epmd', ['-address', '127.0.0.1', '-port', String(this.epmdPort)], options));
-      await waitFor(`epmd on port ${this.epmdPort}`, epmd, () => this.epmd === epmd, () => answersEpmd(this.epmdPort));
+      if (this.ownsEpmd) {
+        const epmd = (this.epmd = spawnGroup(...epmdCommand(this.epmdPort), options));
+        await waitFor(`epmd on port ${this.epmdPort}`, epmd, () => this.epmd === epmd, () => answersEpmd(this.epmdPort));
+      }
       const node = (this.node = spawnGroup(RABBITMQ_SERVER, [], options));
       await waitFor(`RabbitMQ on ${this.url}`, node, () => this.node === node, () => acceptsAmqp(this.url));
     } catch (error) {
@@ -167,6 +188,12 @@ export class RabbitNode {
 
   private async writeConfig(): Promise<void> {
     const write = (name: string, text: string) => writeFile(path.join(this.dir, name), text);
+    if (this.cookie !== undefined) {
+      // Erlang refuses a cookie file that others may read; the old one is read-only.
+      const cookieFile = path.join(this.dir, '.erlang.cookie');
+      await rm(cookieFile, { force: true });
+      await writeFile(cookieFile, this.cookie, { mode: 0o400 });
+    }
     await Promise.all([
       write('rabbitmq-env.conf', '# empty: the environment is set by spec/support/rabbitmq_node.ts\n'),
       write('enabled_plugins', '[].\n'), // no plugins: faster start, no extra ports
@@ -198,8 +225,13 @@ export class RabbitNode {
   }
 }
 
+/** An epmd on loopback only, on `port`, for spawnGroup. */
+export function epmdCommand(port: number): [string, string[]] {
+  return ['epmd', ['-address', '127.0.0.1', '-port', String(port)]];
+}
+
 /** Asks epmd for its registered names, as `epmd -names` does (a bare connect makes it log a complaint). */
-function answersEpmd(port: number): Promise<void> {
+export function answersEpmd(port: number): Promise<void> {
   const NAMES_REQ = Buffer.from([0, 1, 110]); // length 1, 'n'
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.write(NAMES_REQ));
@@ -219,7 +251,7 @@ async function acceptsAmqp(url: string): Promise<void> {
 }
 
 /** Retries `ready` until it resolves; fails early if the process ends or `current()` says it was stopped. */
-async function waitFor(what: string, child: ChildProcess, current: () => boolean, ready: () => Promise<void>): Promise<void> {
+export async function waitFor(what: string, child: ChildProcess, current: () => boolean, ready: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (!current()) throw new Error(`${what}: stopped while starting`);
