@@ -1,11 +1,13 @@
 // The RabbitMQ the integration specs run against: AMQP_URL if it is set,
-// else one throwaway node for the whole run, started on first use.
+// else one throwaway node for the whole run (for each worker of a parallel
+// run: hooks.ts), started on first use.
 //
 // Starting a node takes 5–15 s (Debian's package, if missing, is installed
 // before the first spec: system_packages.ts), so call these from a hook
 // with a generous timeout:
 //   before(async function () { this.timeout(120_000); ({ url } = await sharedRabbit()); });
-import { atExit } from './hooks';
+import { rmSync } from 'node:fs';
+import { atExit, atRunEnd } from './hooks';
 import { RabbitNode } from './rabbitmq_node';
 import { needPackages, RABBITMQ_PACKAGE, usesPackage } from './system_packages';
 
@@ -29,9 +31,9 @@ export async function sharedRabbit(): Promise<SharedRabbit> {
 
 /**
  * A node for a spec that acts on it through rabbitmqctl but leaves it as it
- * found it, running: the run's shared node, as no other spec file is
- * connected to it meanwhile (files run one after another), or one of its
- * own when the run shares a broker given by AMQP_URL, beyond rabbitmqctl.
+ * found it, running: the shared node, as no other spec file is connected to
+ * it meanwhile (a worker's files run one after another), or one of its own
+ * when the run shares a broker given by AMQP_URL, beyond rabbitmqctl.
  */
 export async function sharedRabbitNode(): Promise<RabbitNode> {
   return (await sharedRabbit()).node ?? startRabbitNode();
@@ -44,12 +46,13 @@ export async function sharedRabbitNode(): Promise<RabbitNode> {
 const START_ATTEMPTS = 3;
 const PORT_TAKEN = /could not bind|dist_port_already_used|eaddrinuse/i;
 
-export async function startRabbitNode(): Promise<RabbitNode> {
+export async function startRabbitNode({ forTheRun = false } = {}): Promise<RabbitNode> {
   await needPackages([RABBITMQ_PACKAGE]);
   exitOnSignals();
   for (let attempt = 1; ; attempt++) {
     const node = await RabbitNode.create();
-    atExit(() => node.destroy());
+    if (forTheRun) atRunEnd(() => node.destroy(), () => rmSync(node.dir, { recursive: true, force: true }));
+    else atExit(() => node.destroy());
     try {
       await node.start();
       return node;
@@ -63,7 +66,7 @@ export async function startRabbitNode(): Promise<RabbitNode> {
 async function startShared(): Promise<SharedRabbit> {
   const url = process.env.AMQP_URL;
   if (url) return { url };
-  const node = await startRabbitNode();
+  const node = await startRabbitNode({ forTheRun: true });
   return { url: node.url, node };
 }
 
