@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker, type PublicationSession, type SubscriptionSession } from 'rascal';
 import { BrokerUnavailable, type BrokerAdapter, type StateChange } from '../../lib/broker/adapter';
@@ -21,6 +22,7 @@ import { chatMessage } from '../support/chat_frames';
 import { eventually } from '../support/eventually';
 import { freePorts } from '../support/free_ports';
 import { captureLogs } from '../support/logs';
+import { descendantsOf } from '../support/process_group';
 import { gatedRabbit, silentHost, stoppingRabbit } from '../support/refusing_hosts';
 import { startRabbitNode } from '../support/rabbitmq';
 import type { RabbitNode } from '../support/rabbitmq_node';
@@ -366,8 +368,9 @@ describe('RabbitMQ adapter (Rascal)', function () {
       const adapter = await connect([nodeA.url]);
       const tags = await received(adapter);
       await adapter.publish(batchOf('before'), soon());
-      const deadline = Date.now() + 1_000;
       signalNode(nodeA, 'SIGSTOP');
+      await eventually(() => expect(stateOf(nodeA), 'every process of the node stopped').to.match(/^T+$/));
+      const deadline = Date.now() + 1_000;
       try {
         const outcomes = await Promise.all(
           ['unconfirmed', 'queued'].map((tag) => adapter.publish(batchOf(tag), deadline).then(() => 'resolved', (error: Error) => error)),
@@ -611,6 +614,21 @@ async function queuesOn(node: RabbitNode): Promise<string[][]> {
 /** SIGSTOP/SIGCONT/SIGKILL to the node's process group (started by this spec's support code). */
 function signalNode(node: RabbitNode, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): void {
   process.kill(-node.pid!, signal);
+}
+
+/**
+ * The state letter of each process in the node's group (T: stopped; the
+ * helpers beam starts in sessions of their own get no signal and speak no
+ * AMQP). A process in the middle of a disk write (D) stops only once the
+ * write is done, and on a loaded machine that takes a while: until then
+ * the node may still answer, a confirm for instance.
+ */
+function stateOf(node: RabbitNode): string {
+  const group = String(node.pid!);
+  return [node.pid!, ...descendantsOf(node.pid!)]
+    .map((pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' '))
+    .flatMap(([state, , pgrp]) => (pgrp === group ? [state] : []))
+    .join('');
 }
 
 /**
