@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildDaemon } from './daemon_build';
 import { atExit, beforeSpecs } from './hooks';
+import { killOnExit } from './process_group';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -67,6 +68,9 @@ export class Daemon {
       detached: true, // its own process group: stopped by its id, never by name
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Stopped after the spec file; killed even if the run ends abruptly
+    // (an uncaught error, Ctrl-C on a tool that starts daemons).
+    killOnExit(child);
     const daemon = new Daemon(child);
     atExit(() => daemon.kill());
     return daemon;

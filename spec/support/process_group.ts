@@ -19,6 +19,14 @@ process.on('exit', () => {
   for (const leader of running) signalGroup(leader, 'SIGKILL');
 });
 
+/** Kills the group `child` leads if this process exits while it runs (`child` was spawned detached). */
+export function killOnExit(child: ChildProcess): void {
+  const leader = child.pid;
+  if (leader === undefined || hasExited(child)) return;
+  running.add(leader);
+  child.once('exit', () => running.delete(leader));
+}
+
 export function spawnGroup(command: string, args: string[], options: GroupOptions): ChildProcess {
   const log = openSync(options.logFile, 'a');
   try {
@@ -33,8 +41,7 @@ export function spawnGroup(command: string, args: string[], options: GroupOption
     child.on('error', () => {});
     const leader = child.pid;
     if (leader === undefined) throw new Error(`cannot run ${command} (is it installed and on PATH?)`);
-    running.add(leader);
-    child.once('exit', () => running.delete(leader));
+    killOnExit(child);
     return child;
   } finally {
     closeSync(log);
@@ -121,4 +128,19 @@ async function allGone(leader: number, tree: number[], timeoutMs: number): Promi
     await delay(100);
   }
   return true;
+}
+
+let handlingSignals = false;
+
+/**
+ * Ctrl-C would end mocha (or a tool) without its after hooks or even an
+ * 'exit' event, and the groups are out of the terminal's reach. Exiting
+ * turns the signal into an 'exit' event, on which they are killed. (Not for
+ * a process that stops its groups gracefully on a signal: `npm run broker`.)
+ */
+export function exitOnSignals(): void {
+  if (handlingSignals) return;
+  handlingSignals = true;
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
 }

@@ -8,6 +8,7 @@
 //   before(async function () { this.timeout(120_000); ({ url } = await sharedRabbit()); });
 import { rmSync } from 'node:fs';
 import { atExit, atRunEnd } from './hooks';
+import { exitOnSignals } from './process_group';
 import { RabbitNode } from './rabbitmq_node';
 import { needPackages, RABBITMQ_PACKAGE, usesPackage } from './system_packages';
 
@@ -77,17 +78,4 @@ async function startShared(): Promise<SharedRabbit> {
   if (url) return { url };
   const node = await startRabbitNode({ forTheRun: true });
   return { url: node.url, node };
-}
-
-let handlingSignals = false;
-
-// Ctrl-C would end mocha without its after hooks or even an 'exit' event,
-// and the nodes run in process groups of their own, out of the terminal's
-// reach. Exiting turns the signal into an 'exit' event, on which
-// process_group.ts kills them.
-function exitOnSignals(): void {
-  if (handlingSignals) return;
-  handlingSignals = true;
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
 }

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { cleanUp } from '../../spec/support/hooks';
+import { exitOnSignals } from '../../spec/support/process_group';
 import { describeSummary, runChaos } from './run';
 
 const { values } = parseArgs({
@@ -27,6 +28,7 @@ function positive(name: string, text: string): number {
 }
 
 async function main(): Promise<number> {
+  exitOnSignals(); // Ctrl-C: the daemon and the RabbitMQ node are killed on the way out
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positive('seed', values.seed);
   console.log(`chaos: seed ${seed} (--seed ${seed} replays its schedule)`);
   const summary = await runChaos({
