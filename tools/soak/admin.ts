@@ -77,3 +77,19 @@ export function structures(tree: ActorInfo): Structures {
     duplicateKeys: count(relay['duplicateKeys']),
   };
 }
+
+/**
+ * What history and the duplicate window may have grown by, over `baseline`,
+ * when at most `rooms` rooms had messages: one ring of `historySize` + 1
+ * messages and one window of `historySize` keys per room, for
+ * history.ttlSeconds; the number of sockets that said them does not count.
+ * Returns the bounds broken.
+ */
+export function pastRoomBounds(baseline: Structures, after: Structures, rooms: number, historySize: number): string[] {
+  const bounds: Array<[keyof Structures, number]> = [
+    ['historyRooms', rooms],
+    ['historyMessages', rooms * (historySize + 1)],
+    ['duplicateKeys', rooms * historySize],
+  ];
+  return bounds.filter(([key, most]) => after[key] > baseline[key] + most).map(([key, most]) => `${key} ${after[key]} > ${baseline[key]} + ${most}`);
+}
