@@ -6,12 +6,14 @@
  * disconnected from inside the callback; the promise API does not.)
  */
 import { Session } from 'node:inspector/promises';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 export interface HeapAfterGc {
   readonly collectedInMs: number;
   readonly memory: NodeJS.MemoryUsage;
   readonly heap: ReturnType<typeof getHeapStatistics>;
+  /** Per space: what grew is told apart, objects (old_space) from compiled code (code_space). */
+  readonly spaces: Record<string, number>;
 }
 
 export async function collectGarbage(): Promise<HeapAfterGc> {
@@ -23,5 +25,6 @@ export async function collectGarbage(): Promise<HeapAfterGc> {
   } finally {
     session.disconnect();
   }
-  return { collectedInMs: performance.now() - started, memory: process.memoryUsage(), heap: getHeapStatistics() };
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_used_size]));
+  return { collectedInMs: performance.now() - started, memory: process.memoryUsage(), heap: getHeapStatistics(), spaces };
 }

@@ -54,6 +54,7 @@ describe('admin port', function () {
       const figures = (await response.json()) as HeapAfterGc;
       expect(figures.memory.rss).to.be.above(0);
       expect(figures.heap.used_heap_size).to.be.above(0).and.at.most(figures.heap.total_heap_size);
+      expect(figures.spaces['old_space']).to.be.above(0).and.at.most(figures.heap.used_heap_size);
       expect(figures.memory.heapUsed, 'about 40 MB of objects collected').to.be.below(withGarbage - 20_000_000);
     });
   });
