@@ -37,6 +37,8 @@ export interface Target {
   readonly uws?: string;
   /** Prometheus metrics, when the bench started the server: the daemon's admin port, the baseline's CPU (presence.ts). */
   readonly metricsUrl?: string;
+  /** The daemon's admin port (http://127.0.0.1:<port>), when the bench started it. */
+  readonly adminUrl?: string;
   /** Used V8 heap of the server process, when it tells. */
   heapUsedBytes(): Promise<number | undefined>;
   stop(): Promise<void>;
@@ -83,7 +85,8 @@ export async function startDaemon(setup: DaemonSetup): Promise<Target> {
     const env = { ADMIN_PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'production', CONNECT_RATE: '1000000', ...(amqpUrl && { AMQP_URL: amqpUrl }), ...setup.env };
     const { child, logFile, listening } = await spawnServer('warren', [...nodeArgs, buildDaemon()], env, setup.logDir, 'adminPort');
     const port = listening['port'] as number;
-    const metricsUrl = `http://127.0.0.1:${listening['adminPort'] as number}/metrics`;
+    const adminUrl = `http://127.0.0.1:${listening['adminPort'] as number}`;
+    const metricsUrl = `${adminUrl}/metrics`;
     await waitUntilReady(`http://127.0.0.1:${port}/readyz`, child, logFile);
     return track({
       name: `warren/${setup.broker}`,
@@ -92,6 +95,7 @@ export async function startDaemon(setup: DaemonSetup): Promise<Target> {
       logFile,
       uws: String(listening['uws']),
       metricsUrl,
+      adminUrl,
       heapUsedBytes: () => heapFromMetrics(metricsUrl),
       stop: async () => {
         await stopGroup(child, STOP_GRACE_MS);

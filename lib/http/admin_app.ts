@@ -1,6 +1,7 @@
 /**
  * The admin port (PROTOCOL.md, "Admin port"): the live actor tree as JSON,
- * the observer page that draws it, crashing an actor on purpose, metrics.
+ * the observer page that draws it, crashing an actor on purpose, metrics,
+ * and (warren's own, for the long runs) a garbage collection on request.
  *
  * Bound to loopback by default. With a token configured (required by the
  * config when bound elsewhere) every request must carry it as a bearer
@@ -14,6 +15,7 @@ import { countChildren } from '../otp/supervisor';
 import type { Ref } from '../otp/process';
 import { childRef, describeTree, whereis } from '../otp/sys';
 import { uWS } from '../uws';
+import { collectGarbage } from './heap';
 import type { StaticFiles } from './static_files';
 import { type Answer, json, respond, respondLater } from './respond';
 
@@ -47,6 +49,7 @@ export function adminApp(context: AdminAppContext): TemplatedApp {
     .get('/debug', guarded((res) => respond(res, debugPage)))
     .get('/debug/tree', guarded((res) => respond(res, tree(context))))
     .post('/debug/kill', guarded((res, req) => respond(res, kill(context, req.getQuery('path')))))
+    .post('/debug/gc', guarded((res) => respondLater(res, collectGarbage().then((figures) => json('200 OK', figures)))))
     .get('/metrics', guarded((res) => respondLater(res, metrics(context))))
     .get('/*', guarded((res, req) => respond(res, context.files.get(req.getUrl()) ?? json('404 Not Found', { error: 'not found' }))));
 }

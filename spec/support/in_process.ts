@@ -7,9 +7,9 @@ import { type Config, loadConfig } from '../../lib/config';
 import type { ActorInfo } from '../../lib/otp/sys';
 import { start, type StartOptions, type Warren } from '../../lib/warren_app';
 
-/** config/test.json with free loopback ports and the in-process broker. */
-export function testConfig(): Config {
-  return loadConfig({ env: { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0' }, argv: [], configDir: join(__dirname, '..', '..', 'config') });
+/** config/test.json with free loopback ports and the in-process broker, and these settings (lib/config/settings.ts). */
+export function testConfig(env: Readonly<Record<string, string>> = {}): Config {
+  return loadConfig({ env: { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', ...env }, argv: [], configDir: join(__dirname, '..', '..', 'config') });
 }
 
 /** Starts the application; stop it with lib/warren_app.ts `stop`. */

@@ -48,6 +48,16 @@ describe('the traffic ledger', () => {
     expect(ledger.verdict().gaps).to.equal(1);
   });
 
+  it('does not count a say as missing for a receiver that left, and still finds one it heard twice', () => {
+    const ledger = chatted();
+    ledger.addReceiver('churned', 'r');
+    deliverAll(ledger);
+    ledger.heard('churned', { msgId: 'm0', text: 'a:0' });
+    ledger.heard('churned', { msgId: 'm0', text: 'a:0' });
+    ledger.left('churned');
+    expect(rules(ledger)).to.deep.equal(['duplicate: churned got m0 2×']);
+  });
+
   it('finds a message heard twice, by msgId, and a say taken twice under two msgIds', () => {
     const ledger = chatted();
     deliverAll(ledger);

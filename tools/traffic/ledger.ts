@@ -27,6 +27,8 @@ interface Receiver {
   /** msgId → how many `message` frames carried it. */
   readonly delivered: Map<string, number>;
   gaps: number;
+  /** Left before the end (churn): what was said after it left, or before it came, is not missing. */
+  left: boolean;
 }
 
 /** One socket's says on the wire: each send of an id must get one answer (`ack` or `error`) on that socket. */
@@ -69,7 +71,7 @@ export class Ledger {
   /** A receiver in `room`, under a name of its own; before any say it should hear. */
   addReceiver(name: string, room: string): void {
     if (this.receivers.has(name)) throw new Error(`receiver ${name} is already in the ledger`);
-    this.receivers.set(name, { room, delivered: new Map(), gaps: 0 });
+    this.receivers.set(name, { room, delivered: new Map(), gaps: 0, left: false });
   }
 
   /** A say about to be made; settle it with the returned function when its promise does. */
@@ -88,6 +90,11 @@ export class Ledger {
     delivered.set(frame.msgId, (delivered.get(frame.msgId) ?? 0) + 1);
     const said = /^(.+):(\d+)$/.exec(frame.text);
     if (said) this.heardInOrder.push({ receiver, sender: said[1]!, n: Number(said[2]), msgId: frame.msgId });
+  }
+
+  /** `receiver` left its room for good: nothing it missed counts as missing; it still must not hear anything twice. */
+  left(receiver: string): void {
+    this.receiver(receiver).left = true;
   }
 
   /** The server told `receiver` it could not recover what it missed. */
@@ -162,14 +169,14 @@ export class Ledger {
   /**
    * Nothing reached a receiver twice; every acked say reached every
    * receiver of its room (its sender too), unless that receiver was told
-   * of a gap.
+   * of a gap or left.
    */
   private *deliveries(): Iterable<Violation> {
-    for (const [name, { room, delivered, gaps }] of this.receivers) {
+    for (const [name, { room, delivered, gaps, left }] of this.receivers) {
       for (const [msgId, count] of delivered) {
         if (count > 1) yield { rule: 'duplicate', detail: `${name} got ${msgId} ${count}×` };
       }
-      if (gaps > 0) continue;
+      if (gaps > 0 || left) continue;
       for (const say of this.says) {
         if (say.room !== room || !say.outcome || !('acked' in say.outcome) || delivered.has(say.outcome.acked)) continue;
         yield { rule: 'missing', detail: `${name} (in ${room}) never got ${say.sender}:${say.n} (${say.outcome.acked})` };
