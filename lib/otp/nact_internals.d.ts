@@ -4,3 +4,7 @@
 declare module 'nact/lib/system-map' {
   export function find(systemName: string, reference?: unknown): unknown;
 }
+declare module 'nact/lib/actor' {
+  /** nact's actor class; lib/otp/nact.ts describes the fields it uses. */
+  export const Actor: unknown;
+}

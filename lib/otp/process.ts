@@ -74,7 +74,6 @@ export class Process<S = unknown> {
   processed = 0;
   status: 'starting' | 'running' | 'exiting' = 'starting';
   self!: Ref;
-  private actor!: nact.NactActor;
   /** Whether init has returned: until then there is no behaviour state to show or terminate. */
   initialized = false;
   private inFlight: Promise<void> | undefined;
@@ -113,7 +112,6 @@ export class Process<S = unknown> {
           onCrash: Process.onCrash,
           afterStop: Process.afterStop,
         });
-        proc.actor = nact.findActor(proc.self)!;
       } catch (error) {
         reject(toError(error));
         return;
@@ -172,8 +170,12 @@ export class Process<S = unknown> {
     nact.deliver(this.self, CRASH);
   }
 
-  /** Runs one message; nact calls it one message at a time. */
-  async handle(message: unknown): Promise<void> {
+  /**
+   * Runs one message; the scheduler (lib/otp/nact.ts) calls it one message
+   * at a time. Synchronous unless the behaviour's handler returned a
+   * promise: then nothing else runs until it settles.
+   */
+  handle(message: unknown): void | Promise<void> {
     if (this.status === 'exiting') {
       // Being shut down: what it will never handle is discarded now, as the rest of the mailbox is at the exit.
       this.behaviour.discard?.(message, this.exitReason);
@@ -187,13 +189,9 @@ export class Process<S = unknown> {
       pending = this.behaviour.handle(this, message);
     }
     if (pending) {
-      this.inFlight = pending;
-      await pending.finally(() => (this.inFlight = undefined));
+      this.inFlight = pending.finally(() => (this.inFlight = undefined));
+      return this.inFlight;
     }
-    // nact keeps the Immediate that ran this message for as long as the
-    // actor lives (88 bytes, twice per socket). A later message sets its own
-    // before it runs, so this never hides one that `stop` must cancel.
-    this.actor.immediate = undefined;
   }
 
   private async init(): Promise<void> {
@@ -259,10 +257,10 @@ export class Process<S = unknown> {
   }
 }
 
-/** The nact actor function of every OTP process: its state is its Process. */
-async function runMessage(proc: Process, message: unknown): Promise<Process> {
-  await proc.handle(message);
-  return proc;
+/** The actor function of every OTP process: its state is its Process. */
+function runMessage(proc: Process, message: unknown): Process | Promise<Process> {
+  const pending = proc.handle(message);
+  return pending ? pending.then(() => proc) : proc;
 }
 
 /** The processes below `proc` in the actor tree, oldest first. */
