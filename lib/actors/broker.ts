@@ -60,9 +60,22 @@ export interface Publish {
   readonly tag: number;
 }
 
-export type PublishOutcome =
-  | { readonly type: 'published'; readonly tag: number; readonly msgId: string }
-  | { readonly type: 'unavailable'; readonly tag: number };
+/** How one `say` was answered: published under `msgId`, or (msgId undefined) unavailable. */
+export interface PublishOutcome {
+  readonly tag: number;
+  readonly msgId: string | undefined;
+}
+
+/**
+ * The outcomes of one publisher's says settled together (by one batch's
+ * confirm, failure or refusal), in the order it sent them: one message per
+ * connection per batch rather than one per `say`, so that the connection
+ * writes all their answers in one cork.
+ */
+export interface PublishOutcomes {
+  readonly type: 'publish_outcomes';
+  readonly outcomes: readonly PublishOutcome[];
+}
 
 interface Accepted {
   readonly room: string;
@@ -83,8 +96,10 @@ interface Accepted {
   readonly tag: number;
   readonly acceptedAt: number;
   /** How it was answered, once it was: its copies are answered the same. */
-  outcome?: PublishOutcome['type'];
+  outcome?: Outcome;
 }
+
+type Outcome = 'published' | 'unavailable';
 
 type Original = Pick<Accepted, 'msgId' | 'outcome'>;
 
@@ -273,30 +288,36 @@ function resentMsgId(state: State, slot: string | undefined): string | undefined
 
 /**
  * Answers each publisher in the batch's order, which is the order its
- * connection sent the says. A copy is answered as its original was (which
- * came before it): published with the original's msgId, or unavailable.
+ * connection sent the says, with one message per publisher for the whole
+ * batch. A copy is answered as its original was (which came before it):
+ * published with the original's msgId, or unavailable.
  */
-function answer(state: State, batch: Batch, outcome: PublishOutcome['type']): void {
+function answer(state: State, batch: Batch, outcome: Outcome): void {
   const now = Date.now();
+  const byPublisher = new Map<Ref, PublishOutcome[]>();
   for (const accepted of batch) {
     const { replyTo, tag, msgId, acceptedAt, copyOf, slot } = accepted;
     accepted.outcome = copyOf === undefined ? outcome : (copyOf.outcome ?? 'unavailable');
     if (slot !== undefined && state.pending.get(slot) === accepted) state.pending.delete(slot);
-    if (accepted.outcome === 'published') {
+    const published = accepted.outcome === 'published';
+    if (published) {
       state.published++;
-      publishes.inc({ outcome: copyOf ? 'duplicate' : 'acked' });
+      publishes.inc(copyOf ? 'duplicate' : 'acked');
       if (!copyOf) publishLatency.observe((now - acceptedAt) / 1000);
-      send(replyTo, { type: 'published', tag, msgId } satisfies PublishOutcome);
     } else {
       if (slot !== undefined && !copyOf) {
         state.unconfirmed.set(slot, msgId);
         if (state.unconfirmed.size > MAX_UNCONFIRMED) state.unconfirmed.delete(state.unconfirmed.keys().next().value!);
       }
       state.unavailable++;
-      publishes.inc({ outcome: 'unavailable' });
-      send(replyTo, { type: 'unavailable', tag } satisfies PublishOutcome);
+      publishes.inc('unavailable');
     }
+    const answered = { tag, msgId: published ? msgId : undefined };
+    const outcomes = byPublisher.get(replyTo);
+    if (outcomes) outcomes.push(answered);
+    else byPublisher.set(replyTo, [answered]);
   }
+  for (const [publisher, outcomes] of byPublisher) send(publisher, { type: 'publish_outcomes', outcomes } satisfies PublishOutcomes);
 }
 
 function reportState(state: State, change: StateChange): void {

@@ -284,7 +284,7 @@ function query(state: State, connection: Ref, room: string, id: string | undefin
 
 function sendPresence(state: State, tracked: Tracked, room: string, id: string | undefined): void {
   const frame = state.coalescer.presenceFrame(room, { user: tracked.user, name: tracked.name }, id);
-  framesOut.inc({ type: 'presence' });
+  framesOut.inc('presence');
   cast(tracked.consumer, { type: 'push', frames: [frame] });
 }
 
@@ -331,7 +331,7 @@ function flushDiffs(state: State, now: number): void {
     // One message for every subscriber of the room, as the relay's fanout does.
     const deliver = { type: 'push', frames: [frame] } as const;
     for (const consumer of consumers) cast(consumer, deliver);
-    framesOut.inc({ type: frame.startsWith('{"type":"presence_diff"') ? 'presence_diff' : 'presence' }, consumers.size);
+    framesOut.inc(frame.startsWith('{"type":"presence_diff"') ? 'presence_diff' : 'presence', consumers.size);
   }
 }
 

@@ -7,7 +7,7 @@
  * integration specs.
  */
 import { expect } from 'chai';
-import { type BrokerRef, broker } from '../../lib/actors/broker';
+import { type BrokerRef, type PublishOutcome, broker } from '../../lib/actors/broker';
 import type { RelayRef } from '../../lib/actors/relay';
 import { type BrokerAdapter, BrokerUnavailable, type ConnectionState, type PresenceChannel, type StateChange } from '../../lib/broker/adapter';
 import { decodeBatch, encodeBatch } from '../../lib/broker/batch';
@@ -81,6 +81,18 @@ class HeldAdapter implements BrokerAdapter {
 const messagesOf = (batch: Buffer) =>
   decodeBatch(batch).map((d) => JSON.parse(Buffer.from(d.frame).toString()) as { text: string; ts: number });
 
+/**
+ * What a publisher heard, one entry per `say` (`published` with its msgId,
+ * or `unavailable`), from the broker's one message per batch; other
+ * messages as they came.
+ */
+const answersIn = (log: Recorded[]): Recorded[] =>
+  log.flatMap((m) =>
+    m.type === 'publish_outcomes'
+      ? (m['outcomes'] as PublishOutcome[]).map(({ tag, msgId }) => (msgId === undefined ? { type: 'unavailable', tag } : { type: 'published', tag, msgId }))
+      : [m],
+  );
+
 describe('broker (on the in-process bus, or a stand-in adapter)', () => {
   const system = useSystem();
   let exchange: LocalExchange;
@@ -117,9 +129,9 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
     const { ref, relay, readiness } = await startBroker('node1');
     const publisher = await startRecorder(system.link('publisher'));
     say(ref, publisher.ref, 7, 'hello');
-    await eventually(() => expect(publisher.log).to.have.length(1));
-    const msgId = publisher.log[0]!['msgId'];
-    expect(publisher.log).to.deep.equal([{ type: 'published', tag: 7, msgId }]);
+    await eventually(() => expect(answersIn(publisher.log)).to.have.length(1));
+    const msgId = answersIn(publisher.log)[0]!['msgId'];
+    expect(answersIn(publisher.log)).to.deep.equal([{ type: 'published', tag: 7, msgId }]);
     expect(msgId).to.match(/^node1-[0-9a-f]{6}-[0-9a-z]+$/);
     await eventually(() => expect(deliveredTexts(relay.log)).to.have.length(1));
     const [message] = deliveredTexts(relay.log);
@@ -134,8 +146,8 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
     const { ref, relay } = await startBroker('node1');
     const publisher = await startRecorder(system.link('publisher'));
     for (let tag = 0; tag < 200; tag++) say(ref, publisher.ref, tag);
-    await eventually(() => expect(publisher.log).to.have.length(200));
-    expect(publisher.log.map((m) => m['tag'])).to.deep.equal([...Array(200).keys()]);
+    await eventually(() => expect(answersIn(publisher.log)).to.have.length(200));
+    expect(answersIn(publisher.log).map((m) => m['tag'])).to.deep.equal([...Array(200).keys()]);
     await eventually(() => expect(deliveredTexts(relay.log)).to.have.length(200));
     expect(deliveredTexts(relay.log).map((m) => m.text)).to.deep.equal([...Array(200).keys()].map((tag) => `m${tag}`));
     const batches = Process.of(ref)!.behaviour.info(Process.of(ref)!)['batches'] as number;
@@ -177,7 +189,7 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
     const publisher = await startRecorder(system.link('publisher'));
     await adapter.close();
     say(ref, publisher.ref, 3);
-    await eventually(() => expect(publisher.log).to.deep.equal([{ type: 'unavailable', tag: 3 }]));
+    await eventually(() => expect(answersIn(publisher.log)).to.deep.equal([{ type: 'unavailable', tag: 3 }]));
   });
 
   describe('on a stand-in adapter', () => {
@@ -197,14 +209,35 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
       return { ref, adapter, publisher };
     }
 
+    it('answers each publisher of a batch with one message: the outcomes of its says, in the order it sent them', async () => {
+      const adapter = new HeldAdapter();
+      const { ref } = await startBroker('node1', adapter);
+      const alice = await startRecorder(system.link('alice'));
+      const bob = await startRecorder(system.link('bob'));
+      say(ref, alice.ref, 1);
+      await eventually(() => expect(adapter.publishes).to.have.length(1));
+      say(ref, alice.ref, 2);
+      say(ref, bob.ref, 1);
+      say(ref, alice.ref, 3);
+      say(ref, bob.ref, 2);
+      adapter.publishes[0]!.confirm();
+      await eventually(() => expect(adapter.publishes).to.have.length(2));
+      adapter.publishes[1]!.confirm();
+      await eventually(() => expect(answersIn(alice.log)).to.have.length(3));
+      await eventually(() => expect(answersIn(bob.log)).to.have.length(2));
+      const tagsPerMessage = (log: Recorded[]) => log.map((m) => (m['outcomes'] as PublishOutcome[]).map(({ tag }) => tag));
+      expect(tagsPerMessage(alice.log), 'one message per batch').to.deep.equal([[1], [2, 3]]);
+      expect(tagsPerMessage(bob.log)).to.deep.equal([[1, 2]]);
+    });
+
     it('answers unavailable once to each publisher of a batch the adapter refused, and goes on with the next batch', async () => {
       const { adapter, publisher } = await threeSaysPending();
       adapter.publishes[0]!.fail('refused');
       await eventually(() => expect(adapter.publishes).to.have.length(2));
       expect(messagesOf(adapter.publishes[1]!.batch).map((m) => m.text), 'the refused batch is not sent again').to.deep.equal(['m2', 'm3']);
       adapter.publishes[1]!.confirm();
-      await eventually(() => expect(publisher.log).to.have.length(3));
-      expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), published(2), published(3)]);
+      await eventually(() => expect(answersIn(publisher.log)).to.have.length(3));
+      expect(outcomes(answersIn(publisher.log))).to.deep.equal([unavailable(1), published(2), published(3)]);
     });
 
     it("answers a resend the relay's window has seen delivered with that msgId, publishing nothing, in its turn", async () => {
@@ -220,14 +253,14 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
       adapter.publishes[0]!.confirm();
       await eventually(() => expect(adapter.publishes).to.have.length(2));
       expect(messagesOf(adapter.publishes[1]!.batch).map((m) => m.text), 'the resend is not published').to.deep.equal(['m3']);
-      expect(publisher.log.map((m) => m['tag']), 'the resend waits for the batch ahead of it').to.deep.equal([1]);
+      expect(answersIn(publisher.log).map((m) => m['tag']), 'the resend waits for the batch ahead of it').to.deep.equal([1]);
       adapter.publishes[1]!.fail('refused');
-      await eventually(() => expect(publisher.log).to.have.length(3));
-      expect(outcomes(publisher.log)).to.deep.equal([published(1), published(2), unavailable(3)]);
-      expect(publisher.log[1]!['msgId'], "the original's").to.equal('node0-abc-7');
+      await eventually(() => expect(answersIn(publisher.log)).to.have.length(3));
+      expect(outcomes(answersIn(publisher.log))).to.deep.equal([published(1), published(2), unavailable(3)]);
+      expect(answersIn(publisher.log)[1]!['msgId'], "the original's").to.equal('node0-abc-7');
       say(ref, publisher.ref, 4, 'resent again', key);
-      await eventually(() => expect(outcomes(publisher.log)).to.have.length(4));
-      expect(outcomes(publisher.log)[3], 'alone: answered at once').to.deep.equal(published(4));
+      await eventually(() => expect(outcomes(answersIn(publisher.log))).to.have.length(4));
+      expect(outcomes(answersIn(publisher.log))[3], 'alone: answered at once').to.deep.equal(published(4));
       expect(adapter.publishes).to.have.length(2);
     });
 
@@ -248,9 +281,9 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
         await eventually(() => expect(adapter.publishes).to.have.length(2));
         expect(messagesOf(adapter.publishes[1]!.batch).map((m) => m.text), 'the resend is not published').to.deep.equal(['other']);
         adapter.publishes[1]!.confirm();
-        await eventually(() => expect(publisher.log).to.have.length(3));
-        expect(outcomes(publisher.log)).to.deep.equal([{ type: outcome, tag: 1 }, { type: outcome, tag: 2 }, published(3)]);
-        if (outcome === 'published') expect(publisher.log[1]!['msgId']).to.equal(publisher.log[0]!['msgId']);
+        await eventually(() => expect(answersIn(publisher.log)).to.have.length(3));
+        expect(outcomes(answersIn(publisher.log))).to.deep.equal([{ type: outcome, tag: 1 }, { type: outcome, tag: 2 }, published(3)]);
+        if (outcome === 'published') expect(answersIn(publisher.log)[1]!['msgId']).to.equal(answersIn(publisher.log)[0]!['msgId']);
         if (outcome === 'unavailable') {
           say(ref, publisher.ref, 4, 'resent after unavailable', key);
           await eventually(() => expect(adapter.publishes, 'no longer pending: published this time').to.have.length(3));
@@ -272,8 +305,8 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
     it('answers unavailable once to each publisher when no confirm came by the deadline: the publish timeout after the oldest was accepted', async () => {
       // 2 and 3 wait behind the first batch, which takes all its 300 ms.
       const { adapter, publisher } = await threeSaysPending(new HeldAdapter(true), 300);
-      await eventually(() => expect(publisher.log).to.have.length(3));
-      expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), unavailable(2), unavailable(3)]);
+      await eventually(() => expect(answersIn(publisher.log)).to.have.length(3));
+      expect(outcomes(answersIn(publisher.log))).to.deep.equal([unavailable(1), unavailable(2), unavailable(3)]);
       for (const { batch, deadline } of adapter.publishes) expect(deadline).to.equal(messagesOf(batch)[0]!.ts + 300);
     });
 
@@ -286,8 +319,8 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
         await proc.exited();
         adapter.publishes[0]!.confirm(); // too late: nobody is there
         send(publisher.ref, { type: 'marker' }); // arrives after whatever the broker sent
-        await eventually(() => expect(publisher.log).to.deep.include({ type: 'marker' }));
-        expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), unavailable(2), unavailable(3), { type: 'marker' }]);
+        await eventually(() => expect(answersIn(publisher.log)).to.deep.include({ type: 'marker' }));
+        expect(outcomes(answersIn(publisher.log))).to.deep.equal([unavailable(1), unavailable(2), unavailable(3), { type: 'marker' }]);
         expect(adapter.closed).to.equal(true);
       } finally {
         logs.restore();
@@ -349,8 +382,8 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
           adapters[1]!.publishes[0]!.confirm(); // reaches it after
           await eventually(() => expect(adapters[1]!.publishes).to.have.length(2));
           adapters[1]!.publishes[1]!.confirm();
-          await eventually(() => expect(publisher.log).to.have.length.at.least(3));
-          expect(outcomes(publisher.log)).to.deep.equal([unavailable(1), published(2), published(3)]);
+          await eventually(() => expect(answersIn(publisher.log)).to.have.length.at.least(3));
+          expect(outcomes(answersIn(publisher.log))).to.deep.equal([unavailable(1), published(2), published(3)]);
           expect(messagesOf(adapters[1]!.publishes[1]!.batch).map((m) => m.text)).to.deep.equal(['m3']);
         });
       }
@@ -362,11 +395,11 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
           say(ref, publisher.ref, tag);
           await eventually(() => expect(adapters.at(-1)!.publishes).to.have.length(1));
           adapters.at(-1)!.publishes[0]!.confirm();
-          await eventually(() => expect(publisher.log).to.have.length(tag));
+          await eventually(() => expect(answersIn(publisher.log)).to.have.length(tag));
           if (tag === 1) await restart();
         }
-        expect(outcomes(publisher.log)).to.deep.equal([published(1), published(2)]);
-        const [first, second] = publisher.log.map((m) => m['msgId']);
+        expect(outcomes(answersIn(publisher.log))).to.deep.equal([published(1), published(2)]);
+        const [first, second] = answersIn(publisher.log).map((m) => m['msgId']);
         expect(second).to.match(/^node1-/).and.not.equal(first);
       });
 
@@ -378,7 +411,7 @@ describe('broker (on the in-process bus, or a stand-in adapter)', () => {
         say(ref, publisher.ref, 1); // handled after the state change
         await eventually(() => expect(adapters[1]!.publishes).to.have.length(1));
         adapters[1]!.publishes[0]!.confirm();
-        await eventually(() => expect(outcomes(publisher.log)).to.deep.equal([published(1)]));
+        await eventually(() => expect(outcomes(answersIn(publisher.log))).to.deep.equal([published(1)]));
         expect(readiness.broker).to.equal('connected');
         expect(relay.log.filter((m) => m.type === 'broker_state').map((m) => m['state'])).to.deep.equal(['connected', 'connected']);
       });
