@@ -40,20 +40,34 @@ export interface Delivery {
   readonly posAt: number;
 }
 
-const POS_FIELD = '"pos":"';
-const MSG_ID_FIELD = '"msgId":"';
+// As bytes: a string needle would be encoded again at every search.
+const POS_FIELD = Buffer.from('"pos":"');
+const MSG_ID_FIELD = Buffer.from('"msgId":"');
+const MSG_ID_END = '","pos":"'.length;
 const HEADER_BYTES = 1 + 2 + 6 + 2 + 4; // every fixed-size field of a record
+// The most UTF-8 bytes one UTF-16 code unit takes (a lone surrogate: 3).
+const MAX_BYTES_PER_UNIT = 3;
 
 /** The msgId of a delivered frame: encodeMessage writes it just before `pos`. */
 export function msgIdOf({ frame, posAt }: Delivery): string {
-  const end = posAt - '","pos":"'.length;
+  const end = posAt - MSG_ID_END;
   return frame.toString('utf8', frame.lastIndexOf(MSG_ID_FIELD, end) + MSG_ID_FIELD.length, end);
 }
 
+/**
+ * Where batches are written: kept, so that the worst case is not allocated
+ * per batch; a larger batch gets a buffer of its own.
+ */
+const SCRATCH_BYTES = 1 << 20;
+let scratch: Buffer | undefined;
+
 export function encodeBatch(messages: readonly Message[]): Buffer {
-  let size = 0;
-  for (const { room, frame, key } of messages) size += HEADER_BYTES + room.length + (key === undefined ? 0 : Buffer.byteLength(key)) + Buffer.byteLength(frame);
-  const batch = Buffer.allocUnsafe(size);
+  // Written into a buffer sized for the worst case, then copied out at its
+  // exact size (the in-process log keeps batches for an hour): measuring
+  // each string's UTF-8 length first would read every frame twice.
+  let worstCase = 0;
+  for (const { room, frame, key } of messages) worstCase += HEADER_BYTES + room.length + MAX_BYTES_PER_UNIT * ((key?.length ?? 0) + frame.length);
+  const batch = worstCase > SCRATCH_BYTES ? Buffer.allocUnsafe(worstCase) : (scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
   let offset = 0;
   for (const { room, frame, key, at } of messages) {
     offset = batch.writeUInt8(room.length, offset);
@@ -62,17 +76,17 @@ export function encodeBatch(messages: readonly Message[]): Buffer {
     offset = batch.writeUInt16BE(keyLength, offset) + keyLength;
     offset = batch.writeUIntBE(at, offset, 6);
     const frameStart = offset + 2 + 4;
-    const frameLength = batch.write(frame, frameStart, 'utf8');
+    const frameEnd = frameStart + batch.write(frame, frameStart, 'utf8');
     // Found in the bytes, not in the string: a room or name of other
     // characters would make the two offsets differ. Text cannot hold the
     // field's unescaped quotes, so the first match is the field.
-    const field = batch.subarray(frameStart, frameStart + frameLength).indexOf(POS_FIELD);
-    if (field < 0) throw new Error('encodeBatch: a frame without "pos"');
-    batch.writeUInt16BE(field + POS_FIELD.length, offset);
-    batch.writeUInt32BE(frameLength, offset + 2);
-    offset = frameStart + frameLength;
+    const field = batch.indexOf(POS_FIELD, frameStart);
+    if (field < 0 || field >= frameEnd) throw new Error('encodeBatch: a frame without "pos"');
+    batch.writeUInt16BE(field - frameStart + POS_FIELD.length, offset);
+    batch.writeUInt32BE(frameEnd - frameStart, offset + 2);
+    offset = frameEnd;
   }
-  return batch;
+  return Buffer.from(batch.subarray(0, offset));
 }
 
 /** Throws `RangeError` on a batch that is cut short or malformed. */

@@ -37,6 +37,17 @@ describe('broker/batch', () => {
     );
   });
 
+  it('encodes batches of any size one after another, each exactly as long as its records, sharing no bytes', () => {
+    // Two of them take more than the scratch buffer's 1 MiB in UTF-8, in fewer UTF-16 units than that.
+    const big = (n: number) => chatMessage('lobby', `${n}${'é'.repeat(400_000)}`, { key: `key-${n}` });
+    const batches = [[big(1), big(2)], [chatMessage('dev', 'small')], [big(3), chatMessage('dev', 'é'.repeat(1000))], [chatMessage('lobby', 'last')]].map((messages) => ({ messages, batch: encodeBatch(messages) }));
+    for (const { messages, batch } of batches) {
+      const records = messages.reduce((sum, { room, key, frame }) => sum + 15 + room.length + Buffer.byteLength(key ?? '') + Buffer.byteLength(frame), 0);
+      expect(batch.length).to.equal(records);
+      expect(decodeBatch(batch).map(({ frame }) => frame.toString())).to.deep.equal(messages.map(({ frame }) => frame));
+    }
+  });
+
   // Not by comparing .buffer: a small copy shares Node's 8 KiB pool with the batch.
   it('hands out views into the batch, not copies', () => {
     const batch = encodeBatch([chatMessage('lobby', 'ab'), chatMessage('dev', 'cd')]);
