@@ -85,9 +85,8 @@ export function encodeWelcome(f: Fields<WelcomeFrame>): string {
   return JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, session: f.session, user: f.user, name: f.name, rooms: f.rooms, node: f.node });
 }
 
-/** Once per `say`: a template, as encodeMessage. */
 export function encodeAck(f: Fields<AckFrame>): string {
-  return `{"type":"ack",${f.id === undefined ? '' : `"id":${JSON.stringify(f.id)},`}"msgId":${JSON.stringify(f.msgId)}}`;
+  return JSON.stringify({ type: 'ack', id: f.id, msgId: f.msgId });
 }
 
 export function encodeJoined(f: Fields<JoinedFrame>): string {
@@ -116,15 +115,12 @@ export function encodeError(f: Fields<ErrorFrame>): string {
 }
 
 /**
- * The hot path: called once per chat message by the node that accepts it,
- * and the resulting string is sent as is to every member socket on every
- * node. A template of stringified fields takes about two thirds of the time
- * of a stringify of the whole object (1.2 against 1.7 µs here), which also
- * builds the object first.
+ * The hot path: called once per chat message per node, and the resulting
+ * string is sent as is to every member socket. A stringify of one flat object
+ * measured about 0.6 µs here, the same as concatenating stringified fields.
  */
 export function encodeMessage(f: Fields<MessageFrame>): string {
-  const { stringify } = JSON;
-  return `{"type":"message","room":${stringify(f.room)},"msgId":${stringify(f.msgId)},"pos":${stringify(f.pos)},"from":${stringify(f.from)},"user":${stringify(f.user)},"text":${stringify(f.text)},"ts":${stringify(f.ts)}}`;
+  return JSON.stringify({ type: 'message', room: f.room, msgId: f.msgId, pos: f.pos, from: f.from, user: f.user, text: f.text, ts: f.ts });
 }
 
 // Members, joins and leaves are copied key by key: whatever else the caller's
