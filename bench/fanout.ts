@@ -19,7 +19,7 @@ import { mintTokens, probeWithoutToken, randomSecret, refusedWithoutToken } from
 import { describeProfile, mainThreadProfile, summarizeProfile, type Window } from './cpu_profile';
 import type { Load } from './load_generator';
 import { type FanoutResult, measureFanout, measureIdle } from './measure';
-import { type BenchOptions, expectedDeliveries, parseOptions, USAGE, UsageError } from './options';
+import { type BenchOptions, expectedDeliveries, parseOptions, roomSummary, USAGE, UsageError } from './options';
 import { openFilesHardLimit } from './proc_metrics';
 import { BASELINE, describeFanout, describeIdle, describePresence, describeStorm, fanoutSummary, idleSummary, presenceSummary, stormSummary, writeResults } from './report';
 import { runningDaemon, startBaseline, startDaemon, stopAll, type Target } from './servers';
@@ -114,9 +114,10 @@ async function checkEnforced(target: Target, auth: Auth | undefined): Promise<{ 
 
 async function fanout(options: BenchOptions, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
   const { clients, messages, rooms, repeat } = options;
-  const shape = `${clients}x${messages}${rooms > 1 ? `/${rooms}rooms` : ''}`;
+  const shape = `${clients}x${messages}${options.direct ? '/direct' : rooms > 1 ? `/${rooms}rooms` : ''}`;
+  const roomsText = roomSummary(clients, rooms, options.direct);
   console.log(
-    `fanout ${shape}: ${clients} clients in ${rooms} room(s), ${messages} messages each, ${options.payload}-character texts, ${options.workers} load generator threads; ` +
+    `fanout ${shape}: ${clients} clients, ${roomsText}, ${messages} messages each, ${options.payload}-character texts, ${options.workers} load generator threads; ` +
       `expected deliveries: ${expectedDeliveries(clients, messages, rooms).toLocaleString('en-US')} (each client gets every message of its room, its own included)`,
   );
   const load = (url: string): Load => ({ ...options, url, timeoutMs: options.timeoutSeconds * 1000, ...(auth && { tokens: auth.tokens }) });
@@ -140,7 +141,7 @@ async function fanout(options: BenchOptions, out: string, stamp: string, starts:
   console.log(describeFanout(warren!, baseline));
   const summary = fanoutSummary(warren!, shape, baseline);
   const name = `fanout-${warren!.target.replace('/', '-')}-${shape.replace('/', '-')}-${stamp}`;
-  const files = writeResults(out, name, { options, summary, median: [baseline, warren].filter(Boolean), runs }, { title: summary, results: [baseline, warren].filter((r) => r !== undefined) });
+  const files = writeResults(out, name, { options, rooms: roomsText, summary, median: [baseline, warren].filter(Boolean), runs }, { title: summary, results: [baseline, warren].filter((r) => r !== undefined) });
   console.log(`results: ${files.join(', ')}`);
   return { summary, profileWindow: warren!.runWindow };
 }

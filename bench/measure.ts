@@ -13,6 +13,8 @@ import { type Percentiles, percentiles, type SeriesPoint, timeSeries } from './s
 export interface FanoutResult extends Pick<RunResult, 'expected' | 'delivered' | 'lost' | 'acks' | 'errors' | 'ended'> {
   readonly target: string;
   readonly uws?: string;
+  /** Says sent: clients × messages. */
+  readonly says: number;
   /** The clients offered tokens (--auth); bare uWS verifies none. */
   readonly auth: boolean;
   /** With --auth, what a client offering no token got from warren (auth.ts, probeWithoutToken). */
@@ -87,6 +89,7 @@ export async function measureFanout(target: Target, load: Load, workers: number)
   return {
     target: target.name,
     ...(target.uws !== undefined && { uws: target.uws }),
+    says: load.clients * load.messages,
     auth: load.tokens !== undefined,
     expected: run.expected,
     delivered: run.delivered,
