@@ -1,8 +1,8 @@
 /**
  * The clients one thread of the load generator runs: client i (of the whole
  * run) is in room i mod R. After the start signal each sends M `say`s with
- * an `id` (so acks come back), paced under the daemon's rate limit
- * (pacing.ts), and counts the messages of its
+ * an `id` (so acks come back), in a burst paced under the daemon's rate
+ * limit or evenly spaced at a given rate (pacing.ts), and counts the messages of its
  * room and the time each took from `send` to receipt.
  *
  * This is the hot loop of the load generator, which must cost far less than
@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_WELCOME, frameKind, nowUs, paddingFor, sayFrame, sentUsOf } from './frames';
 import { CONNECTS_IN_FLIGHT, roomSizes } from './options';
-import { saysAllowed } from './pacing';
+import { burstSchedule, pacedSchedule, type Schedule } from './pacing';
 import { offeredProtocols } from './subprotocol';
 
 export interface Load {
@@ -25,6 +25,8 @@ export interface Load {
   readonly rate: number;
   readonly burst: number;
   readonly timeoutMs: number;
+  /** Paced mode: each client's M says evenly spaced at this many per second; absent: a burst. */
+  readonly ratePerClient?: number;
   /** With --auth: client i's token (of the whole run), offered as a subprotocol. */
   readonly tokens?: readonly string[];
 }
@@ -60,11 +62,12 @@ export interface GroupEvents {
   failed(reason: string): void;
 }
 
-const PACE_INTERVAL_MS = 10;
 const CLOSE_WAIT_MS = 5_000;
 
 interface Client {
   readonly ws: WebSocket;
+  /** Of the whole run. */
+  readonly index: number;
   readonly room: number;
   /** Deliveries this client must get: its room's size × M. */
   readonly share: number;
@@ -82,6 +85,7 @@ export class ClientGroup {
   private readonly latencyMs: Float32Array<ArrayBuffer>;
   private readonly receivedAtMs: Float32Array<ArrayBuffer>;
   private readonly errors: Record<string, number> = {};
+  private readonly schedule: Schedule;
   private acks = 0;
   private startUs = 0;
   private pacer?: NodeJS.Timeout;
@@ -98,6 +102,8 @@ export class ClientGroup {
     this.expected = indices.reduce((sum, i) => sum + this.sizes[i % load.rooms]! * load.messages, 0);
     this.latencyMs = new Float32Array(this.expected);
     this.receivedAtMs = new Float32Array(this.expected);
+    this.schedule =
+      load.ratePerClient === undefined ? burstSchedule(load.messages, load.rate, load.burst) : pacedSchedule(load.clients, load.messages, load.ratePerClient);
   }
 
   /** Opens every connection and waits for each one's welcome; on a failure closes them all. */
@@ -117,16 +123,13 @@ export class ClientGroup {
   /** The start signal, at `startUs` on the shared clock (frames.ts). */
   start(startUs: number): void {
     this.startUs = startUs;
-    const { messages, rate, burst } = this.load;
-    const allowedNow = () => saysAllowed((nowUs() - startUs) / 1000, messages, rate, burst);
-    for (const client of this.clients) this.sendUpTo(client, allowedNow());
-    if (allowedNow() < messages) {
-      this.pacer = setInterval(() => {
-        const allowed = allowedNow();
-        for (const client of this.clients) this.sendUpTo(client, allowed);
-        if (allowed === messages) clearInterval(this.pacer);
-      }, PACE_INTERVAL_MS);
-    }
+    // Whether every client has sent all its says.
+    const sendDue = () => {
+      const elapsedUs = nowUs() - startUs;
+      for (const client of this.clients) this.sendUpTo(client, this.schedule.due(client.index, elapsedUs));
+      return this.clients.every((client) => client.sent === this.load.messages);
+    };
+    if (!sendDue()) this.pacer = setInterval(() => sendDue() && clearInterval(this.pacer), this.schedule.tickMs);
     this.checkDone();
   }
 
@@ -171,7 +174,7 @@ export class ClientGroup {
         this.counts.lastWelcomeUs = nowUs();
         resolve();
       };
-      const client: Client = { ws, room, share: this.sizes[room]! * this.load.messages, received: 0, sent: 0, welcomed };
+      const client: Client = { ws, index, room, share: this.sizes[room]! * this.load.messages, received: 0, sent: 0, welcomed };
       this.clients.push(client);
       ws.on('error', (error) => (this.closing ? undefined : reject(new Error(`client ${index}: ${error.message}`))));
       ws.on('close', (code, reason) => {
@@ -215,7 +218,9 @@ export class ClientGroup {
     // costs about a quarter of the CPU. ws has no public cork, hence _socket.
     const socket = (client.ws as unknown as { _socket?: Socket })._socket;
     socket?.cork();
-    for (; client.sent < count; client.sent++) client.ws.send(sayFrame(nowUs(), String(client.sent), this.padding));
+    for (; client.sent < count; client.sent++) {
+      client.ws.send(sayFrame(this.schedule.stampUs(client.index, client.sent, this.startUs, nowUs()), String(client.sent), this.padding));
+    }
     socket?.uncork();
   }
 

@@ -9,7 +9,8 @@
  *
  * `--idle K` opens K connections instead and reports memory per connection;
  * `--reconnect-storm N` has N clients recover at once (storm.ts);
- * `--presence N` has N connections join one room with presence (presence.ts).
+ * `--presence N` has N connections join one room with presence (presence.ts);
+ * `--duration S` paces the says instead of a burst (paced.ts).
  * Run `npm run bench -- --help` for the options. The last line printed is a
  * one-line summary for scripts.
  */
@@ -25,6 +26,8 @@ import { BASELINE, describeFanout, describeIdle, describePresence, describeStorm
 import { runningDaemon, startBaseline, startDaemon, stopAll, type Target } from './servers';
 import { measureStorm, stormDaemonEnv } from './storm';
 import { measurePresence, type PresenceResult } from './presence';
+import { pacedDaemonEnv } from './paced';
+import { runPaced } from './paced_sweep';
 
 // Descriptors the load generator and a server need beyond one per connection.
 const SPARE_FILES = 100;
@@ -64,7 +67,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(options.amqpUrl && { amqpUrl: options.amqpUrl }),
           ...(profileDir && { profileDir }),
           logDir,
-          env: { ...(storming && stormDaemonEnv(options.messages)), ...auth?.env },
+          env: { ...(storming && stormDaemonEnv(options.messages)), ...pacedDaemonEnv(options), ...auth?.env },
         });
   // The bare server keeps no history: a storm has nothing to compare with there.
   const starts: Start[] = [...(options.baseline && !storming ? [() => startBaseline(logDir)] : []), daemon];
@@ -73,7 +76,9 @@ async function main(argv: readonly string[]): Promise<void> {
       ? await storm(options, options.reconnectStorm, out, stamp, daemon)
       : options.presence !== undefined
         ? await presence(options, options.presence, out, stamp, starts)
-        : options.idle === undefined
+        : options.duration !== undefined
+          ? await paced(options, out, stamp, starts, auth)
+          : options.idle === undefined
         ? await fanout(options, out, stamp, starts, auth)
         : await idle(options, options.idle, out, stamp, starts, auth);
   if (profileDir) {
@@ -144,6 +149,26 @@ async function fanout(options: BenchOptions, out: string, stamp: string, starts:
   const files = writeResults(out, name, { options, rooms: roomsText, summary, median: [baseline, warren].filter(Boolean), runs }, { title: summary, results: [baseline, warren].filter((r) => r !== undefined) });
   console.log(`results: ${files.join(', ')}`);
   return { summary, profileWindow: warren!.runWindow };
+}
+
+async function paced(options: BenchOptions, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
+  const { clients, rooms } = options;
+  const shape = `${clients} clients${options.direct ? ' in pairs' : rooms > 1 ? ` in ${rooms} rooms` : ''}`;
+  const roomsText = roomSummary(clients, rooms, options.direct);
+  console.log(
+    `paced ${shape}: ${roomsText}, ${options.payload}-character texts, ${options.workers} load generator threads; each client's says evenly spaced for ${options.duration} s, ` +
+      `the clients' phases spread over one period, latency taken from each say's scheduled send time${options.ratePerClient === undefined ? '' : `, ${options.ratePerClient} says/s per client`}`,
+  );
+  const load = (url: string): Load => ({ ...options, url, timeoutMs: options.timeoutSeconds * 1000, ...(auth && { tokens: auth.tokens }) });
+  const started = performance.now();
+  const { summary, document } = await withServers(starts, async (targets) => {
+    for (const target of targets) await checkEnforced(target, auth);
+    return runPaced(options, shape, targets, load);
+  });
+  console.log(`the paced runs took ${((performance.now() - started) / 1000).toFixed(0)} s, the servers' start included`);
+  const name = `paced-${options.url ? 'url' : options.broker}-${clients}${options.direct ? '-direct' : `-${rooms}rooms`}-${stamp}`;
+  console.log(`results: ${writeResults(out, name, { options, rooms: roomsText, summary, ...document }).join(', ')}`);
+  return { summary };
 }
 
 async function idle(options: BenchOptions, connections: number, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
