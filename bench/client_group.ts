@@ -27,6 +27,8 @@ export interface Load {
   readonly timeoutMs: number;
   /** Paced mode: each client's M says evenly spaced at this many per second; absent: a burst. */
   readonly ratePerClient?: number;
+  /** The deliveries of says sent (or scheduled) this long after the start signal are not sampled: the threads' code is still cold then. */
+  readonly warmupMs?: number;
   /** With --auth: client i's token (of the whole run), offered as a subprotocol. */
   readonly tokens?: readonly string[];
 }
@@ -87,7 +89,9 @@ export class ClientGroup {
   private readonly errors: Record<string, number> = {};
   private readonly schedule: Schedule;
   private acks = 0;
+  private samples = 0;
   private startUs = 0;
+  private sampleFromUs = -Infinity;
   private pacer?: NodeJS.Timeout;
   private closing = false;
 
@@ -123,6 +127,7 @@ export class ClientGroup {
   /** The start signal, at `startUs` on the shared clock (frames.ts). */
   start(startUs: number): void {
     this.startUs = startUs;
+    if (this.load.warmupMs !== undefined) this.sampleFromUs = startUs + this.load.warmupMs * 1000;
     // Whether every client has sent all its says.
     const sendDue = () => {
       const elapsedUs = nowUs() - startUs;
@@ -135,15 +140,14 @@ export class ClientGroup {
 
   result(): GroupResult {
     clearInterval(this.pacer);
-    const recorded = Math.min(this.counts.delivered, this.expected);
     return {
       ...this.counts,
       expected: this.expected,
       lost: this.clients.reduce((sum, client) => sum + Math.max(0, client.share - client.received), 0),
       acks: this.acks,
       errors: this.errors,
-      latencyMs: this.latencyMs.slice(0, recorded),
-      receivedAtMs: this.receivedAtMs.slice(0, recorded),
+      latencyMs: this.latencyMs.slice(0, this.samples),
+      receivedAtMs: this.receivedAtMs.slice(0, this.samples),
     };
   }
 
@@ -194,9 +198,9 @@ export class ClientGroup {
       if (Number.isNaN(sent)) return this.count('unreadable message');
       client.received++;
       const i = this.counts.delivered++;
-      if (i < this.expected) {
-        this.latencyMs[i] = (now - sent) / 1000;
-        this.receivedAtMs[i] = (now - this.startUs) / 1000;
+      if (this.samples < this.expected && sent >= this.sampleFromUs) {
+        this.latencyMs[this.samples] = (now - sent) / 1000;
+        this.receivedAtMs[this.samples++] = (now - this.startUs) / 1000;
       }
       this.counts.lastDeliveryUs = now;
       if (i + 1 === this.expected) this.checkDone();

@@ -25,6 +25,8 @@ export interface FanoutResult extends Pick<RunResult, 'expected' | 'delivered' |
   readonly deliveriesPerSecond?: number;
   /** Publish-to-receive, ms, on the load generator's clock. */
   readonly latencyMs: Percentiles;
+  /** Deliveries the latency was sampled from: every one, or those after a paced run's warm-up. */
+  readonly latencySamples: number;
   /** CPU seconds during the run per measured process group ("daemon", "rabbitmq", "bare uWS"), and the load generator's. */
   readonly cpuSeconds: Readonly<Record<string, number>>;
   readonly loadGeneratorCpuSeconds: number;
@@ -100,6 +102,7 @@ export async function measureFanout(target: Target, load: Load, workers: number)
     connectSeconds,
     ...(completionSeconds !== undefined && { completionSeconds, deliveriesPerSecond: run.expected / completionSeconds }),
     latencyMs: percentiles(run.latencyMs),
+    latencySamples: run.latencyMs.length,
     cpuSeconds: perGroup(cpuAfter.map((after, i) => after - cpuBefore[i]!)),
     loadGeneratorCpuSeconds: run.cpuSeconds,
     peakRssBytes: perGroup(peakRss),

@@ -1,8 +1,8 @@
 /**
  * The paced mode (`--duration S`): latency at a steady offered load rather
  * than after a burst. Each client sends its says evenly spaced at R per
- * second for S seconds (pacing.ts, pacedSchedule), and a delivery's latency
- * is taken from its say's scheduled time. Given R, one run per target;
+ * second for a warm-up and S seconds (pacing.ts, pacedSchedule), and a
+ * delivery's latency is taken from its say's scheduled time. Given R, one run per target;
  * without it, a sweep: the baseline's saturation rate from a burst run,
  * runs at 50% and 80% of it on both targets, then for each target the
  * highest rate whose p99 stays under P99_BOUND_MS (a ladder, then a
@@ -16,7 +16,9 @@ import type { Target } from './servers';
 /** One paced run: the fanout's figures and what was offered. */
 export interface PacedResult extends FanoutResult {
   readonly ratePerClient: number;
+  /** Measured, after the warm-up. */
   readonly durationSeconds: number;
+  readonly warmupSeconds: number;
   /** Says per second, every client's. */
   readonly offeredSaysPerSecond: number;
   readonly offeredDeliveriesPerSecond: number;
@@ -47,6 +49,14 @@ export const BISECTIONS = 3;
  * far behind is far over the bound anyway.
  */
 const DRAIN_SECONDS = 10;
+
+/**
+ * Each paced run opens with this much of the same load whose latencies are
+ * not counted: the load generator's threads are new for each run, and for
+ * their first half second or so their code is cold, which showed as p99s of
+ * 100-200 ms on the baseline at 1% of its saturation.
+ */
+export const WARMUP_SECONDS = 1;
 
 // A burst on the baseline is paced by nothing: bare uWS has no rate limit.
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
@@ -98,15 +108,17 @@ export function saysFor(ratePerClient: number, seconds: number): number {
 /** One paced run of `rate` says/s in all, spread over the load's clients. */
 export async function measurePaced(target: Target, load: Load, rate: number, durationSeconds: number, workers: number, timeoutSeconds: number): Promise<PacedResult> {
   const ratePerClient = rate / load.clients;
-  const messages = saysFor(ratePerClient, durationSeconds);
-  const timeoutMs = (durationSeconds + Math.min(DRAIN_SECONDS, timeoutSeconds)) * 1000;
-  const result = await measureFanout(target, { ...load, messages, ratePerClient, timeoutMs }, workers);
+  const seconds = WARMUP_SECONDS + durationSeconds;
+  const messages = saysFor(ratePerClient, seconds);
+  const timeoutMs = (seconds + Math.min(DRAIN_SECONDS, timeoutSeconds)) * 1000;
+  const result = await measureFanout(target, { ...load, messages, ratePerClient, timeoutMs, warmupMs: WARMUP_SECONDS * 1000 }, workers);
   return {
     ...result,
     ratePerClient,
     durationSeconds,
-    offeredSaysPerSecond: result.says / durationSeconds,
-    offeredDeliveriesPerSecond: result.expected / durationSeconds,
+    warmupSeconds: WARMUP_SECONDS,
+    offeredSaysPerSecond: result.says / seconds,
+    offeredDeliveriesPerSecond: result.expected / seconds,
   };
 }
 

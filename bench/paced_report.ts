@@ -41,7 +41,7 @@ function errorsOf(result: PacedResult): string {
 export function describePaced(result: PacedResult, share?: number, baseline?: PacedResult): string {
   const { p50, p99, max } = result.latencyMs;
   return (
-    `${result.target} at ${perSecond(result.offeredSaysPerSecond)} says/s (${result.ratePerClient.toFixed(1)}/s per client${share === undefined ? '' : `, ${percent(share)} of ${BASELINE}'s saturation`}, ${result.durationSeconds} s): ` +
+    `${result.target} at ${perSecond(result.offeredSaysPerSecond)} says/s (${result.ratePerClient.toFixed(1)}/s per client${share === undefined ? '' : `, ${percent(share)} of ${BASELINE}'s saturation`}, ${result.warmupSeconds} s warm-up + ${result.durationSeconds} s): ` +
     `${perSecond(result.offeredDeliveriesPerSecond)} deliveries/s offered; latency from the scheduled send p50 ${formatMs(p50)} ms${versus(p50, baseline?.latencyMs.p50)}, ` +
     `p99 ${formatMs(p99)} ms${versus(p99, baseline?.latencyMs.p99)}, max ${formatMs(max)} ms; delivered ${result.delivered.toLocaleString('en-US')} of ${result.expected.toLocaleString('en-US')}, lost ${result.lost}, errors ${errorsOf(result)}; ` +
     `${usPerSayText(result, baseline)} server CPU${result.ended === 'complete' ? '' : `; ${result.ended}`}`

@@ -221,6 +221,7 @@ describe('bench', () => {
       completionSeconds: 1.42,
       deliveriesPerSecond: 704_225.4,
       latencyMs: { p50: 90, p95: 160, p99: 180.4, max: 200 },
+      latencySamples: 1_000_000,
       cpuSeconds: { daemon: 1.0, rabbitmq: 0.3 },
       loadGeneratorCpuSeconds: 1,
       peakRssBytes: {},

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { FanoutResult } from '../../bench/measure';
-import { findHighest, measurePaced, nextRate, pacedDaemonEnv, type PacedResult, passes } from '../../bench/paced';
+import { findHighest, measurePaced, nextRate, pacedDaemonEnv, type PacedResult, passes, WARMUP_SECONDS } from '../../bench/paced';
 import { pacedSummary, sweepSummary } from '../../bench/paced_report';
 import { burstSchedule, pacedSchedule } from '../../bench/pacing';
 import { useDaemon } from '../support/lifecycle';
@@ -49,7 +49,7 @@ describe('bench paced mode', () => {
   describe('highest rate under the bound', () => {
     const result = (fields: Partial<FanoutResult>): FanoutResult => ({
       target: 'warren/local', says: 100, expected: 100, delivered: 100, lost: 0, acks: 100, errors: {}, ended: 'complete', connectSeconds: 0.1,
-      completionSeconds: 1, deliveriesPerSecond: 100, latencyMs: { p50: 1, p95: 2, p99: 3, max: 4 }, cpuSeconds: { daemon: 0.01 }, loadGeneratorCpuSeconds: 0.01,
+      completionSeconds: 1, deliveriesPerSecond: 100, latencyMs: { p50: 1, p95: 2, p99: 3, max: 4 }, latencySamples: 100, cpuSeconds: { daemon: 0.01 }, loadGeneratorCpuSeconds: 0.01,
       peakRssBytes: {}, series: [], runWindow: { fromUs: 0, toUs: 1 }, auth: false, ...fields,
     });
 
@@ -93,7 +93,7 @@ describe('bench paced mode', () => {
     it('sums up each target in one line, warren against the baseline', () => {
       const paced = (target: string, p99: number, cpu: number, rate: number): PacedResult => ({
         ...result({ target, says: 10_000, expected: 1_000_000, latencyMs: { p50: 2, p95: 5, p99, max: 2 * p99 }, cpuSeconds: { daemon: cpu } }),
-        ratePerClient: rate / 100, durationSeconds: 5, offeredSaysPerSecond: rate, offeredDeliveriesPerSecond: rate * 100,
+        ratePerClient: rate / 100, durationSeconds: 5, warmupSeconds: 1, offeredSaysPerSecond: rate, offeredDeliveriesPerSecond: rate * 100,
       });
       const baseline = paced('bare uWS', 10, 0.01, 2000);
       expect(pacedSummary(paced('warren/local', 30, 0.03, 2000), '100 clients', baseline)).to.equal(
@@ -118,18 +118,21 @@ describe('bench paced mode', () => {
   describe('a paced run', () => {
     const daemon = useDaemon();
 
-    it('sends every client R says a second for S seconds, and reports the deliveries, the offered load and the percentiles', async function () {
+    it('sends every client R says a second for a warm-up and S seconds, and reports the deliveries, the offered load and the percentiles after the warm-up', async function () {
       this.timeout(30_000);
       const load = idleLoad(`ws://127.0.0.1:${daemon().port}`, 4);
       const result = await measurePaced(daemonTarget(daemon()), load, 80, 1, 2, 20);
-      expect(result).to.include({ target: 'warren/local', ratePerClient: 20, durationSeconds: 1, says: 80, expected: 320, delivered: 320, lost: 0, acks: 80, ended: 'complete' });
+      expect(WARMUP_SECONDS).to.equal(1);
+      expect(result).to.include({ target: 'warren/local', ratePerClient: 20, durationSeconds: 1, warmupSeconds: 1, says: 160, expected: 640, delivered: 640, lost: 0, acks: 160, ended: 'complete' });
+      // Client i's say k is scheduled at (i / 4 + k) / 20 s: from k = 20 on, after the warm-up; 4 deliveries each.
+      expect(result.latencySamples).to.equal(320);
       expect(result).to.include({ offeredSaysPerSecond: 80, offeredDeliveriesPerSecond: 320 });
       expect(result.errors).to.deep.equal({});
       const { p50, p99, max } = result.latencyMs;
       expect(p50).to.be.a('number').at.least(0).and.at.most(p99);
       expect(max).to.be.at.least(p99);
-      // The last say is scheduled (3/4 + 19) / 20 s after the start signal: paced, not a burst.
-      expect(result.completionSeconds).to.be.at.least(0.9875);
+      // The last say is scheduled (3/4 + 39) / 20 s after the start signal: paced, not a burst.
+      expect(result.completionSeconds).to.be.at.least(1.9875);
       expect(result.cpuSeconds).to.have.keys('daemon');
       expect(pacedSummary(result, '4 clients')).to.match(/^warren\/local paced 4 clients at 20\/s per client for 1 s: 80 says\/s, 320 deliveries\/s offered, p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms, [\d.]+ us\/say, lost 0$/);
     });
