@@ -44,7 +44,8 @@ export function describePaced(result: PacedResult, share?: number, baseline?: Pa
     `${result.target} at ${perSecond(result.offeredSaysPerSecond)} says/s (${result.ratePerClient.toFixed(1)}/s per client${share === undefined ? '' : `, ${percent(share)} of ${BASELINE}'s saturation`}, ${result.warmupSeconds} s warm-up + ${result.durationSeconds} s): ` +
     `${perSecond(result.offeredDeliveriesPerSecond)} deliveries/s offered; latency from the scheduled send p50 ${formatMs(p50)} ms${versus(p50, baseline?.latencyMs.p50)}, ` +
     `p99 ${formatMs(p99)} ms${versus(p99, baseline?.latencyMs.p99)}, max ${formatMs(max)} ms; delivered ${result.delivered.toLocaleString('en-US')} of ${result.expected.toLocaleString('en-US')}, lost ${result.lost}, errors ${errorsOf(result)}; ` +
-    `${usPerSayText(result, baseline)} server CPU${result.ended === 'complete' ? '' : `; ${result.ended}`}`
+    // The load generator shares the machine: when its CPU nears its threads' share of the run, it is what was measured.
+    `${usPerSayText(result, baseline)} server CPU, load generator CPU ${result.loadGeneratorCpuSeconds.toFixed(1)} s${result.ended === 'complete' ? '' : `; ${result.ended}`}`
   );
 }
 

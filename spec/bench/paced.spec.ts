@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { FanoutResult } from '../../bench/measure';
 import { findHighest, measurePaced, nextRate, pacedDaemonEnv, type PacedResult, passes, WARMUP_SECONDS } from '../../bench/paced';
-import { pacedSummary, sweepSummary } from '../../bench/paced_report';
+import { describePaced, pacedSummary, sweepSummary } from '../../bench/paced_report';
 import { burstSchedule, pacedSchedule } from '../../bench/pacing';
 import { useDaemon } from '../support/lifecycle';
 import { daemonTarget, idleLoad } from './targets';
@@ -92,10 +92,14 @@ describe('bench paced mode', () => {
 
     it('sums up each target in one line, warren against the baseline', () => {
       const paced = (target: string, p99: number, cpu: number, rate: number): PacedResult => ({
-        ...result({ target, says: 10_000, expected: 1_000_000, latencyMs: { p50: 2, p95: 5, p99, max: 2 * p99 }, cpuSeconds: { daemon: cpu } }),
+        ...result({ target, says: 10_000, expected: 1_000_000, delivered: 1_000_000, latencyMs: { p50: 2, p95: 5, p99, max: 2 * p99 }, cpuSeconds: { daemon: cpu }, loadGeneratorCpuSeconds: 0.5 }),
         ratePerClient: rate / 100, durationSeconds: 5, warmupSeconds: 1, offeredSaysPerSecond: rate, offeredDeliveriesPerSecond: rate * 100,
       });
       const baseline = paced('bare uWS', 10, 0.01, 2000);
+      expect(describePaced(paced('warren/local', 30, 0.03, 2000), 0.5, baseline)).to.equal(
+        "warren/local at 2,000 says/s (20.0/s per client, 50% of bare uWS's saturation, 1 s warm-up + 5 s): 200,000 deliveries/s offered; latency from the scheduled send p50 2.0 ms (1.00x bare uWS), " +
+          'p99 30 ms (3.00x bare uWS), max 60 ms; delivered 1,000,000 of 1,000,000, lost 0, errors none; 3.00 us/say (3.00x bare uWS) server CPU, load generator CPU 0.5 s',
+      );
       expect(pacedSummary(paced('warren/local', 30, 0.03, 2000), '100 clients', baseline)).to.equal(
         'warren/local paced 100 clients at 20/s per client for 5 s: 2000 says/s, 200000 deliveries/s offered, p50 2.0 ms, p99 30 ms (3.00x bare uWS), max 60 ms, 3.00 us/say (3.00x bare uWS), lost 0',
       );
