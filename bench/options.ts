@@ -95,9 +95,9 @@ export const USAGE = `npm run bench -- [options]
   --messages M       messages each client sends (default ${DEFAULTS.messages})
   --rooms R          client i joins room i mod R (default ${DEFAULTS.rooms})
   --direct           direct messages: clients in pairs, client i and i + N/2 in a room of two (N even; not with --rooms)
-  --duration S       paced mode: each client sends evenly spaced says for S seconds, latency taken from each say's
-                     scheduled send time; without --rate-per-client, a sweep: a burst run on the baseline gives its
-                     saturation rate, then paced runs at 50% and 80% of it on both targets, and for each target the
+  --duration S       paced mode: each client sends evenly spaced says for a 1 s warm-up (not sampled) and S seconds,
+                     latency taken from each say's scheduled send time; without --rate-per-client, a sweep: a burst
+                     run on the baseline gives its saturation rate, then paced runs at 50% and 80% of it on both targets, and for each target the
                      highest rate whose p99 stays under ${P99_BOUND_MS} ms; the bench raises the rate limit of the daemon it starts
   --rate-per-client R  with --duration: one paced run per target at R says/s per client (with --url, at most --rate)
   --payload C        characters of text per message, >= ${MIN_PAYLOAD} (default ${DEFAULTS.payload})
