@@ -1,8 +1,8 @@
 /**
  * The clients one thread of the load generator runs: client i (of the whole
  * run) is in room i mod R. After the start signal each sends M `say`s with
- * an `id` (so acks come back), paced under the daemon's rate limit
- * (pacing.ts), and counts the messages of its
+ * an `id` (so acks come back), in a burst paced under the daemon's rate
+ * limit or evenly spaced at a given rate (pacing.ts), and counts the messages of its
  * room and the time each took from `send` to receipt.
  *
  * This is the hot loop of the load generator, which must cost far less than
@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { FRAME_ACK, FRAME_ERROR, FRAME_MESSAGE, FRAME_WELCOME, frameKind, nowUs, paddingFor, sayFrame, sentUsOf } from './frames';
 import { CONNECTS_IN_FLIGHT, roomSizes } from './options';
-import { saysAllowed } from './pacing';
+import { burstSchedule, pacedSchedule, type Schedule } from './pacing';
 import { offeredProtocols } from './subprotocol';
 
 export interface Load {
@@ -25,6 +25,10 @@ export interface Load {
   readonly rate: number;
   readonly burst: number;
   readonly timeoutMs: number;
+  /** Paced mode: each client's M says evenly spaced at this many per second; absent: a burst. */
+  readonly ratePerClient?: number;
+  /** The deliveries of says sent (or scheduled) this long after the start signal are not sampled: the threads' code is still cold then. */
+  readonly warmupMs?: number;
   /** With --auth: client i's token (of the whole run), offered as a subprotocol. */
   readonly tokens?: readonly string[];
 }
@@ -60,11 +64,12 @@ export interface GroupEvents {
   failed(reason: string): void;
 }
 
-const PACE_INTERVAL_MS = 10;
 const CLOSE_WAIT_MS = 5_000;
 
 interface Client {
   readonly ws: WebSocket;
+  /** Of the whole run. */
+  readonly index: number;
   readonly room: number;
   /** Deliveries this client must get: its room's size × M. */
   readonly share: number;
@@ -82,8 +87,11 @@ export class ClientGroup {
   private readonly latencyMs: Float32Array<ArrayBuffer>;
   private readonly receivedAtMs: Float32Array<ArrayBuffer>;
   private readonly errors: Record<string, number> = {};
+  private readonly schedule: Schedule;
   private acks = 0;
+  private samples = 0;
   private startUs = 0;
+  private sampleFromUs = -Infinity;
   private pacer?: NodeJS.Timeout;
   private closing = false;
 
@@ -98,6 +106,8 @@ export class ClientGroup {
     this.expected = indices.reduce((sum, i) => sum + this.sizes[i % load.rooms]! * load.messages, 0);
     this.latencyMs = new Float32Array(this.expected);
     this.receivedAtMs = new Float32Array(this.expected);
+    this.schedule =
+      load.ratePerClient === undefined ? burstSchedule(load.messages, load.rate, load.burst) : pacedSchedule(load.clients, load.messages, load.ratePerClient);
   }
 
   /** Opens every connection and waits for each one's welcome; on a failure closes them all. */
@@ -117,30 +127,27 @@ export class ClientGroup {
   /** The start signal, at `startUs` on the shared clock (frames.ts). */
   start(startUs: number): void {
     this.startUs = startUs;
-    const { messages, rate, burst } = this.load;
-    const allowedNow = () => saysAllowed((nowUs() - startUs) / 1000, messages, rate, burst);
-    for (const client of this.clients) this.sendUpTo(client, allowedNow());
-    if (allowedNow() < messages) {
-      this.pacer = setInterval(() => {
-        const allowed = allowedNow();
-        for (const client of this.clients) this.sendUpTo(client, allowed);
-        if (allowed === messages) clearInterval(this.pacer);
-      }, PACE_INTERVAL_MS);
-    }
+    if (this.load.warmupMs !== undefined) this.sampleFromUs = startUs + this.load.warmupMs * 1000;
+    // Whether every client has sent all its says.
+    const sendDue = () => {
+      const elapsedUs = nowUs() - startUs;
+      for (const client of this.clients) this.sendUpTo(client, this.schedule.due(client.index, elapsedUs));
+      return this.clients.every((client) => client.sent === this.load.messages);
+    };
+    if (!sendDue()) this.pacer = setInterval(() => sendDue() && clearInterval(this.pacer), this.schedule.tickMs);
     this.checkDone();
   }
 
   result(): GroupResult {
     clearInterval(this.pacer);
-    const recorded = Math.min(this.counts.delivered, this.expected);
     return {
       ...this.counts,
       expected: this.expected,
       lost: this.clients.reduce((sum, client) => sum + Math.max(0, client.share - client.received), 0),
       acks: this.acks,
       errors: this.errors,
-      latencyMs: this.latencyMs.slice(0, recorded),
-      receivedAtMs: this.receivedAtMs.slice(0, recorded),
+      latencyMs: this.latencyMs.slice(0, this.samples),
+      receivedAtMs: this.receivedAtMs.slice(0, this.samples),
     };
   }
 
@@ -171,7 +178,7 @@ export class ClientGroup {
         this.counts.lastWelcomeUs = nowUs();
         resolve();
       };
-      const client: Client = { ws, room, share: this.sizes[room]! * this.load.messages, received: 0, sent: 0, welcomed };
+      const client: Client = { ws, index, room, share: this.sizes[room]! * this.load.messages, received: 0, sent: 0, welcomed };
       this.clients.push(client);
       ws.on('error', (error) => (this.closing ? undefined : reject(new Error(`client ${index}: ${error.message}`))));
       ws.on('close', (code, reason) => {
@@ -191,9 +198,9 @@ export class ClientGroup {
       if (Number.isNaN(sent)) return this.count('unreadable message');
       client.received++;
       const i = this.counts.delivered++;
-      if (i < this.expected) {
-        this.latencyMs[i] = (now - sent) / 1000;
-        this.receivedAtMs[i] = (now - this.startUs) / 1000;
+      if (this.samples < this.expected && sent >= this.sampleFromUs) {
+        this.latencyMs[this.samples] = (now - sent) / 1000;
+        this.receivedAtMs[this.samples++] = (now - this.startUs) / 1000;
       }
       this.counts.lastDeliveryUs = now;
       if (i + 1 === this.expected) this.checkDone();
@@ -215,7 +222,9 @@ export class ClientGroup {
     // costs about a quarter of the CPU. ws has no public cork, hence _socket.
     const socket = (client.ws as unknown as { _socket?: Socket })._socket;
     socket?.cork();
-    for (; client.sent < count; client.sent++) client.ws.send(sayFrame(nowUs(), String(client.sent), this.padding));
+    for (; client.sent < count; client.sent++) {
+      client.ws.send(sayFrame(this.schedule.stampUs(client.index, client.sent, this.startUs, nowUs()), String(client.sent), this.padding));
+    }
     socket?.uncork();
   }
 

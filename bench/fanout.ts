@@ -9,7 +9,8 @@
  *
  * `--idle K` opens K connections instead and reports memory per connection;
  * `--reconnect-storm N` has N clients recover at once (storm.ts);
- * `--presence N` has N connections join one room with presence (presence.ts).
+ * `--presence N` has N connections join one room with presence (presence.ts);
+ * `--duration S` paces the says instead of a burst (paced.ts).
  * Run `npm run bench -- --help` for the options. The last line printed is a
  * one-line summary for scripts.
  */
@@ -19,12 +20,14 @@ import { mintTokens, probeWithoutToken, randomSecret, refusedWithoutToken } from
 import { describeProfile, mainThreadProfile, summarizeProfile, type Window } from './cpu_profile';
 import type { Load } from './load_generator';
 import { type FanoutResult, measureFanout, measureIdle } from './measure';
-import { type BenchOptions, expectedDeliveries, parseOptions, USAGE, UsageError } from './options';
+import { type BenchOptions, expectedDeliveries, parseOptions, roomSummary, USAGE, UsageError } from './options';
 import { openFilesHardLimit } from './proc_metrics';
 import { BASELINE, describeFanout, describeIdle, describePresence, describeStorm, fanoutSummary, idleSummary, presenceSummary, stormSummary, writeResults } from './report';
 import { runningDaemon, startBaseline, startDaemon, stopAll, type Target } from './servers';
 import { measureStorm, stormDaemonEnv } from './storm';
 import { measurePresence, type PresenceResult } from './presence';
+import { pacedDaemonEnv } from './paced';
+import { runPaced } from './paced_sweep';
 
 // Descriptors the load generator and a server need beyond one per connection.
 const SPARE_FILES = 100;
@@ -64,7 +67,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ...(options.amqpUrl && { amqpUrl: options.amqpUrl }),
           ...(profileDir && { profileDir }),
           logDir,
-          env: { ...(storming && stormDaemonEnv(options.messages)), ...auth?.env },
+          env: { ...(storming && stormDaemonEnv(options.messages)), ...pacedDaemonEnv(options), ...auth?.env },
         });
   // The bare server keeps no history: a storm has nothing to compare with there.
   const starts: Start[] = [...(options.baseline && !storming ? [() => startBaseline(logDir)] : []), daemon];
@@ -73,7 +76,9 @@ async function main(argv: readonly string[]): Promise<void> {
       ? await storm(options, options.reconnectStorm, out, stamp, daemon)
       : options.presence !== undefined
         ? await presence(options, options.presence, out, stamp, starts)
-        : options.idle === undefined
+        : options.duration !== undefined
+          ? await paced(options, out, stamp, starts, auth)
+          : options.idle === undefined
         ? await fanout(options, out, stamp, starts, auth)
         : await idle(options, options.idle, out, stamp, starts, auth);
   if (profileDir) {
@@ -114,9 +119,10 @@ async function checkEnforced(target: Target, auth: Auth | undefined): Promise<{ 
 
 async function fanout(options: BenchOptions, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
   const { clients, messages, rooms, repeat } = options;
-  const shape = `${clients}x${messages}${rooms > 1 ? `/${rooms}rooms` : ''}`;
+  const shape = `${clients}x${messages}${options.direct ? '/direct' : rooms > 1 ? `/${rooms}rooms` : ''}`;
+  const roomsText = roomSummary(clients, rooms, options.direct);
   console.log(
-    `fanout ${shape}: ${clients} clients in ${rooms} room(s), ${messages} messages each, ${options.payload}-character texts, ${options.workers} load generator threads; ` +
+    `fanout ${shape}: ${clients} clients, ${roomsText}, ${messages} messages each, ${options.payload}-character texts, ${options.workers} load generator threads; ` +
       `expected deliveries: ${expectedDeliveries(clients, messages, rooms).toLocaleString('en-US')} (each client gets every message of its room, its own included)`,
   );
   const load = (url: string): Load => ({ ...options, url, timeoutMs: options.timeoutSeconds * 1000, ...(auth && { tokens: auth.tokens }) });
@@ -140,9 +146,29 @@ async function fanout(options: BenchOptions, out: string, stamp: string, starts:
   console.log(describeFanout(warren!, baseline));
   const summary = fanoutSummary(warren!, shape, baseline);
   const name = `fanout-${warren!.target.replace('/', '-')}-${shape.replace('/', '-')}-${stamp}`;
-  const files = writeResults(out, name, { options, summary, median: [baseline, warren].filter(Boolean), runs }, { title: summary, results: [baseline, warren].filter((r) => r !== undefined) });
+  const files = writeResults(out, name, { options, rooms: roomsText, summary, median: [baseline, warren].filter(Boolean), runs }, { title: summary, results: [baseline, warren].filter((r) => r !== undefined) });
   console.log(`results: ${files.join(', ')}`);
   return { summary, profileWindow: warren!.runWindow };
+}
+
+async function paced(options: BenchOptions, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {
+  const { clients, rooms } = options;
+  const shape = `${clients} clients${options.direct ? ' in pairs' : rooms > 1 ? ` in ${rooms} rooms` : ''}`;
+  const roomsText = roomSummary(clients, rooms, options.direct);
+  console.log(
+    `paced ${shape}: ${roomsText}, ${options.payload}-character texts, ${options.workers} load generator threads; each client's says evenly spaced for ${options.duration} s, ` +
+      `the clients' phases spread over one period, latency taken from each say's scheduled send time${options.ratePerClient === undefined ? '' : `, ${options.ratePerClient} says/s per client`}`,
+  );
+  const load = (url: string): Load => ({ ...options, url, timeoutMs: options.timeoutSeconds * 1000, ...(auth && { tokens: auth.tokens }) });
+  const started = performance.now();
+  const { summary, document } = await withServers(starts, async (targets) => {
+    for (const target of targets) await checkEnforced(target, auth);
+    return runPaced(options, shape, targets, load);
+  });
+  console.log(`the paced runs took ${((performance.now() - started) / 1000).toFixed(0)} s, the servers' start included`);
+  const name = `paced-${options.url ? 'url' : options.broker}-${clients}${options.direct ? '-direct' : `-${rooms}rooms`}-${stamp}`;
+  console.log(`results: ${writeResults(out, name, { options, rooms: roomsText, summary, ...document }).join(', ')}`);
+  return { summary };
 }
 
 async function idle(options: BenchOptions, connections: number, out: string, stamp: string, starts: readonly Start[], auth: Auth | undefined): Promise<Outcome> {

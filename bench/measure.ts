@@ -13,6 +13,8 @@ import { type Percentiles, percentiles, type SeriesPoint, timeSeries } from './s
 export interface FanoutResult extends Pick<RunResult, 'expected' | 'delivered' | 'lost' | 'acks' | 'errors' | 'ended'> {
   readonly target: string;
   readonly uws?: string;
+  /** Says sent: clients × messages. */
+  readonly says: number;
   /** The clients offered tokens (--auth); bare uWS verifies none. */
   readonly auth: boolean;
   /** With --auth, what a client offering no token got from warren (auth.ts, probeWithoutToken). */
@@ -23,6 +25,8 @@ export interface FanoutResult extends Pick<RunResult, 'expected' | 'delivered' |
   readonly deliveriesPerSecond?: number;
   /** Publish-to-receive, ms, on the load generator's clock. */
   readonly latencyMs: Percentiles;
+  /** Deliveries the latency was sampled from: every one, or those after a paced run's warm-up. */
+  readonly latencySamples: number;
   /** CPU seconds during the run per measured process group ("daemon", "rabbitmq", "bare uWS"), and the load generator's. */
   readonly cpuSeconds: Readonly<Record<string, number>>;
   readonly loadGeneratorCpuSeconds: number;
@@ -87,6 +91,7 @@ export async function measureFanout(target: Target, load: Load, workers: number)
   return {
     target: target.name,
     ...(target.uws !== undefined && { uws: target.uws }),
+    says: load.clients * load.messages,
     auth: load.tokens !== undefined,
     expected: run.expected,
     delivered: run.delivered,
@@ -97,6 +102,7 @@ export async function measureFanout(target: Target, load: Load, workers: number)
     connectSeconds,
     ...(completionSeconds !== undefined && { completionSeconds, deliveriesPerSecond: run.expected / completionSeconds }),
     latencyMs: percentiles(run.latencyMs),
+    latencySamples: run.latencyMs.length,
     cpuSeconds: perGroup(cpuAfter.map((after, i) => after - cpuBefore[i]!)),
     loadGeneratorCpuSeconds: run.cpuSeconds,
     peakRssBytes: perGroup(peakRss),

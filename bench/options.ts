@@ -9,6 +9,12 @@ export interface BenchOptions {
   readonly clients: number;
   readonly messages: number;
   readonly rooms: number;
+  /** Direct messages: clients in pairs, each pair a room of two (`rooms` is clients / 2). */
+  readonly direct: boolean;
+  /** Paced mode: each client sends evenly spaced says for this many seconds (paced.ts). */
+  readonly duration?: number;
+  /** With `duration`: says per second per client; absent: the sweep against the baseline's saturation. */
+  readonly ratePerClient?: number;
   /** Characters of each message's `text`, send time included. */
   readonly payload: number;
   /** An already running daemon (ws://host:port); absent: the bench starts one. */
@@ -50,6 +56,7 @@ export const DEFAULTS: BenchOptions = {
   clients: 100,
   messages: 100,
   rooms: 1,
+  direct: false,
   payload: 64,
   broker: 'local',
   timeoutSeconds: 60,
@@ -79,11 +86,20 @@ export const CONNECTS_IN_FLIGHT = 100;
 // A send time takes a space and 16 digits (see frames.ts).
 export const MIN_PAYLOAD = 17;
 
+/** The paced sweep's bound: the highest rate whose p99 latency stays under this. */
+export const P99_BOUND_MS = 100;
+
 export const USAGE = `npm run bench -- [options]
 
   --clients N        websocket clients (default ${DEFAULTS.clients})
   --messages M       messages each client sends (default ${DEFAULTS.messages})
   --rooms R          client i joins room i mod R (default ${DEFAULTS.rooms})
+  --direct           direct messages: clients in pairs, client i and i + N/2 in a room of two (N even; not with --rooms)
+  --duration S       paced mode: each client sends evenly spaced says for a 1 s warm-up (not sampled) and S seconds,
+                     latency taken from each say's scheduled send time; without --rate-per-client, a sweep: a burst
+                     run on the baseline gives its saturation rate, then paced runs at 50% and 80% of it on both targets, and for each target the
+                     highest rate whose p99 stays under ${P99_BOUND_MS} ms; the bench raises the rate limit of the daemon it starts
+  --rate-per-client R  with --duration: one paced run per target at R says/s per client (with --url, at most --rate)
   --payload C        characters of text per message, >= ${MIN_PAYLOAD} (default ${DEFAULTS.payload})
   --broker B         start the daemon with broker B: local | rabbitmq (default ${DEFAULTS.broker})
   --amqp-url URL     with --broker rabbitmq: use this RabbitMQ instead of a private node
@@ -134,13 +150,23 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, not ${text}`);
     return n;
   };
+  const positive = (flag: string): number => {
+    const text = value(flag);
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a number above 0, not ${text}`);
+    return n;
+  };
+  let roomsGiven = false;
   const optionalCount = (flag: string, absent: number): number => (args[0] !== undefined && !args[0].startsWith('--') ? count(flag) : absent);
   while (args.length > 0) {
     const flag = args.shift()!;
     switch (flag) {
       case '--clients': options.clients = count(flag); break;
       case '--messages': options.messages = count(flag); break;
-      case '--rooms': options.rooms = count(flag); break;
+      case '--rooms': options.rooms = count(flag); roomsGiven = true; break;
+      case '--direct': options.direct = true; break;
+      case '--duration': options.duration = count(flag); break;
+      case '--rate-per-client': options.ratePerClient = positive(flag); break;
       case '--payload': options.payload = count(flag, MIN_PAYLOAD); break;
       case '--timeout': options.timeoutSeconds = count(flag); break;
       case '--workers': options.workers = count(flag); break;
@@ -175,6 +201,14 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
         throw new UsageError(`unknown option ${flag}`);
     }
   }
+  const modes = options.idle !== undefined || options.reconnectStorm !== undefined || options.presence !== undefined;
+  if (options.direct) {
+    if (roomsGiven) throw new UsageError('--direct makes the rooms (a pair each): not with --rooms');
+    if (options.clients % 2 !== 0) throw new UsageError(`--direct needs an even --clients (pairs), not ${options.clients}`);
+    if (modes) throw new UsageError('--direct goes with the fanout or --duration, not --idle, --reconnect-storm or --presence');
+    options.rooms = options.clients / 2;
+  }
+  checkPaced(options, modes);
   if (options.rooms > options.clients) throw new UsageError(`--rooms (${options.rooms}) cannot exceed --clients (${options.clients}): a room would have no sender`);
   if (options.pid !== undefined && options.url === undefined) throw new UsageError('--pid only goes with --url');
   if (options.amqpUrl !== undefined && options.broker !== 'rabbitmq') throw new UsageError('--amqp-url only goes with --broker rabbitmq');
@@ -203,9 +237,37 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   return options;
 }
 
+function checkPaced(options: BenchOptions, modes: boolean): void {
+  if (options.duration === undefined) {
+    if (options.ratePerClient !== undefined) throw new UsageError('--rate-per-client only goes with --duration');
+    return;
+  }
+  if (modes) throw new UsageError('--duration is a mode of the fanout: not with --idle, --reconnect-storm or --presence');
+  if (options.repeat > 1) throw new UsageError('--repeat goes with the burst fanout, not --duration');
+  if (options.ratePerClient === undefined) {
+    // The sweep's rates come from the baseline, and may be any: only a daemon the bench starts has its limit raised.
+    if (!options.baseline) throw new UsageError('the paced sweep (--duration without --rate-per-client) measures against the baseline: not with --no-baseline');
+    if (options.url !== undefined) throw new UsageError('the paced sweep needs a daemon the bench starts, whose rate limit it raises: with --url, give --rate-per-client');
+  } else if (options.url !== undefined && options.ratePerClient > options.rate) {
+    throw new UsageError(
+      `--rate-per-client ${options.ratePerClient} is above the daemon's rate limit of ${options.rate} frames/s per connection (--rate; PROTOCOL.md): it would refuse the says`,
+    );
+  }
+}
+
 /** Client i is in room i mod R: how many clients each room has. */
 export function roomSizes(clients: number, rooms: number): number[] {
   return Array.from({ length: rooms }, (_, room) => Math.floor(clients / rooms) + (room < clients % rooms ? 1 : 0));
+}
+
+/** How the clients fall into rooms: `1000 rooms of 1 client`, `2 rooms of 4 clients, 1 of 3`, `direct messages: 50 pairs`. */
+export function roomSummary(clients: number, rooms: number, direct = false): string {
+  if (direct) return `direct messages: ${rooms} pairs`;
+  const sizes = roomSizes(clients, rooms);
+  // Sizes never grow with the room's number (roomSizes), so each size's rooms are together.
+  const counts = [...new Set(sizes)].map((size) => [size, sizes.filter((s) => s === size).length] as const);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return counts.map(([size, count], i) => (i === 0 ? `${plural(count, 'room')} of ${plural(size, 'client')}` : `${count} of ${size}`)).join(', ');
 }
 
 /**

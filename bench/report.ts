@@ -32,11 +32,27 @@ export function authLabel(result: Pick<IdleResult, 'target' | 'auth' | 'authProb
 
 /** Server CPU (every measured process) per delivery, µs; undefined when no process was measured. */
 export function serverUsPerDelivery(result: FanoutResult): number | undefined {
-  const groups = Object.values(result.cpuSeconds);
-  return groups.length === 0 || result.delivered === 0 ? undefined : (groups.reduce((a, b) => a + b, 0) * 1e6) / result.delivered;
+  return serverUsPer(result, result.delivered);
 }
 
-/** e.g. `warren/rabbitmq 100x100, auth off: 1.42 s, 704000 deliveries/s, 1.3 us/delivery, p99 180 ms, 1.9x bare uWS, lost 0` */
+/** Server CPU per say sent (a say in a room of s clients is s deliveries), µs; undefined when no process was measured. */
+export function serverUsPerSay(result: FanoutResult): number | undefined {
+  return serverUsPer(result, result.says);
+}
+
+function serverUsPer(result: FanoutResult, count: number): number | undefined {
+  const groups = Object.values(result.cpuSeconds);
+  return groups.length === 0 || count === 0 ? undefined : (groups.reduce((a, b) => a + b, 0) * 1e6) / count;
+}
+
+/** `2.10 us/say (1.50x bare uWS)`: the server CPU per say, against the baseline's when both were measured. */
+export function usPerSayText(result: FanoutResult, baseline?: FanoutResult): string {
+  const ours = serverUsPerSay(result);
+  const theirs = baseline && serverUsPerSay(baseline);
+  return `${ours === undefined ? '-' : ours.toFixed(2)} us/say${ours !== undefined && theirs ? ` (${(ours / theirs).toFixed(2)}x ${BASELINE})` : ''}`;
+}
+
+/** e.g. `warren/rabbitmq 100x100, auth off: 1.42 s, 704000 deliveries/s, 1.3 us/delivery, 130 us/say (2.1x bare uWS), p99 180 ms, 1.9x bare uWS, lost 0` */
 export function fanoutSummary(result: FanoutResult, shape: string, baseline?: FanoutResult): string {
   const usPerDelivery = serverUsPerDelivery(result);
   const ratio = completionRatio(result, baseline);
@@ -44,6 +60,7 @@ export function fanoutSummary(result: FanoutResult, shape: string, baseline?: Fa
     `${result.target} ${shape}, ${authLabel(result)}: ${result.completionSeconds === undefined ? `incomplete (${result.ended})` : `${result.completionSeconds.toFixed(2)} s`}`,
     `${result.deliveriesPerSecond === undefined ? '-' : Math.round(result.deliveriesPerSecond)} deliveries/s`,
     `${usPerDelivery === undefined ? '-' : usPerDelivery.toFixed(2)} us/delivery`,
+    usPerSayText(result, baseline),
     `p99 ${formatMs(result.latencyMs.p99)} ms`,
     ...(ratio === undefined ? [] : [`${ratio.toFixed(2)}x ${BASELINE}`]),
     `lost ${result.lost}`,
@@ -69,21 +86,26 @@ export function describeFanout(result: FanoutResult, baseline?: FanoutResult): s
   const us = (seconds: number) => `${((seconds * 1e6) / Math.max(1, result.delivered)).toFixed(2)} µs/delivery`;
   const cpu = Object.entries(result.cpuSeconds).map(([label, seconds]) => `${label} ${seconds.toFixed(2)} s (${us(seconds)})`);
   const total = serverUsPerDelivery(result);
+  const perSay = serverUsPerSay(result);
   const { p50, p95, p99, max } = result.latencyMs;
   const lines = [
     `${result.target}${result.uws ? ` (uWS ${result.uws})` : ''}, ${authLabel(result)}: ${result.ended}`,
     `  completion   ${result.completionSeconds === undefined ? '- (not every delivery came)' : `${result.completionSeconds.toFixed(3)} s after the start signal`} (connecting took ${result.connectSeconds.toFixed(2)} s)`,
     `  throughput   ${result.deliveriesPerSecond === undefined ? '-' : Math.round(result.deliveriesPerSecond).toLocaleString('en-US')} deliveries/s`,
     `  latency      p50 ${formatMs(p50)} ms, p95 ${formatMs(p95)} ms, p99 ${formatMs(p99)} ms, max ${formatMs(max)} ms`,
-    `  server CPU   ${cpu.length > 0 ? cpu.join(', ') : 'not measured (give --pid)'}${cpu.length > 1 && total !== undefined ? `; total ${total.toFixed(2)} µs/delivery` : ''}`,
+    `  server CPU   ${cpu.length > 0 ? cpu.join(', ') : 'not measured (give --pid)'}${cpu.length > 1 && total !== undefined ? `; total ${total.toFixed(2)} µs/delivery` : ''}${perSay === undefined ? '' : `; ${perSay.toFixed(2)} µs per say (${result.says.toLocaleString('en-US')} says)`}`,
     `  load gen CPU ${result.loadGeneratorCpuSeconds.toFixed(2)} s (${us(result.loadGeneratorCpuSeconds)})`,
     `  peak RSS     ${Object.entries(result.peakRssBytes).map(([label, bytes]) => `${label} ${mib(bytes)}`).join(', ') || '-'}`,
     `  delivered    ${result.delivered.toLocaleString('en-US')} of ${result.expected.toLocaleString('en-US')}, lost ${result.lost}, acks ${result.acks}, errors ${formatErrors(result.errors)}`,
   ];
   const ratio = completionRatio(result, baseline);
   const baselineUs = baseline && serverUsPerDelivery(baseline);
+  const baselinePerSay = baseline && serverUsPerSay(baseline);
   if (ratio !== undefined) {
-    lines.push(`  vs ${BASELINE}  ${ratio.toFixed(2)}x the completion time${total !== undefined && baselineUs ? `, ${(total / baselineUs).toFixed(2)}x the server CPU per delivery` : ''}`);
+    lines.push(
+      `  vs ${BASELINE}  ${ratio.toFixed(2)}x the completion time${total !== undefined && baselineUs ? `, ${(total / baselineUs).toFixed(2)}x the server CPU per delivery` : ''}` +
+        `${perSay !== undefined && baselinePerSay ? `, ${(perSay / baselinePerSay).toFixed(2)}x per say` : ''}`,
+    );
   }
   return lines.join('\n');
 }

@@ -128,7 +128,7 @@ describe('config', () => {
         AUTH_ISSUER: ['https://id.example.com', 'https://id.example.com'], AUTH_AUDIENCE: ['warren', 'warren'], AUTH_ALLOW_QUERY_TOKEN: ['true', true],
         AUTH_CLOCK_TOLERANCE_SECONDS: ['0', 0], AUTH_REFRESH_SECONDS: ['60', 60],
         ALLOWED_ORIGINS: ['https://a.example, https://*.b.example:8443', ['https://a.example', 'https://*.b.example:8443']],
-        MAX_CONNECTIONS: ['5000', 5000], CONNECT_RATE: ['20', 20],
+        MAX_CONNECTIONS: ['5000', 5000], CONNECT_RATE: ['20', 20], FRAME_RATE: ['2000', 2000], FRAME_BURST: ['4000', 4000],
         PRESENCE_MAX_LISTED: ['10', 10], PRESENCE_DOWN_AFTER_SECONDS: ['60', 60], PRESENCE_HEARTBEAT_MS: ['500', 500],
       };
       // AUTH_MODE=required needs a key, and a key one source: each variable is tried with the key it needs.
@@ -391,7 +391,7 @@ describe('config', () => {
         PORT: '8081', HOST: '0.0.0.0', ADMIN_PORT: '8082', ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: 'none', AMQP_URL: 'none', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '15000', SHUTDOWN_DRAIN_SECONDS: '10',
         HISTORY_SIZE: '100', HISTORY_TTL_SECONDS: '3600', HISTORY_MAX_RECOVER: '300',
         AUTH_MODE: 'off', AUTH_HMAC_SECRET: 'none', AUTH_PUBLIC_KEY_FILE: 'none', AUTH_JWKS_FILE: 'none', AUTH_ALGORITHMS: 'none', AUTH_ISSUER: 'none',
-        AUTH_AUDIENCE: 'none', AUTH_ALLOW_QUERY_TOKEN: 'false', AUTH_CLOCK_TOLERANCE_SECONDS: '5', AUTH_REFRESH_SECONDS: '30', ALLOWED_ORIGINS: 'none', MAX_CONNECTIONS: '100000', CONNECT_RATE: '1000',
+        AUTH_AUDIENCE: 'none', AUTH_ALLOW_QUERY_TOKEN: 'false', AUTH_CLOCK_TOLERANCE_SECONDS: '5', AUTH_REFRESH_SECONDS: '30', ALLOWED_ORIGINS: 'none', MAX_CONNECTIONS: '100000', CONNECT_RATE: '1000', FRAME_RATE: '50', FRAME_BURST: '200',
         PRESENCE_MAX_LISTED: '100', PRESENCE_DOWN_AFTER_SECONDS: '15', PRESENCE_HEARTBEAT_MS: '1000',
       };
       for (const setting of SETTINGS) {

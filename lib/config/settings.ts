@@ -40,6 +40,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'allowedOrigins', env: 'ALLOWED_ORIGINS', flag: '--allowed-origins', kind: 'list', meaning: "origins allowed to open websockets besides the daemon's own, comma-separated" },
   { path: 'limits.maxConnections', env: 'MAX_CONNECTIONS', flag: '--max-connections', kind: 'integer', meaning: 'websockets this node holds at most' },
   { path: 'limits.connectRate', env: 'CONNECT_RATE', flag: '--connect-rate', kind: 'integer', meaning: 'new websockets per second this node accepts (bursts of twice that)' },
+  { path: 'limits.rate.perSecond', env: 'FRAME_RATE', flag: '--frame-rate', kind: 'integer', meaning: 'frames per second each websocket may send, sustained' },
+  { path: 'limits.rate.burst', env: 'FRAME_BURST', flag: '--frame-burst', kind: 'integer', meaning: 'frames each websocket may send at once above FRAME_RATE' },
   { path: 'history.size', env: 'HISTORY_SIZE', flag: '--history-size', kind: 'integer', meaning: 'messages each room keeps for `join` with `history`' },
   { path: 'history.ttlSeconds', env: 'HISTORY_TTL_SECONDS', flag: '--history-ttl-seconds', kind: 'integer', meaning: 'seconds a message stays in its room\'s history' },
   { path: 'history.maxRecover', env: 'HISTORY_MAX_RECOVER', flag: '--history-max-recover', kind: 'integer', meaning: 'messages a recovery sends at most; past it, recovered: false' },

@@ -11,9 +11,9 @@ import { niceCeiling, renderChart } from '../../bench/chart';
 import { summarizeProfile } from '../../bench/cpu_profile';
 import { paddingFor, replayedNumberOf, sayFrame, sentUsOf } from '../../bench/frames';
 import type { FanoutResult, IdleResult } from '../../bench/measure';
-import { DEFAULT_IDLE, DEFAULT_STORM, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, UsageError } from '../../bench/options';
+import { DEFAULT_IDLE, DEFAULT_STORM, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, roomSummary, UsageError } from '../../bench/options';
 import { saysAllowed } from '../../bench/pacing';
-import { fanoutSummary, idleSummary, stormSummary } from '../../bench/report';
+import { describeFanout, fanoutSummary, idleSummary, stormSummary } from '../../bench/report';
 import { measureStorm, stormDaemonEnv, type StormResult } from '../../bench/storm';
 import { percentile, percentiles, timeSeries } from '../../bench/stats';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
@@ -61,12 +61,45 @@ describe('bench', () => {
       refused(['--amqp-url', 'amqp://x'], /only goes with --broker rabbitmq/);
       refused(['--frobnicate'], /unknown option --frobnicate/);
     });
+
+    it('takes --direct as pairs of clients, each pair a room of two, and refuses what pairs cannot be', () => {
+      expect(parseOptions(['--direct', '--clients', '1000'])).to.include({ direct: true, clients: 1000, rooms: 500 });
+      expect(roomSizes(1000, 500).every((size) => size === 2)).to.equal(true);
+      const refused = (argv: string[], reason: RegExp) => expect(() => parseOptions(argv)).to.throw(UsageError, reason);
+      refused(['--direct', '--clients', '7'], /even --clients/);
+      refused(['--direct', '--rooms', '2'], /not with --rooms/);
+      refused(['--rooms', '2', '--direct'], /not with --rooms/);
+      refused(['--direct', '--idle'], /--direct goes with the fanout/);
+    });
+
+    it('takes --duration alone (the sweep) or with --rate-per-client, and refuses a rate the daemon would refuse', () => {
+      expect(parseOptions(['--duration', '5'])).to.include({ duration: 5 }).and.not.have.property('ratePerClient');
+      expect(parseOptions(['--duration', '1', '--rate-per-client', '2.5', '--direct'])).to.include({ duration: 1, ratePerClient: 2.5, direct: true });
+      expect(parseOptions(['--duration', '1', '--rate-per-client', '50', '--url', 'ws://127.0.0.1:1'])).to.include({ ratePerClient: 50 });
+      const refused = (argv: string[], reason: RegExp) => expect(() => parseOptions(argv)).to.throw(UsageError, reason);
+      refused(['--rate-per-client', '5'], /only goes with --duration/);
+      refused(['--duration', '1', '--rate-per-client', '0'], /above 0/);
+      refused(['--duration', '1', '--rate-per-client', '51', '--url', 'ws://127.0.0.1:1'], /above the daemon's rate limit of 50 frames\/s/);
+      refused(['--duration', '1', '--rate-per-client', '90', '--rate', '80', '--url', 'ws://127.0.0.1:1'], /rate limit of 80 frames\/s/);
+      refused(['--duration', '1', '--url', 'ws://127.0.0.1:1'], /give --rate-per-client/);
+      refused(['--duration', '1', '--no-baseline'], /against the baseline/);
+      refused(['--duration', '1', '--idle'], /mode of the fanout/);
+      refused(['--duration', '1', '--repeat', '3'], /not --duration/);
+    });
   });
 
   describe('expected deliveries', () => {
     it('is N × N × M in one room', () => {
       expect(expectedDeliveries(100, 100, 1)).to.equal(1_000_000);
       expect(expectedDeliveries(200, 50, 1)).to.equal(2_000_000);
+    });
+
+    it('sums up how the clients fall into rooms', () => {
+      expect(roomSummary(1000, 1000)).to.equal('1000 rooms of 1 client');
+      expect(roomSummary(100, 1)).to.equal('1 room of 100 clients');
+      expect(roomSummary(1000, 334)).to.equal('332 rooms of 3 clients, 2 of 2');
+      expect(roomSummary(11, 3)).to.equal('2 rooms of 4 clients, 1 of 3');
+      expect(roomSummary(1000, 500, true)).to.equal('direct messages: 500 pairs');
     });
 
     it('is the sum over rooms of size² × M, client i in room i mod R', () => {
@@ -177,6 +210,7 @@ describe('bench', () => {
   describe('report', () => {
     const result = (fields: Partial<FanoutResult>): FanoutResult => ({
       target: 'warren/rabbitmq',
+      says: 10_000,
       expected: 1_000_000,
       delivered: 1_000_000,
       lost: 0,
@@ -187,6 +221,7 @@ describe('bench', () => {
       completionSeconds: 1.42,
       deliveriesPerSecond: 704_225.4,
       latencyMs: { p50: 90, p95: 160, p99: 180.4, max: 200 },
+      latencySamples: 1_000_000,
       cpuSeconds: { daemon: 1.0, rabbitmq: 0.3 },
       loadGeneratorCpuSeconds: 1,
       peakRssBytes: {},
@@ -198,14 +233,23 @@ describe('bench', () => {
 
     it('ends with the one-line summary of the issue', () => {
       const baseline = result({ target: 'bare uWS', completionSeconds: 0.75, cpuSeconds: { 'bare uWS': 0.2 } });
-      expect(fanoutSummary(result({}), '100x100', baseline)).to.equal('warren/rabbitmq 100x100, auth off: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, 1.89x bare uWS, lost 0');
-      expect(fanoutSummary(result({}), '100x100')).to.equal('warren/rabbitmq 100x100, auth off: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, lost 0');
-      expect(fanoutSummary(result({ auth: true }), '100x100')).to.equal('warren/rabbitmq 100x100, auth on: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, p99 180 ms, lost 0');
+      expect(fanoutSummary(result({}), '100x100', baseline)).to.equal('warren/rabbitmq 100x100, auth off: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, 130.00 us/say (6.50x bare uWS), p99 180 ms, 1.89x bare uWS, lost 0');
+      expect(fanoutSummary(result({}), '100x100')).to.equal('warren/rabbitmq 100x100, auth off: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, 130.00 us/say, p99 180 ms, lost 0');
+      expect(fanoutSummary(result({ auth: true }), '100x100')).to.equal('warren/rabbitmq 100x100, auth on: 1.42 s, 704225 deliveries/s, 1.30 us/delivery, 130.00 us/say, p99 180 ms, lost 0');
+    });
+
+    it('gives the server CPU per say beside that per delivery: equal in rooms of one, half in pairs', () => {
+      const alone = result({ says: 1000, delivered: 1000, expected: 1000, cpuSeconds: { daemon: 0.002 } });
+      expect(describeFanout(alone)).to.include('daemon 0.00 s (2.00 µs/delivery); 2.00 µs per say (1,000 says)');
+      const pairs = result({ says: 1000, delivered: 2000, expected: 2000, cpuSeconds: { daemon: 0.002 } });
+      const baseline = result({ target: 'bare uWS', says: 1000, delivered: 2000, expected: 2000, completionSeconds: 1, cpuSeconds: { 'bare uWS': 0.001 } });
+      expect(describeFanout(pairs, baseline)).to.include('(1.00 µs/delivery); 2.00 µs per say (1,000 says)').and.include('2.00x the server CPU per delivery, 2.00x per say');
+      expect(fanoutSummary(pairs, '1000x1/direct', baseline)).to.include('1.00 us/delivery, 2.00 us/say (2.00x bare uWS)');
     });
 
     it('says when a run did not complete, and its errors', () => {
       const failed = result({ completionSeconds: undefined, deliveriesPerSecond: undefined, delivered: 999_000, lost: 1000, ended: 'timed out after 60 s', errors: { rate_limited: 10 } });
-      expect(fanoutSummary(failed, '100x100')).to.equal('warren/rabbitmq 100x100, auth off: incomplete (timed out after 60 s), - deliveries/s, 1.30 us/delivery, p99 180 ms, lost 1000, errors 10');
+      expect(fanoutSummary(failed, '100x100')).to.equal('warren/rabbitmq 100x100, auth off: incomplete (timed out after 60 s), - deliveries/s, 1.30 us/delivery, 130.00 us/say, p99 180 ms, lost 1000, errors 10');
     });
 
     it('summarises the idle mode: memory per connection and accepts/s, each against the baseline, and whether auth was on', () => {
