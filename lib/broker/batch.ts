@@ -80,9 +80,9 @@ export function encodeBatch(messages: readonly Message[]): Buffer {
     // Found in the bytes, not in the string: a room or name of other
     // characters would make the two offsets differ. Text cannot hold the
     // field's unescaped quotes, so the first match is the field.
-    const field = batch.indexOf(POS_FIELD, frameStart);
-    if (field < 0 || field >= frameEnd) throw new Error('encodeBatch: a frame without "pos"');
-    batch.writeUInt16BE(field - frameStart + POS_FIELD.length, offset);
+    const field = batch.subarray(frameStart, frameEnd).indexOf(POS_FIELD);
+    if (field < 0) throw new Error('encodeBatch: a frame without "pos"');
+    batch.writeUInt16BE(field + POS_FIELD.length, offset);
     batch.writeUInt32BE(frameEnd - frameStart, offset + 2);
     offset = frameEnd;
   }

@@ -38,8 +38,9 @@ describe('broker/batch', () => {
   });
 
   it('encodes batches of any size one after another, each exactly as long as its records, sharing no bytes', () => {
-    // Two of them take more than the scratch buffer's 1 MiB in UTF-8, in fewer UTF-16 units than that.
-    const big = (n: number) => chatMessage('lobby', `${n}${'é'.repeat(400_000)}`, { key: `key-${n}` });
+    // Two of them take more than the scratch buffer's 1 MiB in UTF-8, in fewer UTF-16 units than that,
+    // nearly all of them 3 bytes long, keys included: the worst case the batch is sized for.
+    const big = (n: number) => chatMessage('lobby', `${n}${'€'.repeat(200_000)}`, { key: `${n}${'€'.repeat(1000)}` });
     const batches = [[big(1), big(2)], [chatMessage('dev', 'small')], [big(3), chatMessage('dev', 'é'.repeat(1000))], [chatMessage('lobby', 'last')]].map((messages) => ({ messages, batch: encodeBatch(messages) }));
     for (const { messages, batch } of batches) {
       const records = messages.reduce((sum, { room, key, frame }) => sum + 15 + room.length + Buffer.byteLength(key ?? '') + Buffer.byteLength(frame), 0);
