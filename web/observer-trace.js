@@ -159,7 +159,7 @@ function row(m) {
   return h('tr', { 'data-testid': 'trace-row' },
     h('td', { class: 'num' }, fmtInt(m.n)),
     h('td', { class: 'mono' }, fmtClock(m.at, true)),
-    h('td', { class: 'mono' }, m.type),
+    h('td', { class: 'mono', title: m.kind }, m.type),
     h('td', { class: 'num' }, fmtInt(m.size)),
     h('td', { class: 'num' }, fmtInt(m.mailbox)),
     h('td', { class: 'num' }, fmtInt(m.us)));

@@ -2,7 +2,7 @@
 // headless Chromium. A tiny node:http server stands in for the daemon's
 // admin port: it serves web/ and answers GET /debug/tree with fixture trees,
 // POST /debug/kill by recording the path, and the observer endpoints of
-// issue 16 (top, actor, trace, history: spec/support/observer_endpoints.ts)
+// issue 16 (top, actor, trace, history: spec/support/stand_in_observer.ts)
 // from the same fixture tree. The fixture is not written by
 // hand: it is grown from the /debug/tree answer of the real application,
 // started in-process with three connections, so it has the daemon's paths,
@@ -15,11 +15,12 @@ import type { Page } from 'playwright-core';
 import { loadConfig } from '../../lib/config';
 import type { ActorInfo } from '../../lib/otp/sys';
 import { start, stop } from '../../lib/warren_app';
-import { actors, type TreeAnswer } from '../support/admin';
+import { actors, connectionOf, type TreeAnswer } from '../support/admin';
 import { launchBrowser, saveScreenshot, serveWeb, type LaunchedBrowser, type WebServer } from '../support/browser';
 import { ChatClient } from '../support/client';
 import { until } from '../support/eventually';
-import { matching, ObserverEndpoints, topOf, type TopBy } from '../support/observer_endpoints';
+import type { TopKey } from '../../lib/otp/top';
+import { matching, ObserverEndpoints, topOf } from '../support/stand_in_observer';
 
 // The callbacks given to page.evaluate run in the browser. This project
 // compiles without the DOM lib, so the few browser globals they use are named
@@ -30,8 +31,16 @@ declare const sessionStorage: any;
 
 // ---- fixture: the daemon's own tree, grown -------------------------------------
 
-/** What the application's admin port answers with user-1..3 connected, user-3 also in #dev. */
-async function liveTree(): Promise<TreeAnswer> {
+/** What the application's admin port answers, with user-1..3 connected, user-3 also in #dev. */
+interface LiveAnswers {
+  readonly tree: TreeAnswer;
+  /** /debug/top?n=5, /debug/actor of user-1's connection, /debug/history once it has a point. */
+  readonly top: unknown;
+  readonly actor: unknown;
+  readonly history: unknown;
+}
+
+async function liveAnswers(): Promise<LiveAnswers> {
   const configDir = join(__dirname, '..', '..', 'config');
   const warren = await start(loadConfig({ env: { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0' }, argv: [], configDir }));
   const clients: ChatClient[] = [];
@@ -40,13 +49,27 @@ async function liveTree(): Promise<TreeAnswer> {
     for (const n of [1, 2, 3]) clients.push(await ChatClient.connect(`ws://127.0.0.1:${port}/websocket?name=user-${n}`));
     clients[2]!.send({ type: 'join', room: 'dev' });
     await clients[2]!.next('joined', { room: 'dev' });
-    const answer = await fetch(`http://127.0.0.1:${adminPort}/debug/tree`);
-    return (await answer.json()) as TreeAnswer;
+    const admin = async (url: string): Promise<any> => (await fetch(`http://127.0.0.1:${adminPort}${url}`)).json();
+    const tree = (await admin('/debug/tree')) as TreeAnswer;
+    const connection = connectionOf(tree.tree, 'user-1')!;
+    return {
+      tree,
+      top: await admin('/debug/top?n=5'),
+      actor: await admin(`/debug/actor?path=${encodeURIComponent(connection.path)}`),
+      // the sampler takes its first point a second after the start
+      history: await until('a point of history', () => admin('/debug/history'), (h) => h.series.at.length > 0),
+    };
   } finally {
     for (const client of clients) client.terminate();
     await stop(warren);
   }
 }
+
+/** An answer's field names and their types, at every depth: arrays and `info` as such, not their contents. */
+const fields = (v: unknown): unknown => Array.isArray(v) ? 'array'
+  : v !== null && typeof v === 'object'
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, k === 'info' ? 'object' : fields((v as Record<string, unknown>)[k])]))
+    : typeof v;
 
 /** An actor as far as the fixture may differ from the daemon: values, not names, paths, order, fields or info keys. */
 const shape = (a: ActorInfo): unknown => ({
@@ -175,6 +198,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
   let pageErrors: string[];
   let foreign: string[];
   let fx: Fixture;
+  let live: LiveAnswers;
 
   const count = (sel: string): Promise<number> => page.locator(sel).count();
   const text = (sel: string): Promise<string> => page.locator(sel).first().innerText();
@@ -185,7 +209,8 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
 
   before(async function () {
     this.timeout(30_000);
-    fx = new Fixture(await liveTree());
+    live = await liveAnswers();
+    fx = new Fixture(live.tree);
     web = await serveWeb(fx.route);
     browser = await launchBrowser();
   });
@@ -215,6 +240,15 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
 
   it('serves the tree the daemon serves: its actors, names, paths, order, fields and info keys', function () {
     expect(shape(fx.tree().tree)).to.deep.equal(shape(fx.live.tree));
+  });
+
+  it('answers /debug/top, /debug/actor and /debug/history with the fields the daemon gives them', async function () {
+    const fake = async (url: string): Promise<any> => (await fetch(`${web.origin}${url}`)).json();
+    const top = await fake('/debug/top?n=5');
+    expect(fields(top)).to.deep.equal(fields(live.top));
+    expect(fields(top.top[0])).to.deep.equal(fields((live.top as typeof top).top[0]));
+    expect(fields(await fake(`/debug/actor?path=${encodeURIComponent(connPath(1))}`))).to.deep.equal(fields(live.actor));
+    expect(fields(await fake('/debug/history'))).to.deep.equal(fields(live.history));
   });
 
   it('draws the supervision tree as nested actors with kinds, strategies, stats and info', async function () {
@@ -410,10 +444,10 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
   const detailPath = (): Promise<string> => text('[data-testid="detail-path"]');
   const tablePaths = (): Promise<Array<string | null>> =>
     page.locator('[data-testid="top-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')));
-  const expectedTop = (by: TopBy, n: number, filter = ''): string[] => topOf(matching(fx.endpoints.rows(), filter), by, n).map((r) => r.path);
+  const expectedTop = (by: TopKey, n: number, filter = ''): string[] => topOf(matching(fx.endpoints.rows(), filter), by, n).map((r) => r.path);
 
   it('lists the actors in a table the daemon sorts (by=), filters (filter=) and cuts (n=), and polls only that view', async function () {
-    fx.reset(120); // 246 actors
+    fx.reset(120); // 247 actors
     for (let n = 1; n <= 120; n++) {
       fx.endpoints.mailboxes.set(connPath(n), (n * 37) % 101);
       fx.endpoints.rates.set(connPath(n), ((n * 53) % 97) / 10);
@@ -423,7 +457,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     const first = requestsTo('/debug/top')[0]!;
     expect([first.params.get('by'), first.params.get('n'), first.params.has('filter')]).to.deep.equal(['mailbox', '50', false]);
     expect(await tablePaths()).to.deep.equal(expectedTop('mailbox', 50));
-    expect(await text('[data-testid="top-summary"]')).to.equal('showing 50 of 246 matched (of 246 actors)');
+    expect(await text('[data-testid="top-summary"]')).to.equal('showing 50 of 247 matched (of 247 actors)');
     expect(await page.locator('th:has([data-testid="sort-mailbox"])').getAttribute('aria-sort')).to.equal('descending');
     const firstRow = await page.locator('[data-testid="top-row"]').first().locator('td').allInnerTexts();
     const biggest = topOf(fx.endpoints.rows(), 'mailbox', 1)[0]!;
@@ -446,7 +480,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     const filtered = requestsTo('/debug/top').slice(typed).filter((r) => r.params.has('filter'));
     expect(filtered.length, 'debounced: fewer requests than keystrokes').to.be.lessThan('consumer'.length);
     expect(filtered.at(-1)!.params.get('by')).to.equal('rate');
-    await until('consumers only', () => text('[data-testid="top-summary"]'), (t) => t === 'showing 50 of 120 matched (of 246 actors)');
+    await until('consumers only', () => text('[data-testid="top-summary"]'), (t) => t === 'showing 50 of 120 matched (of 247 actors)');
     expect(await page.locator('[data-testid="top-row"]').evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-behaviour')))]))
       .to.deep.equal(['consumer']);
 
@@ -454,7 +488,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     await page.locator('[data-testid="top-more"]').click();
     await until('n=100', () => lastTo('/debug/top')?.params.get('n'), (n) => n === '100');
     await until('100 rows', () => count('[data-testid="top-row"]'), (n) => n === 100);
-    expect(await text('[data-testid="top-summary"]')).to.equal('showing 100 of 120 matched (of 246 actors)');
+    expect(await text('[data-testid="top-summary"]')).to.equal('showing 100 of 120 matched (of 247 actors)');
     await page.locator('[data-testid="top-more"]').click();
     await until('all 120', () => count('[data-testid="top-row"]'), (n) => n === 120);
     expect(await page.locator('[data-testid="top-more"]').isVisible(), 'nothing more to show').to.equal(false);

@@ -2,32 +2,13 @@
 // POST /debug/trace, GET /debug/history) as a stand-in admin port answers
 // them for the observer page's component spec: computed from the spec's
 // fixture tree, in the shapes and with the validation the daemon's contract
-// gives them, and recording what the page asked.
+// gives them (their types are the daemon's own), and recording what the page asked.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ActorInfo } from '../../lib/otp/sys';
+import { FIGURES, type Figure, type Mark, type SeriesSince } from '../../lib/node_series';
+import type { ActorInfo, ProcessInfo } from '../../lib/otp/sys';
+import { TOP_KEYS, type TopAnswer, type TopKey, type TopRow } from '../../lib/otp/top';
+import { TRACE_BOUNDS, type TraceEvent, type TraceLimits } from '../../lib/otp/trace';
 import { actors } from './admin';
-
-export const TOP_BY = ['mailbox', 'rate', 'restarts', 'processed'] as const;
-export type TopBy = (typeof TOP_BY)[number];
-
-export interface TopRow {
-  path: string;
-  name: string;
-  kind: 'worker' | 'supervisor';
-  behaviour: string;
-  mailbox: number;
-  rate: number;
-  processed: number;
-  restarts: number;
-}
-
-export interface Mark {
-  at: number;
-  kind: 'broker' | 'restart' | 'crash';
-  state?: string;
-  path?: string;
-  reason?: string;
-}
 
 export interface Monitors {
   monitoring: string[];
@@ -43,17 +24,13 @@ export interface TraceRecord {
   closedEarly: boolean;
 }
 
-/** The series of GET /debug/history, in the order the answer lists them. */
-export const HISTORY_SERIES = ['connections', 'messages', 'deliveries', 'actorMessages', 'lagMs', 'lagMaxMs', 'relayMailbox', 'rss', 'heapUsed'] as const;
-export type HistorySeries = (typeof HISTORY_SERIES)[number];
-
 const LIST_MAX = 100;
 const INTERVAL_MS = 1000;
 const CAPACITY = 600;
 const MiB = 1024 * 1024;
 
 /** The value of each series at second k of the fixture's clock: distinct, and known to the spec. */
-export function historyValue(series: HistorySeries, k: number): number {
+export function historyValue(series: Figure, k: number): number {
   switch (series) {
     case 'connections': return 1000 + k;
     case 'messages': return 40 + (k % 10);
@@ -69,6 +46,8 @@ export function historyValue(series: HistorySeries, k: number): number {
 
 type Answer = (status: number, body: unknown) => true;
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** The rows whose path or behaviour contains `filter`, case-insensitive. */
 export function matching(rows: TopRow[], filter: string): TopRow[] {
   const needle = filter.toLowerCase();
@@ -76,7 +55,7 @@ export function matching(rows: TopRow[], filter: string): TopRow[] {
 }
 
 /** The first n rows by `by` descending, ties by path ascending, as the daemon sorts them. */
-export function topOf(rows: TopRow[], by: TopBy, n: number): TopRow[] {
+export function topOf(rows: TopRow[], by: TopKey, n: number): TopRow[] {
   return [...rows].sort((a, b) => b[by] - a[by] || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).slice(0, n);
 }
 
@@ -123,16 +102,14 @@ export class ObserverEndpoints {
   }
 
   private top(url: URL, answer: Answer): true {
-    const by = (url.searchParams.get('by') ?? 'mailbox') as TopBy;
+    const by = (url.searchParams.get('by') ?? 'mailbox') as TopKey;
     const n = Number(url.searchParams.get('n') ?? 50);
-    if (!TOP_BY.includes(by)) return answer(400, { error: `by must be one of ${TOP_BY.join(', ')}` });
-    if (!Number.isInteger(n) || n < 1 || n > 1000) return answer(400, { error: 'n must be an integer from 1 to 1000' });
+    if (!TOP_KEYS.includes(by)) return answer(400, { error: `by must be one of ${TOP_KEYS.join(', ')}` });
+    if (!Number.isInteger(n) || n < 1 || n > 1000) return answer(400, { error: 'n must be a whole number from 1 to 1000' });
     const rows = this.rows();
     const matched = matching(rows, url.searchParams.get('filter') ?? '');
-    return answer(200, {
-      node: this.node, at: new Date().toISOString(), by, n, intervalMs: INTERVAL_MS,
-      actors: rows.length, matched: matched.length, top: topOf(matched, by, n),
-    });
+    const top: TopAnswer = { actors: rows.length, matched: matched.length, top: topOf(matched, by, n) };
+    return answer(200, { node: this.node, at: new Date().toISOString(), by, n, intervalMs: INTERVAL_MS, ...top });
   }
 
   private find(path: string): ActorInfo | undefined {
@@ -147,30 +124,30 @@ export class ObserverEndpoints {
     const row = this.rows().find((r) => r.path === path)!;
     const parent = path.lastIndexOf('/') > 0 ? path.slice(0, path.lastIndexOf('/')) : null;
     const { monitoring, monitoredBy } = this.monitorsOf(path);
-    return answer(200, {
-      node: this.node,
-      actor: {
-        path, name: a.name, kind: a.kind, behaviour: a.behaviour, ...(a.strategy && { strategy: a.strategy }),
-        status: 'running', mailbox: row.mailbox, processed: a.processed, rate: row.rate, restarts: a.restarts,
-        info: a.info,
-        links: { parent, children: a.children.slice(0, LIST_MAX).map((c) => c.path), childCount: a.children.length },
-        monitors: {
-          monitoring: monitoring.slice(0, LIST_MAX), monitoringCount: monitoring.length,
-          monitoredBy: monitoredBy.slice(0, LIST_MAX), monitoredByCount: monitoredBy.length,
-        },
-        restartHistory: this.restartHistory.get(path) ?? [],
+    const actor: ProcessInfo = {
+      path, name: a.name, kind: a.kind, behaviour: a.behaviour, ...(a.strategy && { strategy: a.strategy }),
+      status: 'running', mailbox: row.mailbox, processed: a.processed, rate: row.rate, restarts: a.restarts,
+      info: a.info,
+      links: { parent, children: a.children.slice(0, LIST_MAX).map((c) => c.path), childCount: a.children.length },
+      monitors: {
+        monitoring: monitoring.slice(0, LIST_MAX), monitoringCount: monitoring.length,
+        monitoredBy: monitoredBy.slice(0, LIST_MAX), monitoredByCount: monitoredBy.length,
       },
-    });
+      restartHistory: this.restartHistory.get(path) ?? [],
+    };
+    return answer(200, { node: this.node, actor });
   }
 
   /** A server-sent event stream: start, one message every traceEveryMs, end after `count` (or when the page closes it). */
   private trace(url: URL, res: ServerResponse, answer: Answer): true {
     const path = url.searchParams.get('path') ?? '';
-    const count = Number(url.searchParams.get('count') ?? 100);
-    const rate = Number(url.searchParams.get('rate') ?? 1000);
-    const seconds = Number(url.searchParams.get('seconds') ?? 60);
-    const inRange = (v: number, max: number): boolean => Number.isInteger(v) && v >= 1 && v <= max;
-    if (!inRange(count, 10_000) || !inRange(rate, 10_000) || !inRange(seconds, 3600)) return answer(400, { error: 'bad count, rate or seconds' });
+    const limits: Mutable<TraceLimits> = { count: 0, rate: 0, seconds: 0 };
+    for (const [name, bounds] of Object.entries(TRACE_BOUNDS) as Array<[keyof TraceLimits, { default: number; max: number }]>) {
+      const value = Number(url.searchParams.get(name) ?? bounds.default);
+      if (!Number.isInteger(value) || value < 1 || value > bounds.max) return answer(400, { error: `${name} must be a whole number from 1 to ${bounds.max}` });
+      limits[name] = value;
+    }
+    const { count, rate } = limits;
     const actor = this.find(path);
     if (!actor) return answer(404, { error: `no actor at ${path}` });
     if (this.traces.some((t) => t.path === path && t.sent < t.count && !t.closedEarly)) return answer(409, { error: `${path} is already traced` });
@@ -178,10 +155,12 @@ export class ObserverEndpoints {
     this.traces.push(record);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
     const send = (event: string, data: unknown): boolean => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    send('start', { path, behaviour: actor.behaviour, count, rate, seconds });
+    send('start', { path, behaviour: actor.behaviour, ...limits });
     const timer = setInterval(() => {
       record.sent++;
-      send('message', { n: record.sent, at: Date.now(), type: record.sent % 2 ? 'frame' : 'deliver', size: 100 + record.sent, mailbox: record.sent % 3, us: 10 * record.sent });
+      const n = record.sent;
+      const event: TraceEvent = { n, at: Date.now(), kind: n % 2 ? 'info' : 'cast', type: n % 2 ? 'frame' : 'deliver', size: 100 + n, mailbox: n % 3, us: 10 * n };
+      send('message', event);
       if (record.sent === count) {
         clearInterval(timer);
         send('end', { reason: 'count', traced: count });
@@ -201,11 +180,8 @@ export class ObserverEndpoints {
     const at: number[] = [];
     for (let t = first; t <= this.historyEnd; t += INTERVAL_MS) if (t > since) at.push(t);
     const k = (t: number): number => (t - this.historyBase) / INTERVAL_MS;
-    const series = Object.fromEntries(HISTORY_SERIES.map((s) => [s, at.map((t) => historyValue(s, k(t)))]));
-    return {
-      node: this.node, intervalMs: INTERVAL_MS, capacity: CAPACITY,
-      series: { at, ...series },
-      marks: this.marks.filter((m) => m.at > since && m.at >= first),
-    };
+    const figures = Object.fromEntries(FIGURES.map((f) => [f, at.map((t) => historyValue(f, k(t)))])) as Record<Figure, number[]>;
+    const answer: SeriesSince = { series: { at, ...figures }, marks: this.marks.filter((m) => m.at > since) };
+    return { node: this.node, intervalMs: INTERVAL_MS, capacity: CAPACITY, ...answer };
   }
 }
