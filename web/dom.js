@@ -13,7 +13,17 @@
  * @returns {HTMLElement}
  */
 export function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
+  return build(document.createElement(tag), props, children);
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** h() for inline SVG elements (`svg`, `path`, `line`, `g`, `title`). */
+export function svg(tag, props = {}, ...children) {
+  return build(document.createElementNS(SVG_NS, tag), props, children);
+}
+
+function build(el, props, children) {
   for (const [key, value] of Object.entries(props)) {
     if (value === false || value === null || value === undefined) continue;
     if (typeof value === 'function') el.addEventListener(key.replace(/^on/, ''), /** @type {EventListener} */ (value));
@@ -31,6 +41,11 @@ export function append(el, children) {
     else if (child instanceof Node) el.appendChild(child);
     else el.appendChild(document.createTextNode(String(child)));
   }
+}
+
+/** An actor path as text with a line-break opportunity after each "/" (a long path wraps between its parts). */
+export function pathText(path) {
+  return String(path).split('/').flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), `/${part}`]));
 }
 
 /** Set textContent only when it differs (avoids needless layout work). */
@@ -51,6 +66,21 @@ export function setAttr(el, name, value) {
 /** Number with thousands separators (1234567 -> "1,234,567"). */
 export function fmtInt(n) {
   return typeof n === 'number' && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n);
+}
+
+/** A rate with one decimal while it is small ("0.5", "12.3"), whole above 100 ("1,234"). */
+export function fmtRate(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return String(n);
+  return Math.abs(n) < 100 ? n.toFixed(1) : fmtInt(n);
+}
+
+/** Local wall-clock time of an epoch ms: "14:03:07", or "14:03:07.042" with `ms`. */
+export function fmtClock(epochMs, ms = false) {
+  const d = new Date(epochMs);
+  if (Number.isNaN(d.getTime())) return String(epochMs);
+  const pad = (n, w = 2) => String(n).padStart(w, '0');
+  const hms = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return ms ? `${hms}.${pad(d.getMilliseconds(), 3)}` : hms;
 }
 
 /** Seconds as a short human duration: "42s", "5m 03s", "2h 04m", "3d 01h". */

@@ -49,7 +49,7 @@ function matches(actor, needle) {
 export class TreeView {
   /**
    * @param {HTMLElement} root  the <ul data-testid="tree">
-   * @param {{ kill(path: string): void, event(text: string, tone?: string): void }} on
+   * @param {{ kill(path: string): void, event(text: string, tone?: string): void, open(path: string): void }} on
    */
   constructor(root, on) {
     this.root = root;
@@ -117,7 +117,8 @@ export class TreeView {
     const v = { path, kids: new Map(), data: a, siblings: 1, prev: {}, killTimer: 0 };
     v.toggle = h('button', { type: 'button', class: 'toggle', 'data-testid': 'toggle', onclick: () => this.toggle(v) });
     v.spacer = h('span', { class: 'toggle-spacer', 'aria-hidden': 'true' });
-    v.name = h('span', { class: 'name', 'data-testid': 'actor-name' });
+    v.name = h('button', { type: 'button', class: 'name', 'data-testid': 'actor-name', title: `details of ${path}`,
+      onclick: () => this.on.open(path) });
     v.kind = h('span', { class: 'kind', 'data-testid': 'kind' });
     v.behaviour = h('span', { class: 'behaviour', 'data-testid': 'behaviour' });
     v.strategy = h('span', { class: 'strategy', 'data-testid': 'strategy' });

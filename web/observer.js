@@ -1,7 +1,10 @@
-// The observer page (GET /debug on the admin port): polls GET /debug/tree
-// every second, draws the tree (observer-tree.js), the totals bar and an
-// event log, kills actors on request, and asks for the admin bearer token
-// when the admin port answers 401.
+// The observer page (GET /debug on the admin port). Three views, one shown
+// at a time and only that one polled: the supervision tree (GET /debug/tree
+// every second, drawn by observer-tree.js, with the totals bar and an event
+// log), the processes table (observer-processes.js) and the node's charts
+// (observer-charts.js); an actor's detail panel (observer-detail.js) opens
+// from any of them. The page kills actors on request and asks for the admin
+// bearer token when the admin port answers 401 (observer-admin.js).
 //
 // messages/s: the tree has no global message counter, so the page computes
 // one from `processed`: for every actor, the increase of `processed` since
@@ -13,74 +16,62 @@
 // the same computation over the consumers' `info.delivered`, i.e. chat
 // messages written to sockets.
 
-import { h, setText, setAttr, fmtInt, fmtDuration } from './dom.js';
+import { h, setText, setAttr, fmtInt, fmtRate, fmtDuration } from './dom.js';
 import { TreeView, annotate } from './observer-tree.js';
 import { stateTone } from './observer-info.js';
+import { adminFetch, onUnauthorized, pollAllNow, Poller, setPaused, token, Unauthorized } from './observer-admin.js';
+import { ProcessesView } from './observer-processes.js';
+import { DetailView } from './observer-detail.js';
+import { ChartsView } from './observer-charts.js';
 
 const POLL_MS = 1000;
 const MAX_EVENTS = 100;
-const TOKEN_KEY = 'warren.adminToken';
 
 const $ = (testid) => /** @type {HTMLElement} */ (document.querySelector(`[data-testid="${testid}"]`));
 
-const tree = new TreeView($('tree'), { kill, event: logEvent });
+const tree = new TreeView($('tree'), { kill, event: logEvent, open: openDetail });
+const treePoller = new Poller(POLL_MS, pollTree, (err) => {
+  pollStatus(`poll failed: ${err instanceof Error ? err.message : err}; retrying`, 'bad');
+  $('view-tree').classList.add('stale');
+});
+const detail = new DetailView($('detail'), { kill, closed: () => document.body.classList.remove('detail-open') });
+const views = {
+  tree: { pane: $('view-tree'), poller: treePoller },
+  processes: { pane: $('view-processes'), poller: new ProcessesView($('view-processes'), { open: openDetail, status: pollStatus, totals: showTotals }).poller },
+  charts: { pane: $('view-charts'), poller: new ChartsView($('view-charts'), { status: pollStatus, totals: showTotals }).poller },
+};
 
-let timer = 0;
-let inFlight = false;
-let pollAgain = false;
-let paused = false;
-let waitingForVisible = false;
 let last = null; // { at, node, startedAt, processed: Map, delivered: Map, connections }
 
-// ---- polling ------------------------------------------------------------------
+// ---- the views ----------------------------------------------------------------
 
-function schedule(ms) {
-  clearTimeout(timer);
-  timer = setTimeout(poll, ms);
-}
-
-/** Poll now (after a kill, a token, un-pausing), without overlapping a poll in flight. */
-function pollNow() {
-  if (inFlight) pollAgain = true;
-  else schedule(0);
-}
-
-async function poll() {
-  if (paused) return;
-  if (document.hidden) { // nobody is looking: poll again when the tab shows
-    waitingForVisible = true;
-    return;
+/** Show the view the location's hash names (#tree, #processes, #charts; the tree by default). */
+function showView() {
+  const wanted = location.hash.slice(1);
+  const shown = Object.hasOwn(views, wanted) ? wanted : 'tree';
+  for (const [name, view] of Object.entries(views)) {
+    const on = name === shown;
+    view.pane.hidden = !on;
+    setAttr($(`tab-${name}`), 'aria-selected', String(on));
+    if (on) view.poller.start();
+    else view.poller.stop();
   }
-  inFlight = true;
+}
+
+window.addEventListener('hashchange', showView);
+
+function openDetail(path) {
+  document.body.classList.add('detail-open');
+  detail.open(path);
+}
+
+async function pollTree() {
   const started = performance.now();
-  let next = POLL_MS;
-  try {
-    const res = await fetch('/debug/tree', { headers: authHeaders(), cache: 'no-store' });
-    if (res.status === 401) {
-      askForToken();
-      next = -1; // wait for the token form
-    } else if (!res.ok) {
-      throw new Error(`HTTP ${res.status} ${await res.text().catch(() => '')}`.trim());
-    } else {
-      const body = await res.json();
-      render(body, performance.now() - started);
-    }
-  } catch (err) {
-    pollStatus(`poll failed: ${err instanceof Error ? err.message : err}; retrying`, 'bad');
-    document.body.classList.add('stale');
-  } finally {
-    inFlight = false;
-  }
-  if (pollAgain) { pollAgain = false; next = 0; }
-  if (next >= 0 && !paused) schedule(Math.max(0, next - (performance.now() - started)));
+  const res = await adminFetch('/debug/tree');
+  if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text().catch(() => '')}`.trim());
+  const body = await res.json();
+  render(body, performance.now() - started);
 }
-
-document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && waitingForVisible) {
-    waitingForVisible = false;
-    pollNow();
-  }
-});
 
 function pollStatus(text, tone) {
   const el = $('poll-status');
@@ -123,18 +114,13 @@ function render(body, fetchMs) {
   }
   last = { at: now, node: body.node, startedAt: body.startedAt, processed, delivered, connections: totals.connections };
   tree.update(body.tree ?? null);
-  document.body.classList.remove('stale');
+  $('view-tree').classList.remove('stale');
   pollStatus(`live · fetch ${Math.round(fetchMs)} ms · draw ${Math.round(performance.now() - t0)} ms · ${fmtInt(tree.views.size)} drawn`, 'good');
 }
 
 function renderTotals(body, t, seconds, now) {
-  setText($('connections-total'), fmtInt(t.connections));
-  $('connections-total').dataset.value = String(t.connections);
-  setText($('actors-total'), fmtInt(t.actors));
-  $('actors-total').dataset.value = String(t.actors);
-  setText($('msgs-per-sec'), seconds > 0 ? fmtInt(t.rate / seconds) : '–');
-  setText($('deliveries-per-sec'), seconds > 0 ? fmtInt(t.deliveries / seconds) : '–');
-  setText($('node-id'), body.node ?? '?');
+  showTotals({ connections: t.connections, actors: t.actors, node: body.node,
+    msgs: seconds > 0 ? t.rate / seconds : null, deliveries: seconds > 0 ? t.deliveries / seconds : null });
   const started = Date.parse(body.startedAt);
   setText($('started-at'), Number.isNaN(started) ? String(body.startedAt ?? '?') : new Date(started).toLocaleString());
   setText($('uptime'), Number.isNaN(started) ? '?' : fmtDuration((now - started) / 1000));
@@ -149,43 +135,56 @@ function renderTotals(body, t, seconds, now) {
   setText(mode, uws ?? 'unknown');
   mode.dataset.tone = uws === 'native' ? 'good' : uws === 'fallback' ? 'bad' : 'warn';
   $('uws-fallback').hidden = uws !== 'fallback';
-  document.title = `${fmtInt(t.connections)} conn · warren observer`;
+}
+
+/**
+ * The totals every view knows: the tree all of them, the processes view the
+ * actors, the charts connections and rates; the others keep their last value.
+ * `null` shows "–" (a rate needs two polls).
+ */
+function showTotals({ connections, actors, node, msgs, deliveries }) {
+  const count = (testid, n) => {
+    if (n === undefined) return;
+    setText($(testid), n === null ? '–' : fmtInt(n));
+    $(testid).dataset.value = String(n);
+  };
+  count('connections-total', connections);
+  count('actors-total', actors);
+  if (msgs !== undefined) setText($('msgs-per-sec'), msgs === null ? '–' : fmtRate(msgs));
+  if (deliveries !== undefined) setText($('deliveries-per-sec'), deliveries === null ? '–' : fmtRate(deliveries));
+  if (node !== undefined) setText($('node-id'), node ?? '?');
+  if (typeof connections === 'number') document.title = `${fmtInt(connections)} conn · warren observer`;
 }
 
 // ---- kill -----------------------------------------------------------------------
 
 async function kill(path) {
-  tree.killResult(path, 'killing…', 'warn');
+  showKill(path, 'killing…', 'warn');
   try {
-    const res = await fetch(`/debug/kill?path=${encodeURIComponent(path)}`, { method: 'POST', headers: authHeaders() });
-    if (res.status === 401) {
-      tree.killResult(path, '401: token needed', 'bad');
-      askForToken();
-      return;
-    }
+    const res = await adminFetch(`/debug/kill?path=${encodeURIComponent(path)}`, { method: 'POST' });
     const text = await res.text();
     const ok = res.status === 200;
-    const shown = ok ? 'killed' : res.status === 404 ? '404: no such actor' : `HTTP ${res.status}`;
-    tree.killResult(path, shown, ok ? 'good' : 'bad');
+    showKill(path, ok ? 'killed' : res.status === 404 ? '404: no such actor' : `HTTP ${res.status}`, ok ? 'good' : 'bad');
     logEvent(`kill ${path} → ${res.status} ${text.slice(0, 200)}`, ok ? 'good' : 'bad');
   } catch (err) {
-    tree.killResult(path, 'kill failed', 'bad');
+    if (err instanceof Unauthorized) return showKill(path, '401: token needed', 'bad');
+    showKill(path, 'kill failed', 'bad');
     logEvent(`kill ${path} failed: ${err instanceof Error ? err.message : err}`, 'bad');
   }
-  pollNow(); // watch the supervisor react
+  pollAllNow(); // watch the supervisor react
+}
+
+function showKill(path, text, tone) {
+  tree.killResult(path, text, tone);
+  detail.showKill(path, text, tone);
 }
 
 // ---- admin token ------------------------------------------------------------------
 
-function authHeaders() {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  return token ? { Authorization: `Bearer ${token}` } : {};
-}
-
-function askForToken() {
+onUnauthorized(() => {
   const form = $('token-form');
-  const hadToken = sessionStorage.getItem(TOKEN_KEY) !== null;
-  if (hadToken) sessionStorage.removeItem(TOKEN_KEY);
+  const hadToken = token.get() !== null;
+  if (hadToken) token.forget();
   setText($('token-error'), hadToken ? 'That token was refused (401).' : '');
   pollStatus('the admin port wants a bearer token', 'warn');
   if (form.hidden) {
@@ -193,34 +192,36 @@ function askForToken() {
     $('token-input').focus();
   }
   $('forget-token').hidden = true;
-}
+});
 
 $('token-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const input = /** @type {HTMLInputElement} */ ($('token-input'));
-  const token = input.value.trim();
-  if (!token) return;
-  sessionStorage.setItem(TOKEN_KEY, token);
+  const value = input.value.trim();
+  if (!value) return;
+  token.set(value);
   input.value = '';
   $('token-form').hidden = true;
   $('forget-token').hidden = false;
-  pollNow();
+  pollAllNow();
 });
 
-$('forget-token').hidden = sessionStorage.getItem(TOKEN_KEY) === null;
+$('forget-token').hidden = token.get() === null;
 $('forget-token').addEventListener('click', () => {
-  sessionStorage.removeItem(TOKEN_KEY);
+  token.forget();
   $('forget-token').hidden = true;
-  pollNow();
+  pollAllNow();
 });
 
 // ---- pause and events ---------------------------------------------------------------
 
+let paused = false;
 $('pause').addEventListener('click', () => {
   paused = !paused;
   setText($('pause'), paused ? 'Resume' : 'Pause');
   $('pause').setAttribute('aria-pressed', String(paused));
-  if (paused) { clearTimeout(timer); pollStatus('paused', 'warn'); } else pollNow();
+  setPaused(paused);
+  if (paused) pollStatus('paused', 'warn');
 });
 
 function logEvent(text, tone) {
@@ -230,4 +231,4 @@ function logEvent(text, tone) {
   while (log.children.length > MAX_EVENTS) log.lastElementChild?.remove();
 }
 
-poll();
+showView();
