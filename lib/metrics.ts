@@ -39,11 +39,42 @@ export class HotCounter<Value extends string> {
   inc(value: Value, by = 1): void {
     this.counts.set(value, (this.counts.get(value) ?? 0) + by);
   }
+
+  /** The count so far for one label value (the sampler reads it each second). */
+  count(value: Value): number {
+    return this.counts.get(value) ?? 0;
+  }
+}
+
+/** A counter without labels for the hot path (deliveries, once per batch per socket): a plain number, handed to prom-client when scraped. */
+export class HotTotal {
+  private total = 0;
+
+  constructor(name: string, help: string) {
+    const counted = () => this.total;
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counted());
+      },
+    });
+  }
+
+  inc(by = 1): void {
+    this.total += by;
+  }
+
+  get value(): number {
+    return this.total;
+  }
 }
 
 export const framesIn = new HotCounter<string>('warren_frames_in_total', 'Client frames received, by type (shortcut: the plain-text say; invalid: answered with an error)', 'type');
 export const framesOut = new HotCounter<string>('warren_frames_out_total', 'Frames sent to clients other than chat messages, by type', 'type');
-export const deliveries = new Counter({ name: 'warren_deliveries_total', help: 'Chat messages written to client sockets', registers });
+export const deliveries = new HotTotal('warren_deliveries_total', 'Chat messages written to client sockets');
 export const dropped = new Counter({ name: 'warren_deliveries_dropped_total', help: 'Chat messages not written: socket closed, or dropped past the send buffer', registers });
 export const closes = new Counter({ name: 'warren_closes_total', help: 'Websockets closed by the server, by close code (1013: too slow, 1008: rate limit...)', labelNames: ['code'], registers });
 /** Why a websocket was refused before the upgrade (PROTOCOL.md "Connecting"), or closed at once after it (token, room). */

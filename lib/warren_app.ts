@@ -23,6 +23,7 @@ import { Application } from './otp/application';
 import type { ExitReason } from './otp/exit_reason';
 import { drainConnections } from './drainer';
 import { childRef } from './otp/sys';
+import { MARKS, NodeSeries, POINTS, recordMarks } from './node_series';
 import { Readiness } from './readiness';
 
 export interface Warren {
@@ -31,6 +32,10 @@ export interface Warren {
   readonly sockets: ListenSockets;
   readonly nodeId: string;
   readonly readiness: Readiness;
+  /** The node's last ten minutes (/debug/history), kept across the sampler's restarts. */
+  readonly series: NodeSeries;
+  /** Ends the marks' event handlers (stop). */
+  readonly stopMarks: () => void;
 }
 
 export interface StartOptions {
@@ -45,15 +50,18 @@ export async function start(config: Config, { onRootExit, ...options }: StartOpt
   const verifier = options.verifier ?? (await loadTokenVerifier(config.auth));
   const readiness = new Readiness();
   const sockets = new ListenSockets();
+  const series = new NodeSeries(POINTS, MARKS);
+  const stopMarks = recordMarks(series, readiness);
   try {
     const app = await Application.start({
       name: 'warren_sup',
       supervisor: warrenSup,
-      args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor({ ...config, nodeId }), sockets, verifier },
+      args: { config, nodeId, startedAt: new Date(), readiness, connect: brokerFor({ ...config, nodeId }), sockets, verifier, series },
       ...(onRootExit && { onRootExit }),
     });
-    return { app, sockets, nodeId, readiness };
+    return { app, sockets, nodeId, readiness, series, stopMarks };
   } catch (error) {
+    stopMarks();
     sockets.close();
     throw error;
   }
@@ -69,8 +77,9 @@ export async function prepStop({ app, readiness }: Warren, deadline: number, dra
   if (connectionSup) await drainConnections(connectionSup, drainMs, deadline);
 }
 
-export async function stop({ app, sockets }: Warren): Promise<void> {
+export async function stop({ app, sockets, stopMarks }: Warren): Promise<void> {
   await app.stop();
+  stopMarks();
   sockets.close();
 }
 

@@ -6,6 +6,7 @@
  *   presence         who is in each room, cluster-wide, over the broker's presence channel
  *   connection_sup   connections hold memberships in the relay and in presence, publish through the broker
  *   listener         accepts sockets only once all of the above is up
+ *   sampler          the node's figures each second, for the observer; depends on nothing
  *
  * rest_for_one, in that order: a child that crashes takes down with it the
  * children started after it, which are the ones that depend on it.
@@ -26,7 +27,9 @@
  *   - connection_sup crash: every socket closes; the listener restarts.
  *   - listener crash: only the listener restarts, on the same listen
  *     sockets; open websockets carry on.
- * Shutdown runs in reverse: the listener stops accepting, connections drain
+ *   - sampler crash: only the sampler restarts; the charts, the
+ *     application's, miss a second. It restarts with any sibling too.
+ * Shutdown runs in reverse: the sampler stops, the listener stops accepting, connections drain
  * and close with 1001 (their members leave as they go), presence says
  * goodbye to the other nodes, the broker closes its RabbitMQ connection,
  * the relay.
@@ -39,10 +42,12 @@ import { type BrokerArgs, broker } from '../lib/actors/broker';
 import { listener, type ListenerArgs } from '../lib/actors/listener';
 import { presence } from '../lib/actors/presence';
 import { relay } from '../lib/actors/relay';
+import { sampler } from '../lib/actors/sampler';
 import { CLOCK_SKEW_MARGIN_MS } from '../lib/history/duplicate_window';
 import type { TokenVerifier } from '../lib/auth/tokens';
 import type { Config } from '../lib/config';
 import type { ListenSockets } from '../lib/http/listen_sockets';
+import type { NodeSeries } from '../lib/node_series';
 import { startLink } from '../lib/otp/gen_server';
 import type { Link } from '../lib/otp/process';
 import { startLink as startSupervisor, type SupervisorModule } from '../lib/otp/supervisor';
@@ -59,6 +64,8 @@ export interface WarrenArgs {
   readonly sockets: ListenSockets;
   /** undefined: authentication is off. */
   readonly verifier: TokenVerifier | undefined;
+  /** The node's last ten minutes, which the sampler writes. */
+  readonly series: NodeSeries;
 }
 
 /** A sibling started earlier; refs are paths, so it stays valid when that sibling restarts. */
@@ -123,6 +130,10 @@ export const warrenSup: SupervisorModule<WarrenArgs> = {
             sockets: args.sockets,
             verifier: args.verifier,
           } satisfies ListenerArgs),
+      },
+      {
+        id: 'sampler',
+        start: (link) => startLink(link, sampler, { root: link.parent, series: args.series }),
       },
     ],
   }),

@@ -22,8 +22,10 @@ import { framesIn, framesOut } from '../metrics';
 import { log } from '../log';
 import { type ExitReason, formatReason, isOrderlyExit } from '../otp/exit_reason';
 import { type GenServer, type Result, type ServerRef, call, cast, noreply, startLink, stop } from '../otp/gen_server';
-import { type Exit, linkTo } from '../otp/process';
+import { type Exit, linkTo, relink } from '../otp/process';
+import { restartReport } from '../otp/reports';
 import { SecondTimers } from '../otp/second_timers';
+import { pathOf } from '../otp/sys';
 import { type ClientFrame, decodeClientFrame, type JoinFrame, type RefreshFrame } from '../protocol/client_frames';
 import { ERROR_MESSAGES, type ErrorCode } from '../protocol/errors';
 import { encodeAck, encodeError, encodeJoined, encodeLeft, encodePong, encodeRefreshed, encodeTokenExpiring, encodeWelcome } from '../protocol/server_frames';
@@ -104,8 +106,7 @@ interface State {
   /** Allocated with the first `say`: an idle connection does not pay for it. */
   awaiting: Map<number, AwaitingConfirm> | undefined;
   consumer: ConsumerRef;
-  /** Every restart of the consumer, and those of the last CONSUMER_PERIOD_MS (for the intensity). */
-  consumerRestarts: number;
+  /** The consumer's restarts in the last CONSUMER_PERIOD_MS (for the intensity; its link counts them all). */
   recentConsumerRestarts: readonly number[];
   nextTag: number;
   draining: boolean;
@@ -150,8 +151,7 @@ async function websocketInit(args: ConnectionArgs, self: ConnectionRef): Promise
     rooms: [args.room],
     token: args.identity && { grants: args.identity.rooms, exp: args.identity.exp, warnedFor: undefined, due: undefined },
     awaiting: undefined,
-    consumer: await startConsumer(self, args.socket, 0),
-    consumerRestarts: 0,
+    consumer: await startLink(linkTo(self, 'consumer'), consumer, args.socket),
     recentConsumerRestarts: NONE,
     nextTag: 0,
     draining: false,
@@ -355,7 +355,7 @@ function websocketInfo(message: PublishOutcomes | Exit | TokenTimer | Drain, sta
       answerSays(state, message.outcomes);
       break;
     case 'EXIT':
-      if (message.from === state.consumer) return restartConsumer(state, message.reason);
+      if (message.from === state.consumer) return restartConsumer(state, message);
       break;
     case 'drain':
       state.draining = true;
@@ -371,11 +371,13 @@ function websocketTerminate(reason: ExitReason, state: State): void {
   state.args.socket.close(isOrderlyExit(reason) ? 'shutdown' : 'internalError');
 }
 
-async function restartConsumer(state: State, reason: ExitReason): Promise<Result<State>> {
+async function restartConsumer(state: State, exit: Exit): Promise<Result<State>> {
   const now = Date.now();
   state.recentConsumerRestarts = [...state.recentConsumerRestarts.filter((time) => now - time < CONSUMER_PERIOD_MS), now];
-  if (state.recentConsumerRestarts.length > CONSUMER_INTENSITY) return stop(reason, state);
-  state.consumer = await startConsumer(state.self, state.args.socket, ++state.consumerRestarts);
+  if (state.recentConsumerRestarts.length > CONSUMER_INTENSITY) return stop(exit.reason, state);
+  const link = relink(exit);
+  state.consumer = await startLink(link, consumer, state.args.socket);
+  restartReport(pathOf(state.consumer), consumer.behaviour, exit.reason, link.restarts);
   // The relay forgot the old consumer when it went down; the new one takes
   // its rooms, from where the socket is in each: what the room said while
   // no consumer was there, or was sent to the dead one, is replayed.
@@ -388,9 +390,6 @@ async function restartConsumer(state: State, reason: ExitReason): Promise<Result
   return noreply(state);
 }
 
-function startConsumer(self: ConnectionRef, socket: ClientSocket, restarts: number): Promise<ConsumerRef> {
-  return startLink(linkTo(self, 'consumer', restarts), consumer, socket);
-}
 
 /**
  * The answers to the says one batch settled: `ack`s (none for the

@@ -1,7 +1,9 @@
 /**
  * The admin port (PROTOCOL.md, "Admin port"): the live actor tree as JSON,
  * the observer page that draws it, crashing an actor on purpose, metrics,
- * and (warren's own, for the long runs) a garbage collection on request.
+ * and warren's own: the processes by mailbox, rate or restarts, one process
+ * in full, a message trace, the node's last ten minutes (docs/observer.md),
+ * and a garbage collection on request (for the long runs).
  *
  * Bound to loopback by default. With a token configured (required by the
  * config when bound elsewhere) every request must carry it as a bearer
@@ -11,13 +13,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { log } from '../log';
 import { historyBytes, historyMessages, openConnections, presenceNodes, presenceRooms, registry, relayMailbox, streamLag } from '../metrics';
+import type { SamplerState } from '../actors/sampler';
 import { countChildren } from '../otp/supervisor';
 import type { Ref } from '../otp/process';
-import { childRef, describeTree, whereis } from '../otp/sys';
+import { childRef, describeTree, getState, processInfo, whereis } from '../otp/sys';
+import { TOP_KEYS, type TopKey, top } from '../otp/top';
+import { TRACE_BOUNDS, type TraceLimits } from '../otp/trace';
 import { uWS } from '../uws';
 import { collectGarbage } from './heap';
 import type { StaticFiles } from './static_files';
 import { type Answer, json, respond, respondLater } from './respond';
+import { streamTrace } from './trace_stream';
 
 export interface AdminAppContext {
   readonly token: string | undefined;
@@ -49,6 +55,10 @@ export function adminApp(context: AdminAppContext): TemplatedApp {
     .get('/debug', guarded((res) => respond(res, debugPage)))
     .get('/debug/tree', guarded((res) => respond(res, tree(context))))
     .post('/debug/kill', guarded((res, req) => respond(res, kill(context, req.getQuery('path')))))
+    .get('/debug/top', guarded((res, req) => respond(res, topAnswer(context, req))))
+    .get('/debug/actor', guarded((res, req) => respond(res, actor(context, req.getQuery('path')))))
+    .post('/debug/trace', guarded((res, req) => startTrace(context, res, req)))
+    .get('/debug/history', guarded((res, req) => respond(res, history(context, req.getQuery('since')))))
     .post('/debug/gc', guarded((res) => respondLater(res, collectGarbage().then((figures) => json('200 OK', figures)))))
     .get('/metrics', guarded((res) => respondLater(res, metrics(context))))
     .get('/*', guarded((res, req) => respond(res, context.files.get(req.getUrl()) ?? json('404 Not Found', { error: 'not found' }))));
@@ -69,6 +79,64 @@ function kill({ root }: AdminAppContext, path: string | undefined): Answer {
   log.warn({ actor: path }, `crashing ${path} on request (/debug/kill)`);
   target.crash();
   return json('200 OK', { killed: path });
+}
+
+/** /debug/top's `n`: enough for a page of a table; the walk costs the same whatever it is. */
+const TOP_MAX = 1_000;
+const TOP_DEFAULT = 50;
+
+function topAnswer(context: AdminAppContext, req: HttpRequest): Answer {
+  const by = req.getQuery('by') || 'mailbox';
+  if (!(TOP_KEYS as readonly string[]).includes(by)) return json('400 Bad Request', { error: `by must be one of ${TOP_KEYS.join(', ')}` });
+  const n = integerQuery(req, 'n', TOP_DEFAULT, TOP_MAX);
+  if (typeof n === 'string') return json('400 Bad Request', { error: n });
+  const filter = req.getQuery('filter')?.toLowerCase() || undefined;
+  const intervalMs = sampler(context)?.intervalMs ?? 0;
+  const answer = top(context.root, { by: by as TopKey, n, filter, intervalMs });
+  return json('200 OK', { node: context.nodeId, at: new Date().toISOString(), by, n, intervalMs, ...answer });
+}
+
+function actor(context: AdminAppContext, path: string | undefined): Answer {
+  if (!path) return json('400 Bad Request', { error: 'the path query parameter is required' });
+  const found = processInfo(context.root, path, sampler(context)?.intervalMs ?? 0);
+  if (!found) return json('404 Not Found', { error: `no actor at ${path}` });
+  return json('200 OK', { node: context.nodeId, actor: found });
+}
+
+function startTrace(context: AdminAppContext, res: HttpResponse, req: HttpRequest): void {
+  const path = req.getQuery('path');
+  if (!path) return respond(res, json('400 Bad Request', { error: 'the path query parameter is required' }));
+  const limits: Partial<Record<keyof TraceLimits, number>> = {};
+  for (const [name, bounds] of Object.entries(TRACE_BOUNDS) as Array<[keyof TraceLimits, { default: number; max: number }]>) {
+    const value = integerQuery(req, name, bounds.default, bounds.max);
+    if (typeof value === 'string') return respond(res, json('400 Bad Request', { error: value }));
+    limits[name] = value;
+  }
+  const target = whereis(context.root, path);
+  if (!target || target.status === 'exiting') return respond(res, json('404 Not Found', { error: `no actor at ${path}` }));
+  if (!streamTrace(res, target, limits as TraceLimits)) respond(res, json('409 Conflict', { error: `${path} is being traced already` }));
+}
+
+function history(context: AdminAppContext, since: string | undefined): Answer {
+  const state = sampler(context);
+  if (!state) return json('503 Service Unavailable', { error: 'the sampler is not running (restarting, or the application has stopped)' });
+  const after = since ? Number(since) : 0;
+  if (!Number.isFinite(after)) return json('400 Bad Request', { error: 'since must be a time in epoch ms' });
+  const { series } = state.args;
+  return json('200 OK', { node: context.nodeId, intervalMs: state.periodMs, capacity: series.capacity, ...series.since(after) });
+}
+
+function sampler({ root }: AdminAppContext): SamplerState | undefined {
+  const ref = childRef(root, 'sampler');
+  return ref && getState<SamplerState>(ref);
+}
+
+/** A whole number from 1 to `max`, `absent` when not given; otherwise what is wrong with it. */
+function integerQuery(req: HttpRequest, name: string, absent: number, max: number): number | string {
+  const raw = req.getQuery(name);
+  if (!raw) return absent;
+  const value = Number(raw);
+  return Number.isInteger(value) && value >= 1 && value <= max ? value : `${name} must be a whole number from 1 to ${max}`;
 }
 
 async function metrics({ root }: AdminAppContext): Promise<Answer> {

@@ -76,12 +76,24 @@ class CallMessage implements Described {
   describe(): string {
     return describeMessage(this.request);
   }
+  get envelope(): 'call' {
+    return 'call';
+  }
+  get content(): unknown {
+    return this.request;
+  }
 }
 
 class CastMessage implements Described {
   constructor(readonly message: unknown) {}
   describe(): string {
     return describeMessage(this.message);
+  }
+  get envelope(): 'cast' {
+    return 'cast';
+  }
+  get content(): unknown {
+    return this.message;
   }
 }
 

@@ -28,8 +28,25 @@ export interface Link {
   readonly name: string;
   /** Times this child has been restarted (shown in /debug/tree). */
   readonly restarts: number;
+  /** Its latest restarts, oldest first (shown in /debug/actor); absent when it was never restarted. */
+  readonly restartHistory?: readonly RestartRecord[];
   /** Called once the process has stopped; not called when init failed (the start fails instead). */
   onExit(reason: ExitReason, self: Ref): void;
+}
+
+export interface RestartRecord {
+  /** Epoch ms. */
+  readonly at: number;
+  /** Why it was restarted: its own exit reason, or `shutdown` when a sibling's took it down. */
+  readonly reason: string;
+}
+
+/** Restarts a link keeps the reasons of: the last lines of its supervisor reports. */
+const RESTART_HISTORY = 20;
+
+/** `history` and one more restart, now, the oldest dropped past RESTART_HISTORY. */
+export function withRestart(history: readonly RestartRecord[] = [], reason: ExitReason): RestartRecord[] {
+  return [...history.slice(1 - RESTART_HISTORY), { at: Date.now(), reason: formatReason(reason) }];
 }
 
 /** Told once when a process stops, whatever the reason: what a monitor is. */
@@ -72,6 +89,9 @@ export class Process<S = unknown> {
   /** The behaviour's state (a gen_server's state, a supervisor's children). */
   state!: S;
   processed = 0;
+  /** `processed` at the last sample of the rates (lib/otp/top.ts), and how many were handled in the interval before it. */
+  processedAtSample = 0;
+  handledInInterval = 0;
   status: 'starting' | 'running' | 'exiting' = 'starting';
   self!: Ref;
   /** Whether init has returned: until then there is no behaviour state to show or terminate. */
@@ -135,6 +155,11 @@ export class Process<S = unknown> {
   addExitListener(listener: ExitListener): void {
     if (this.listeners) this.listeners.push(listener);
     else this.listeners = [listener]; // a first push onto [] would reserve 17 slots
+  }
+
+  /** Who will be told of its exit: its monitors (and a trace). */
+  get exitListeners(): readonly ExitListener[] {
+    return this.listeners ?? [];
   }
 
   removeExitListener(listener: ExitListener): void {
@@ -221,7 +246,7 @@ export class Process<S = unknown> {
 
   private async crashed(message: unknown, error: Error): Promise<boolean> {
     if (this.status === 'exiting') return false; // the shutdown under way stops it
-    crashReport(this.path, this.behaviour.name, message === INIT ? 'init' : describeMessage(message), error);
+    crashReport(this.path, this.behaviour.name, describeMessage(message), error);
     this.status = 'exiting';
     this.exitReason = error;
     this.behaviour.discard?.(message, error);
@@ -257,10 +282,39 @@ export class Process<S = unknown> {
   }
 }
 
+/**
+ * Runs every message of one traced process instead of `Process.handle`
+ * (lib/otp/trace.ts: sys:trace). Traced processes are few and short-lived.
+ */
+export interface MessageTracer {
+  handle(proc: Process, message: unknown): void | Promise<void>;
+}
+
+// undefined whenever nothing is traced: then the only cost of tracing on the
+// hot path is this one comparison per message.
+let tracers: Map<Process, MessageTracer> | undefined;
+
+/** Puts `proc` under `tracer`, or (undefined) takes it off; false when it already has one. */
+export function setTracer(proc: Process, tracer: MessageTracer | undefined): boolean {
+  if (tracer === undefined) {
+    tracers?.delete(proc);
+    if (tracers?.size === 0) tracers = undefined;
+    return true;
+  }
+  if (tracers?.has(proc)) return false;
+  (tracers ??= new Map()).set(proc, tracer);
+  return true;
+}
+
 /** The actor function of every OTP process: its state is its Process. */
 function runMessage(proc: Process, message: unknown): Process | Promise<Process> {
-  const pending = proc.handle(message);
+  const pending = tracers === undefined ? proc.handle(message) : handleTraced(proc, message);
   return pending ? pending.then(() => proc) : proc;
+}
+
+function handleTraced(proc: Process, message: unknown): void | Promise<void> {
+  const tracer = tracers!.get(proc);
+  return tracer === undefined ? proc.handle(message) : tracer.handle(proc, message);
 }
 
 /** The processes below `proc` in the actor tree, oldest first. */
@@ -292,6 +346,8 @@ export interface Exit {
   readonly type: 'EXIT';
   readonly from: Ref;
   readonly reason: ExitReason;
+  /** The child's link, to start it again with (`relink`). */
+  readonly link: Link;
 }
 
 /**
@@ -303,17 +359,23 @@ class LinkToWorker implements Link {
   constructor(
     readonly parent: Ref,
     readonly name: string,
-    readonly restarts: number,
+    readonly restarts = 0,
+    readonly restartHistory?: readonly RestartRecord[],
   ) {}
 
   onExit(reason: ExitReason, from: Ref): void {
     const parent = Process.of(this.parent);
-    if (parent && parent.status !== 'exiting') send(this.parent, { type: 'EXIT', from, reason } satisfies Exit);
+    if (parent && parent.status !== 'exiting') send(this.parent, { type: 'EXIT', from, reason, link: this } satisfies Exit);
   }
 }
 
-export function linkTo(parent: Ref, name: string, restarts = 0): Link {
-  return new LinkToWorker(parent, name, restarts);
+export function linkTo(parent: Ref, name: string): Link {
+  return new LinkToWorker(parent, name);
+}
+
+/** The link of a worker's child started again after `exit`: one restart more, and its reason kept. */
+export function relink({ link, reason }: Exit): Link {
+  return new LinkToWorker(link.parent, link.name, link.restarts + 1, withRestart(link.restartHistory, reason));
 }
 
 async function withTimeout(work: Promise<unknown>, ms: number | 'infinity'): Promise<boolean> {

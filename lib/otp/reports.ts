@@ -53,12 +53,21 @@ export function deadLetterReport(path: string, message: unknown): void {
 /** Envelopes (a gen_server call or cast) name what they carry. */
 export interface Described {
   describe(): string;
+  /** Which envelope it is, for traces (a plain message is `info`). */
+  readonly envelope: 'call' | 'cast';
+  /** What it carries (a call's request, a cast's message), for sizes in traces. */
+  readonly content: unknown;
+}
+
+export function isDescribed(message: unknown): message is Described {
+  return typeof (message as Partial<Described> | null)?.describe === 'function';
 }
 
 /** A short name for a message in logs: its `type` when it has one. */
 export function describeMessage(message: unknown): string {
+  if (typeof message === 'symbol') return message.description ?? 'symbol'; // the process engine's own: init, crash
   if (message === null || typeof message !== 'object') return typeof message;
-  if (typeof (message as Partial<Described>).describe === 'function') return (message as Described).describe();
+  if (isDescribed(message)) return message.describe();
   const type = (message as { type?: unknown }).type;
   return typeof type === 'string' ? type : (message.constructor?.name ?? 'object');
 }

@@ -13,7 +13,7 @@
  */
 import { log } from '../log';
 import { type ExitReason, isOrderlyExit } from './exit_reason';
-import { type Behaviour, type Link, Process, type Ref, type Shutdown, childProcesses } from './process';
+import { type Behaviour, type Link, Process, type Ref, type RestartRecord, type Shutdown, childProcesses, withRestart } from './process';
 import { describeMessage, giveUpReport, restartReport } from './reports';
 
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
@@ -53,6 +53,9 @@ class Child implements Link {
   /** The running incarnation; undefined while stopped on purpose or being restarted. */
   ref: Ref | undefined = undefined;
   restarts = 0;
+  // Not a field of every child: a connection_sup of 10,000 children would
+  // pay a slot each for the rare one that is restarted.
+  declare restartHistory: RestartRecord[] | undefined;
 
   constructor(
     private readonly sup: Process<SupState>,
@@ -71,6 +74,11 @@ class Child implements Link {
 
   onExit(reason: ExitReason, self: Ref): void {
     childExited(this.sup, this, self, reason);
+  }
+
+  restarting(reason: ExitReason): void {
+    this.restarts++;
+    this.restartHistory = withRestart(this.restartHistory, reason);
   }
 }
 
@@ -215,7 +223,7 @@ async function restartAfter(sup: Process<SupState>, failed: Child, reason: ExitR
   const again = childrenToRestart(sup.state, failed);
   for (const sibling of again.filter((child) => child !== failed).reverse()) await stopChild(sibling);
   for (const child of again) {
-    child.restarts++;
+    child.restarting(child === failed ? reason : 'shutdown');
     try {
       await startOne(child);
       const behaviour = Process.of(child.ref!)?.behaviour.name ?? child.id;

@@ -24,7 +24,7 @@ describe('the admin port', function () {
       expect(node).to.equal(client.welcome['node']);
       expect(new Date(startedAt).getTime()).to.be.closeTo(Date.now(), 60_000);
       expect(tree).to.include({ name: 'warren_sup', path: '/warren_sup', kind: 'supervisor', behaviour: 'supervisor', strategy: 'rest_for_one' });
-      expect(tree.children.map((child) => child.behaviour)).to.deep.equal(['relay', 'broker', 'presence', 'supervisor', 'listener']);
+      expect(tree.children.map((child) => child.behaviour)).to.deep.equal(['relay', 'broker', 'presence', 'supervisor', 'listener', 'sampler']);
       const brokerInfo = tree.children[1]!.info;
       expect(brokerInfo).to.include({ kind: 'local', state: 'connected' });
       expect(tree.children[4]!.info).to.include({ uws: 'native' });
@@ -93,13 +93,22 @@ describe('the admin port', function () {
   describe('with ADMIN_TOKEN', () => {
     const daemon = useDaemon(undefined, { env: { ADMIN_TOKEN: 's3cret-token' } });
 
-    for (const path of ['/debug', '/debug/tree', '/metrics']) {
+    for (const path of ['/debug', '/debug/tree', '/metrics', '/debug/top?by=rate', '/debug/actor?path=/warren_sup/relay', '/debug/history']) {
       it(`answers 401 on ${path} without the bearer token, or with a wrong one, and 200 with it`, async () => {
         expect((await fetch(daemon().adminUrl(path))).status).to.equal(401);
         expect((await fetch(daemon().adminUrl(path), { headers: { authorization: 'Bearer nope' } })).status).to.equal(401);
         expect((await fetch(daemon().adminUrl(path), { headers: { authorization: 'Bearer s3cret-token' } })).status).to.equal(200);
       });
     }
+
+    it('answers 401 to a trace without the token, and traces nothing; with it, streams', async () => {
+      const trace = (init: RequestInit = {}) => fetch(daemon().adminUrl('/debug/trace?path=/warren_sup/sampler&count=1'), { method: 'POST', ...init });
+      const refused = await trace({ headers: { authorization: 'Bearer nope' } });
+      expect(refused.status).to.equal(401);
+      const streamed = await trace({ headers: { authorization: 'Bearer s3cret-token' } });
+      expect(streamed.status, 'not 409: the refused one never started').to.equal(200);
+      expect(await streamed.text()).to.include('event: end\ndata: {"reason":"count","traced":1}');
+    });
 
     it('answers 401 to a kill without the token, and kills nothing', async () => {
       expect((await killActor(daemon(), '/warren_sup/relay')).status).to.equal(401);

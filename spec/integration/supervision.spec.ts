@@ -102,6 +102,7 @@ describe('supervision, seen from the sockets', function () {
         ['presence', 1],
         ['connection_sup', 1],
         ['listener', 2],
+        ['sampler', 2],
       ]);
       return answer;
     });

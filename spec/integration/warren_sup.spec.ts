@@ -10,7 +10,7 @@ import { Daemon } from '../support/daemon';
 import { until } from '../support/eventually';
 import { useDaemon } from '../support/lifecycle';
 
-const CHILDREN = ['relay', 'broker', 'presence', 'connection_sup', 'listener'];
+const CHILDREN = ['relay', 'broker', 'presence', 'connection_sup', 'listener', 'sampler'];
 
 describe('warren_sup (rest_for_one, 3 restarts in 60 s)', function () {
   this.timeout(30_000);
@@ -33,7 +33,7 @@ describe('warren_sup (rest_for_one, 3 restarts in 60 s)', function () {
       await relayKnows(2, 3);
       await killActor(daemon(), '/warren_sup/relay');
       for (const client of clients) expect((await client.closed).code).to.equal(1001);
-      await restartedAfter(before, [1, 1, 1, 1, 1]);
+      await restartedAfter(before, [1, 1, 1, 1, 1, 1]);
 
       const [x, y] = await connectAll(['name=x&room=r1', 'name=y&room=r1']);
       await relayKnows(1, 2);
@@ -43,7 +43,7 @@ describe('warren_sup (rest_for_one, 3 restarts in 60 s)', function () {
       await x!.next('message', { from: 'y', text: 'and back' });
     });
 
-    it('on a presence crash, closes every socket and restarts connection_sup and the listener, not the relay or the broker; the new presence has a new incarnation and knows the new sockets', async () => {
+    it('on a presence crash, closes every socket and restarts connection_sup, the listener and the sampler, not the relay or the broker; the new presence has a new incarnation and knows the new sockets', async () => {
       const before = await restarts();
       const presenceInfo = async () => (await fetchTree(daemon())).tree.children.find((child) => child.name === 'presence')!.info;
       const { incarnation, connections } = await presenceInfo();
@@ -51,7 +51,7 @@ describe('warren_sup (rest_for_one, 3 restarts in 60 s)', function () {
       await until('presence to know both', presenceInfo, (info) => info['connections'] === (connections as number) + 2);
       await killActor(daemon(), '/warren_sup/presence');
       for (const client of clients) expect((await client.closed).code).to.equal(1001);
-      await restartedAfter(before, [0, 0, 1, 1, 1]);
+      await restartedAfter(before, [0, 0, 1, 1, 1, 1]);
 
       const [again] = await connectAll(['name=p1&room=q1']);
       const info = await until('presence to know the new socket only', presenceInfo, (now) => now['connections'] === 1 && now['rooms'] === 1);
@@ -60,12 +60,12 @@ describe('warren_sup (rest_for_one, 3 restarts in 60 s)', function () {
       expect(await again!.next('presence', { id: 'who' })).to.include({ users: 1, connections: 1 });
     });
 
-    it('on a connection_sup crash, closes every socket and restarts the listener; new sockets work', async () => {
+    it('on a connection_sup crash, closes every socket and restarts the listener and the sampler; new sockets work', async () => {
       const before = await restarts();
       const clients = await connectAll(['name=c1&room=s1', 'name=c2&room=s2']);
       await killActor(daemon(), '/warren_sup/connection_sup');
       for (const client of clients) expect((await client.closed).code).to.equal(1001);
-      await restartedAfter(before, [0, 0, 0, 1, 1]);
+      await restartedAfter(before, [0, 0, 0, 1, 1, 1]);
 
       const [again] = await connectAll(['name=c1&room=s1']);
       again!.send({ type: 'say', text: 'back again', id: 'c' });

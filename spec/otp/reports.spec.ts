@@ -15,7 +15,7 @@ const pastTheWindow = () => new Promise((resolve) => setTimeout(resolve, DEAD_LE
 describe('reports', () => {
   const system = useSystem();
 
-  it('names a message by its describe(), else its string type, else its class, else its typeof', () => {
+  it('names a message by its describe(), else its string type, else its class, else a symbol\'s description, else its typeof', () => {
     class Deliver {}
     expect(describeMessage({ describe: () => 'envelope of note' })).to.equal('envelope of note');
     expect(describeMessage({ type: 'note', describe: 'not a function' })).to.equal('note');
@@ -24,7 +24,8 @@ describe('reports', () => {
     expect(describeMessage(Object.create(null))).to.equal('object');
     expect(describeMessage(null)).to.equal('object');
     expect(describeMessage('hello')).to.equal('string');
-    expect(describeMessage(Symbol('tick'))).to.equal('symbol');
+    expect(describeMessage(Symbol('tick'))).to.equal('tick');
+    expect(describeMessage(Symbol())).to.equal('symbol');
   });
 
   it('emits crash and restart events, with path, behaviour and reason, and logs the restart with its count', async () => {

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { Application } from '../../lib/otp/application';
 import { call, cast } from '../../lib/otp/gen_server';
-import type { Link, Ref } from '../../lib/otp/process';
+import { type Link, type Ref, linkTo } from '../../lib/otp/process';
 import { type ChildSpec, startLink } from '../../lib/otp/supervisor';
-import { type ActorInfo, childRef, whereis } from '../../lib/otp/sys';
+import { monitor } from '../../lib/otp/monitor';
+import { type Exit, relink } from '../../lib/otp/process';
+import { type ActorInfo, LISTED_MAX, childRef, processInfo, whereis } from '../../lib/otp/sys';
 import { eventually } from '../support/eventually';
 import { type ProbeRef, probeSpec, startProbe } from '../support/probe';
 
@@ -123,3 +125,66 @@ describe('sys: a process in the middle of its init', () => {
 function startChildLater(parent: Ref, gate: () => Promise<void>): Promise<unknown> {
   return startProbe({ parent, name: 'late', restarts: 0, onExit: () => undefined }, { id: 'late', journal: [], onInit: gate });
 }
+
+describe('sys: one process in full (/debug/actor)', () => {
+  let app: Application;
+  beforeEach(async () => {
+    app = await Application.start({
+      name: 'info_sup',
+      supervisor: { init: () => ({ flags: { strategy: 'rest_for_one' as const, intensity: 10 }, children: [probeSpec({ id: 'first', journal: [] }), probeSpec({ id: 'second', journal: [] })] }) },
+      args: undefined,
+      onRootExit: () => undefined,
+    });
+  });
+  afterEach(() => app.stop());
+  const ref = (id: string) => whereis(app.root, `/info_sup/${id}`)!.self as ProbeRef;
+
+  it('shows its status, counts, info and links: the parent and the children, by path', () => {
+    expect(processInfo(app.root, '/info_sup/first', 1000)).to.deep.equal({
+      path: '/info_sup/first',
+      name: 'first',
+      kind: 'worker',
+      behaviour: 'probe',
+      status: 'running',
+      mailbox: 0,
+      processed: 0,
+      rate: 0,
+      restarts: 0,
+      info: { id: 'first', seen: 0 },
+      links: { parent: '/info_sup', children: [], childCount: 0 },
+      monitors: { monitoring: [], monitoringCount: 0, monitoredBy: [], monitoredByCount: 0 },
+      restartHistory: [],
+    });
+    const sup = processInfo(app.root, '/info_sup', 1000)!;
+    expect(sup).to.deep.include({ strategy: 'rest_for_one', links: { parent: null, children: ['/info_sup/first', '/info_sup/second'], childCount: 2 } });
+    expect(processInfo(app.root, '/info_sup/nobody', 1000)).to.equal(undefined);
+  });
+
+  it('shows whom it monitors and who monitors it, each listed up to LISTED_MAX and counted beyond', async () => {
+    monitor(ref('first'), ref('second'));
+    expect(processInfo(app.root, '/info_sup/first', 0)!.monitors).to.deep.equal({ monitoring: ['/info_sup/second'], monitoringCount: 1, monitoredBy: [], monitoredByCount: 0 });
+    expect(processInfo(app.root, '/info_sup/second', 0)!.monitors).to.deep.equal({ monitoring: [], monitoringCount: 0, monitoredBy: ['/info_sup/first'], monitoredByCount: 1 });
+    for (let n = 0; n < LISTED_MAX + 5; n++) monitor(ref('second'), ref('first'));
+    const many = processInfo(app.root, '/info_sup/first', 0)!.monitors;
+    expect(many.monitoredBy).to.have.length(LISTED_MAX);
+    expect(many.monitoredByCount).to.equal(LISTED_MAX + 5);
+  });
+
+  it('keeps its restarts with their reasons and times: its own crash, and a sibling\'s that took it down', async () => {
+    app.kill('/info_sup/second');
+    await eventually(() => expect(processInfo(app.root, '/info_sup/second', 0)!.restarts).to.equal(1));
+    app.kill('/info_sup/first');
+    await eventually(() => expect(processInfo(app.root, '/info_sup/second', 0)!.restarts).to.equal(2));
+    const { restartHistory } = processInfo(app.root, '/info_sup/second', 0)!;
+    expect(restartHistory.map((restart) => restart.reason)).to.deep.equal(['KilledOnPurpose: /info_sup/second was crashed on purpose', 'shutdown']);
+    expect(Date.parse(restartHistory[0]!.at)).to.be.closeTo(Date.now(), 5_000);
+    expect(processInfo(app.root, '/info_sup/first', 0)!.restartHistory.map((restart) => restart.reason)).to.deep.equal(['KilledOnPurpose: /info_sup/first was crashed on purpose']);
+  });
+
+  it('keeps the last 20 restarts of a child a worker restarts itself (relink)', () => {
+    let link = linkTo(app.root, 'child');
+    for (let n = 1; n <= 25; n++) link = relink({ type: 'EXIT', from: app.root, reason: new Error(`crash ${n}`), link } satisfies Exit);
+    expect(link.restarts).to.equal(25);
+    expect(link.restartHistory!.map((restart) => restart.reason)).to.deep.equal(Array.from({ length: 20 }, (_, i) => `Error: crash ${i + 6}`));
+  });
+});

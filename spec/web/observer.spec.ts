@@ -213,7 +213,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     expect(ancestry).to.deep.equal([consumerPath(3), connPath(3), path('connection_sup'), path()]);
     const top = await page.locator(`${actorSel(path())} ~ ul.children > li > [data-testid="actor"]`).evaluateAll(
       (els) => els.map((e) => e.getAttribute('data-path')));
-    expect(top).to.deep.equal([path('relay'), path('broker'), path('presence'), path('connection_sup'), path('listener')]);
+    expect(top).to.deep.equal([path('relay'), path('broker'), path('presence'), path('connection_sup'), path('listener'), path('sampler')]);
 
     expect(await text(`${actorSel(path())} [data-testid="strategy"]`)).to.equal('rest_for_one');
     expect(await text(`${actorSel(path('connection_sup'))} [data-testid="strategy"]`)).to.equal('simple_one_for_one');
@@ -222,7 +222,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     expect(await page.locator(actorSel(path('broker'))).getAttribute('data-behaviour')).to.equal('broker');
     expect(await count(`${actorSel(path('connection_sup'))} [data-testid="child-count"]`)).to.equal(1);
     expect(await text(`${actorSel(path('connection_sup'))} [data-testid="child-count"]`)).to.equal('3 children');
-    expect(await count('[data-testid="actor"]')).to.equal(6 + 3 * 2);
+    expect(await count('[data-testid="actor"]')).to.equal(7 + 3 * 2);
 
     // info as chips, known keys formatted; actor data rendered as text, never markup
     expect(await text(`${actorSel(connPath(1))} [data-key="rooms"]`)).to.match(/#lobby/);
@@ -250,7 +250,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     await page.goto(`${web.origin}/debug`);
     await until('total of 5,000', () => page.locator('[data-testid="connections-total"]').getAttribute('data-value'), (v) => v === '5000');
     expect(await text('[data-testid="connections-total"]')).to.equal('5,000');
-    expect(await text('[data-testid="actors-total"]')).to.equal('10,006');
+    expect(await text('[data-testid="actors-total"]')).to.equal('10,007');
     expect(await text(`${actorSel(path('connection_sup'))} [data-testid="child-count"]`)).to.equal('5,000 children');
     // the first page of 50 connections, collapsed (their consumers have no DOM)
     expect(await count('[data-testid="actor"][data-behaviour="connection"]')).to.equal(50);
@@ -260,7 +260,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     // polls go on and the DOM stays the same size: the work per poll is
     // bounded by what is shown, not by the tree (timing is the bench's job)
     await waitPolls(3);
-    expect(await count('[data-testid="actor"]')).to.equal(56);
+    expect(await count('[data-testid="actor"]')).to.equal(57);
 
     // show more: one more page
     await page.locator(`${actorSel(path('connection_sup'))} ~ .more [data-testid="show-more"]`).click();
