@@ -8,14 +8,17 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ROOT } from '../../lib/paths';
-import type { HistoryAnswer, Mark, SeriesName, TopAnswer, TopRow } from '../../tools/top/answers';
-import { SERIES } from '../../tools/top/answers';
-import { fitNumber, keepEnd, keepStart, sparkline } from '../../tools/top/format';
+import type { HistoryAnswer, Mark, Figure, TopAnswer, TopRow } from '../../tools/top/answers';
+import { FIGURES } from '../../tools/top/answers';
+import { fitNumber, keepEnd, keepStart, perSecond, sparkline } from '../../tools/top/format';
 import { parseTopArgs, USAGE } from '../../tools/top/options';
 import { Observer } from '../../tools/top/poll';
 import { RECENT_POINTS, RecentFigures } from '../../tools/top/recent';
 import { type Line, renderFrame, tableRows, type View } from '../../tools/top/render';
+import { actors, connectionOf, fetchTree } from '../support/admin';
+import { ChatClient } from '../support/client';
 import { freePorts } from '../support/free_ports';
+import { useDaemon } from '../support/lifecycle';
 import { killOnExit } from '../support/process_group';
 
 const ADMIN = 'http://127.0.0.1:8082';
@@ -26,14 +29,14 @@ function row(path: string, fields: Partial<TopRow> = {}): TopRow {
 }
 
 function topAnswer(rows: readonly TopRow[], fields: Partial<TopAnswer> = {}): TopAnswer {
-  return { node: 'node-a', at: new Date(AT).toISOString(), by: 'mailbox', n: 50, intervalMs: 1000, actors: rows.length, matched: rows.length, top: rows, ...fields };
+  return { node: 'node-a', at: new Date(AT).toISOString(), by: 'mailbox', n: 50, intervalMs: 1000, actors: rows.length, matched: rows.length, top: [...rows], ...fields };
 }
 
 /** `points` seconds of history ending at AT, each series `value(name, i)`. */
-function history(points: number, value: (name: SeriesName, i: number) => number, marks: readonly Mark[] = [], node = 'node-a'): HistoryAnswer {
+function history(points: number, value: (name: Figure, i: number) => number, marks: readonly Mark[] = [], node = 'node-a'): HistoryAnswer {
   const at = Array.from({ length: points }, (_, i) => AT - (points - 1 - i) * 1000);
-  const series = Object.fromEntries(SERIES.map((name) => [name, at.map((_, i) => value(name, i))])) as Record<SeriesName, number[]>;
-  return { node, intervalMs: 1000, capacity: 600, series: { at, ...series }, marks };
+  const series = Object.fromEntries(FIGURES.map((name) => [name, at.map((_, i) => value(name, i))])) as Record<Figure, number[]>;
+  return { node, intervalMs: 1000, capacity: 600, series: { at, ...series }, marks: [...marks] };
 }
 
 function figures(answer?: HistoryAnswer): RecentFigures {
@@ -92,6 +95,7 @@ describe('tools/top', () => {
       expect(fitNumber(3.25, 9, 1)).to.equal('3.3');
       expect(fitNumber(undefined, 8)).to.equal('-');
       expect(fitNumber(NaN, 8)).to.equal('-');
+      expect([0.5, 99.94, 100, 12_345.6, undefined].map(perSecond)).to.deep.equal(['0.5', '99.9', '100', '12,346', '-']);
     });
 
     it('draws a sparkline from the least to the greatest of its last `width` values, right-aligned', () => {
@@ -119,7 +123,7 @@ describe('tools/top', () => {
       const marks = Array.from({ length: 7 }, (_, i): Mark => ({ at: AT - 7000 + i * 1000, kind: 'restart', path: `/warren_sup/x-${i}`, reason: 'killed' }));
       const recent = figures(history(10, () => 1, marks.slice(0, 4)));
       recent.add(history(1, () => 2, marks.slice(2)));
-      expect(recent.marks.map((mark) => mark.path)).to.deep.equal([2, 3, 4, 5, 6].map((i) => `/warren_sup/x-${i}`));
+      expect(recent.marks.map((mark) => mark.kind === 'restart' && mark.path)).to.deep.equal([2, 3, 4, 5, 6].map((i) => `/warren_sup/x-${i}`));
       recent.add(history(2, () => 3, [], 'node-b'));
       expect(recent.series('heapUsed')).to.deep.equal([3, 3]);
       expect(recent.marks).to.deep.equal([]);
@@ -184,7 +188,7 @@ describe('tools/top', () => {
       const text = texts(renderFrame(view({ figures: figures(answer), broker: 'reconnecting', top: topAnswer(rows) }), { columns: 100, rows: 40 })).join('\n');
       // Two figures a line at 100 columns, each a label of 14, a value of 12 and a sparkline of 50 - 14 - 12 - 3.
       const cell = (label: string, value: string) => `${label.padEnd(14)}${value.padStart(12)} `;
-      expect(text).to.contain(`${cell('connections', '10,089')}▁▁▂▂▂▃▃▃▄▄▅▅▅▆▆▆▇▇▇██  ${cell('chat msgs/s', '89')}▁▁▂`);
+      expect(text).to.contain(`${cell('connections', '10,089')}▁▁▂▂▂▃▃▃▄▄▅▅▅▆▆▆▇▇▇██  ${cell('chat msgs/s', '89.0')}▁▁▂`);
       expect(text).to.contain(`${cell('lag p99', '8.9 ms')}▁▁▂`);
       expect(text).to.contain(`${cell('rss', '300.0 MiB')}${'▁'.repeat(21)}`);
       expect(text).to.contain(`${cell('broker', 'reconnecting').trimEnd()}\n`);
@@ -200,6 +204,12 @@ describe('tools/top', () => {
       expect(failing.find((line) => line.style === 'alert')?.text).to.equal(`cannot reach ${ADMIN}: ECONNREFUSED (asking again every 2 s)`);
       expect(tableOf(failing), 'the last actors stay').to.have.length(rows.length);
       expect(failing).to.have.length(lines.length);
+    });
+
+    it('says how many actors the tree has, and over what interval the rates are', () => {
+      const summaryOf = (top: TopAnswer) => texts(renderFrame(view({ by: 'rate', top }), { columns: 120 })).find((text) => text.includes(' actors · '));
+      expect(summaryOf(topAnswer(rows, { actors: 20_012, intervalMs: 1003 }))).to.equal('20,012 actors · top 3 by rate · rates over 1.0 s · at 03:04:05');
+      expect(summaryOf(topAnswer(rows, { intervalMs: 0 }))).to.equal('3 actors · top 3 by rate · no rates before the first sample · at 03:04:05');
     });
 
     it('titles the frame with the node, the admin port and the time, and the keys when there is room', () => {
@@ -254,6 +264,46 @@ describe('tools/top', () => {
     it('says it cannot reach a port where nothing listens, and asks again', async () => {
       const [port] = await freePorts(1, []);
       expect(await new Observer({ url: `http://127.0.0.1:${port}` }).poll('mailbox', 5)).to.deep.equal({ problem: { message: `cannot reach http://127.0.0.1:${port}: ECONNREFUSED`, fatal: false } });
+    });
+  });
+
+  describe('npm run top against the daemon', function () {
+    this.timeout(30_000);
+    const daemon = useDaemon();
+
+    it('prints one frame with --once: the node, its figures and its top actors, the connections of its clients among them', async () => {
+      const clients = await Promise.all(['ann', 'ben', 'cat'].map((name) => ChatClient.connect(daemon().wsUrl(`name=${name}&room=top`))));
+      const { tree } = await fetchTree(daemon());
+      const { code, stdout, stderr } = await runTop(['--admin', daemon().adminUrl(''), '--once']);
+      expect({ code, stderr }).to.deep.equal({ code: 0, stderr: '' });
+      const lines = stdout.split('\n');
+      expect(lines[0]).to.match(new RegExp(`^warren top · node ${clients[0]!.welcome['node']} · ${daemon().adminUrl('')} · \\d\\d:\\d\\d:\\d\\d · every 2 s +m r s p sort · q quit$`));
+      expect(stdout).to.match(/^broker +connected/m);
+      const table = lines.slice(lines.findIndex((line) => line.startsWith('PATH')) + 1).filter((line) => line !== '');
+      const paths = table.map((line) => line.split(/ +/)[0]);
+      for (const name of ['ann', 'ben', 'cat']) {
+        const connection = connectionOf(tree, name)!;
+        expect(paths, name).to.include(connection.path).and.include(connection.children[0]!.path);
+      }
+      // So small a tree fits whole in the rows a pipe gets.
+      expect(new Set(paths)).to.deep.equal(new Set(actors(tree).map((actor) => actor.path)));
+      for (const client of clients) client.close();
+    });
+  });
+
+  describe('npm run top against a daemon with ADMIN_TOKEN', function () {
+    this.timeout(30_000);
+    const daemon = useDaemon(undefined, { env: { ADMIN_TOKEN: 'top-s3cret' } });
+
+    it('says a missing or wrong token is the problem, exit 1, and works with --token or ADMIN_TOKEN', async () => {
+      const admin = daemon().adminUrl('');
+      expect(await runTop(['--admin', admin, '--once'])).to.deep.equal({ code: 1, stdout: '', stderr: `top: ${admin} answered 401: the admin token is missing (give --token, or set ADMIN_TOKEN)\n` });
+      expect((await runTop(['--admin', admin, '--once'], { ADMIN_TOKEN: 'guess' })).stderr).to.contain('answered 401: the admin token is wrong');
+      for (const [argv, env] of [[['--token', 'top-s3cret'], {}], [[], { ADMIN_TOKEN: 'top-s3cret' }]] as const) {
+        const { code, stdout } = await runTop(['--admin', admin, '--once', '--by', 'processed', ...argv], env);
+        expect(code, JSON.stringify(argv)).to.equal(0);
+        expect(stdout).to.match(/^PATH .* PROCESSED▼ /m).and.match(/^\/warren_sup +supervisor /m);
+      }
     });
   });
 

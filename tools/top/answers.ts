@@ -1,56 +1,32 @@
 /**
- * The admin port's answers that `npm run top` reads (issue 16's contract:
- * GET /debug/top, GET /debug/history, GET /debug/actor), as far as it reads them.
+ * The admin port's answers that `npm run top` reads (docs/observer.md), as
+ * the daemon builds them: GET /debug/top, GET /debug/history and
+ * GET /debug/actor.
  */
+import type { SeriesSince } from '../../lib/node_series';
+import type { ProcessInfo } from '../../lib/otp/sys';
+import type { TopAnswer as Top, TopKey } from '../../lib/otp/top';
 
-export const SORT_KEYS = ['mailbox', 'rate', 'restarts', 'processed'] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
+export { FIGURES, type Figure, type Mark } from '../../lib/node_series';
+export { TOP_KEYS, type TopKey, type TopRow } from '../../lib/otp/top';
 
-export interface TopRow {
-  readonly path: string;
-  readonly name: string;
-  readonly kind: 'worker' | 'supervisor';
-  readonly behaviour: string;
-  readonly mailbox: number;
-  /** Messages handled per second over the sampler's last interval. */
-  readonly rate: number;
-  readonly processed: number;
-  readonly restarts: number;
-}
-
-export interface TopAnswer {
+export interface TopAnswer extends Top {
   readonly node: string;
+  /** ISO time of the walk. */
   readonly at: string;
-  readonly by: SortKey;
+  readonly by: TopKey;
   readonly n: number;
+  /** The sampler's last interval, which the rates are over; 0 before its first. */
   readonly intervalMs: number;
-  /** Every actor of the tree. */
-  readonly actors: number;
-  readonly matched: number;
-  readonly top: readonly TopRow[];
 }
 
-export const SERIES = ['connections', 'messages', 'deliveries', 'actorMessages', 'lagMs', 'lagMaxMs', 'relayMailbox', 'rss', 'heapUsed'] as const;
-export type SeriesName = (typeof SERIES)[number];
-
-export interface Mark {
-  readonly at: number;
-  readonly kind: 'broker' | 'restart' | 'crash';
-  readonly state?: string;
-  readonly path?: string;
-  readonly reason?: string;
-}
-
-export interface HistoryAnswer {
+export interface HistoryAnswer extends SeriesSince {
   readonly node: string;
   readonly intervalMs: number;
   readonly capacity: number;
-  /** One point per second, oldest first, all of the same length. */
-  readonly series: { readonly at: readonly number[] } & Readonly<Record<SeriesName, readonly number[]>>;
-  readonly marks: readonly Mark[];
 }
 
 export interface ActorAnswer {
   readonly node: string;
-  readonly actor: { readonly path: string; readonly info: Readonly<Record<string, unknown>> };
+  readonly actor: ProcessInfo;
 }

@@ -39,6 +39,11 @@ export function grouped(n: number | undefined): string {
   return n === undefined ? '-' : Math.round(n).toLocaleString('en-US');
 }
 
+/** A rate: its decimal while it is small (0.5/s is not 1/s), grouped above. */
+export function perSecond(n: number | undefined): string {
+  return n !== undefined && n < 100 ? n.toFixed(1) : grouped(n);
+}
+
 export function mebibytes(bytes: number | undefined): string {
   return bytes === undefined ? '-' : `${(bytes / 1_048_576).toFixed(1)} MiB`;
 }

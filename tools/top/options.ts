@@ -2,7 +2,7 @@
  * The command line of `npm run top` (a pure function, so it is specced).
  */
 import { parseArgs } from 'node:util';
-import { SORT_KEYS, type SortKey } from './answers';
+import { TOP_KEYS, type TopKey } from './answers';
 
 /** /debug/top's bound on n. */
 export const MAX_N = 1000;
@@ -10,7 +10,7 @@ export const MAX_N = 1000;
 export const USAGE = `usage: npm run top -- --admin URL [options]
   --admin URL       the daemon's admin port, e.g. http://127.0.0.1:8082 (required)
   --token T         its ADMIN_TOKEN, sent as Authorization: Bearer (default: $ADMIN_TOKEN)
-  --by KEY          sort the actors by ${SORT_KEYS.join(' | ')} (default mailbox)
+  --by KEY          sort the actors by ${TOP_KEYS.join(' | ')} (default mailbox)
   --n N             how many actors, 1..${MAX_N} (default: as many as fit the terminal)
   --interval S      seconds between refreshes (default 2)
   --once            print one frame, without clearing the screen, and exit
@@ -21,7 +21,7 @@ export interface TopOptions {
   /** The admin port's origin, without a trailing slash. */
   readonly admin: string;
   readonly token?: string;
-  readonly by: SortKey;
+  readonly by: TopKey;
   /** Absent: as many as fit the terminal, frame by frame. */
   readonly n?: number;
   readonly intervalSeconds: number;
@@ -50,8 +50,8 @@ export function parseTopArgs(argv: readonly string[], env: Readonly<Record<strin
   if (values.admin === undefined) return { error: '--admin: required, the admin port such as http://127.0.0.1:8082' };
   const admin = adminOrigin(values.admin);
   if (admin === undefined) return { error: `--admin: expected http://host:port, not ${values.admin}` };
-  const by = SORT_KEYS.find((key) => key === values.by);
-  if (by === undefined) return { error: `--by: expected one of ${SORT_KEYS.join(', ')}, not ${values.by}` };
+  const by = TOP_KEYS.find((key) => key === values.by);
+  if (by === undefined) return { error: `--by: expected one of ${TOP_KEYS.join(', ')}, not ${values.by}` };
   const n = values.n === undefined ? undefined : Number(values.n);
   if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= MAX_N)) return { error: `--n: expected an integer from 1 to ${MAX_N}, not ${values.n}` };
   const intervalSeconds = Number(values.interval);

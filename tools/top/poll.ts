@@ -4,7 +4,7 @@
  * them from coming, said as the view shows it.
  */
 import { AdminError, type AdminPort, adminJson } from '../admin_port';
-import type { ActorAnswer, HistoryAnswer, SortKey, TopAnswer } from './answers';
+import type { ActorAnswer, HistoryAnswer, TopKey, TopAnswer } from './answers';
 import { RecentFigures } from './recent';
 
 const BROKER = '/warren_sup/broker';
@@ -29,7 +29,7 @@ export class Observer {
 
   constructor(private readonly admin: AdminPort) {}
 
-  async poll(by: SortKey, n: number): Promise<Observed> {
+  async poll(by: TopKey, n: number): Promise<Observed> {
     const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     const since = this.figures.since;
     try {

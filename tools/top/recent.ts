@@ -4,7 +4,7 @@
  * one (`since` the last point held) only what is new, so a poll moves a
  * few points, not 600.
  */
-import { type HistoryAnswer, type Mark, SERIES, type SeriesName } from './answers';
+import { type HistoryAnswer, type Mark, FIGURES, type Figure } from './answers';
 
 /** A minute at the sampler's one point a second: what the sparklines draw. */
 export const RECENT_POINTS = 60;
@@ -14,7 +14,7 @@ const RECENT_MARKS = 5;
 export class RecentFigures {
   private node: string | undefined;
   private at: number[] = [];
-  private readonly points = new Map<SeriesName, number[]>(SERIES.map((name) => [name, []]));
+  private readonly points = new Map<Figure, number[]>(FIGURES.map((name) => [name, []]));
   private kept: Mark[] = [];
 
   /** The `since` of the next GET /debug/history: the last point held, none at first. */
@@ -29,18 +29,18 @@ export class RecentFigures {
     const fresh = answer.series.at.findIndex((at) => at > last);
     if (fresh !== -1) {
       this.at = [...this.at, ...answer.series.at.slice(fresh)].slice(-RECENT_POINTS);
-      for (const name of SERIES) this.points.set(name, [...this.series(name), ...answer.series[name].slice(fresh)].slice(-RECENT_POINTS));
+      for (const name of FIGURES) this.points.set(name, [...this.series(name), ...answer.series[name].slice(fresh)].slice(-RECENT_POINTS));
     }
     const newest = this.kept[this.kept.length - 1]?.at ?? -Infinity;
     this.kept = [...this.kept, ...answer.marks.filter((mark) => mark.at > newest)].slice(-RECENT_MARKS);
   }
 
   /** Oldest first, at most RECENT_POINTS. */
-  series(name: SeriesName): readonly number[] {
+  series(name: Figure): readonly number[] {
     return this.points.get(name)!;
   }
 
-  latest(name: SeriesName): number | undefined {
+  latest(name: Figure): number | undefined {
     const points = this.series(name);
     return points[points.length - 1];
   }
@@ -53,7 +53,7 @@ export class RecentFigures {
   private clear(node: string): void {
     this.node = node;
     this.at = [];
-    for (const name of SERIES) this.points.set(name, []);
+    for (const name of FIGURES) this.points.set(name, []);
     this.kept = [];
   }
 }

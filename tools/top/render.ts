@@ -5,8 +5,8 @@
  * minute, a line of notice (what went wrong, else the last restart, crash
  * or broker change), and the top actors in columns sized to the width.
  */
-import type { Mark, SeriesName, SortKey, TopAnswer, TopRow } from './answers';
-import { clock, fitNumber, grouped, keepEnd, keepStart, mebibytes, milliseconds, sparkline } from './format';
+import type { Figure, Mark, TopAnswer, TopKey, TopRow } from './answers';
+import { clock, fitNumber, grouped, keepEnd, keepStart, mebibytes, milliseconds, perSecond, sparkline } from './format';
 import { RECENT_POINTS } from './recent';
 
 export interface Size {
@@ -22,13 +22,13 @@ export interface Line {
 }
 
 export interface Figures {
-  series(name: SeriesName): readonly number[];
+  series(name: Figure): readonly number[];
   readonly marks: readonly Mark[];
 }
 
 export interface View {
   readonly admin: string;
-  readonly by: SortKey;
+  readonly by: TopKey;
   readonly intervalSeconds: number;
   readonly now: Date;
   readonly figures: Figures;
@@ -60,7 +60,7 @@ interface Cell {
 interface Column {
   readonly title: string;
   readonly width: number;
-  readonly sorts?: SortKey;
+  readonly sorts?: TopKey;
   readonly cell: (row: TopRow, width: number) => string;
 }
 
@@ -86,22 +86,22 @@ function title(view: View, columns: number): string {
 }
 
 /** The node's figures, each the latest point of its series; then the broker's state. */
-const FIGURES: ReadonlyArray<readonly [label: string, series: SeriesName, format: (value: number | undefined) => string]> = [
+const FIGURE_CELLS: ReadonlyArray<readonly [label: string, series: Figure, format: (value: number | undefined) => string]> = [
   ['connections', 'connections', grouped],
-  ['chat msgs/s', 'messages', grouped],
-  ['deliveries/s', 'deliveries', grouped],
-  ['actor msgs/s', 'actorMessages', grouped],
+  ['chat msgs/s', 'messages', perSecond],
+  ['deliveries/s', 'deliveries', perSecond],
+  ['actor msgs/s', 'actorMessages', perSecond],
   ['lag p99', 'lagMs', milliseconds],
   ['lag max', 'lagMaxMs', milliseconds],
   ['relay mailbox', 'relayMailbox', grouped],
   ['rss', 'rss', mebibytes],
   ['heap used', 'heapUsed', mebibytes],
 ];
-const CELLS = FIGURES.length + 1;
+const CELLS = FIGURE_CELLS.length + 1;
 
 function cells({ figures, broker }: View): Cell[] {
   return [
-    ...FIGURES.map(([label, name, format]): Cell => {
+    ...FIGURE_CELLS.map(([label, name, format]): Cell => {
       const series = figures.series(name);
       return { label, value: format(series[series.length - 1]), series };
     }),
@@ -132,7 +132,8 @@ function figureLines(view: View, columns: number): string[] {
 
 function summary({ top, by }: View): string {
   if (!top) return 'no answer from /debug/top yet';
-  return `${grouped(top.actors)} actors · top ${top.top.length} by ${by} · rates over ${top.intervalMs / 1000} s · sampled at ${clock(Date.parse(top.at))}`;
+  const rates = top.intervalMs > 0 ? `rates over ${(top.intervalMs / 1000).toFixed(1)} s` : 'no rates before the first sample';
+  return `${grouped(top.actors)} actors · top ${top.top.length} by ${by} · ${rates} · at ${clock(Date.parse(top.at))}`;
 }
 
 function notice(view: View): Line {
@@ -142,7 +143,7 @@ function notice(view: View): Line {
 }
 
 function describeMark(mark: Mark): string {
-  const what = mark.kind === 'broker' ? `broker ${mark.state ?? '?'}` : `${mark.kind} ${mark.path ?? '?'}${mark.reason ? `: ${mark.reason}` : ''}`;
+  const what = mark.kind === 'broker' ? `broker ${mark.state}` : `${mark.kind} ${mark.path}: ${mark.reason}`;
   return `${clock(mark.at)} ${what}`;
 }
 
@@ -151,8 +152,8 @@ function describeMark(mark: Mark): string {
  * even its least does not fit, figures go from the right, never the one
  * sorted by.
  */
-function tableColumns(rows: readonly TopRow[], by: SortKey, columns: number): Column[] {
-  const count = (title: string, width: number, sorts: SortKey, decimals = 0): Column => ({ title, width, sorts, cell: (row, w) => fitNumber(row[sorts], w, decimals) });
+function tableColumns(rows: readonly TopRow[], by: TopKey, columns: number): Column[] {
+  const count = (title: string, width: number, sorts: TopKey, decimals = 0): Column => ({ title, width, sorts, cell: (row, w) => fitNumber(row[sorts], w, decimals) });
   const behaviourWidth = Math.min(MAX_BEHAVIOUR, Math.max('BEHAVIOUR'.length, ...rows.map((row) => row.behaviour.length)));
   const behaviour: Column = { title: 'BEHAVIOUR', width: behaviourWidth, cell: (row, w) => keepStart(row.behaviour, w) };
   let shown = [behaviour, count('MAILBOX', 8, 'mailbox'), count('MSGS/S', 9, 'rate', 1), count('PROCESSED', 11, 'processed'), count('RESTARTS', 9, 'restarts')];

@@ -4,7 +4,7 @@
  * (m r s p sort, q or Ctrl-C quits), and the terminal given back as it was
  * however the view ends.
  */
-import type { SortKey } from './answers';
+import type { TopKey } from './answers';
 import type { TopOptions } from './options';
 import type { Observed, Observer } from './poll';
 import { type Line, renderFrame, tableRows } from './render';
@@ -17,7 +17,7 @@ const CLEAR_BELOW = '\x1b[J';
 const STYLES: Readonly<Record<NonNullable<Line['style']>, string>> = { title: '\x1b[1m', heading: '\x1b[7m', alert: '\x1b[31m' };
 const RESET = '\x1b[0m';
 const CTRL_C = '\u0003';
-const SORT_KEYS_BY_KEY: Readonly<Record<string, SortKey>> = { m: 'mailbox', r: 'rate', s: 'restarts', p: 'processed' };
+const SORT_KEYS_BY_KEY: Readonly<Record<string, TopKey>> = { m: 'mailbox', r: 'rate', s: 'restarts', p: 'processed' };
 
 /** Runs until q, Ctrl-C or a signal (0), or a problem asking again cannot mend (1, said on stderr). */
 export function runScreen(options: TopOptions, observer: Observer): Promise<number> {
