@@ -7,7 +7,8 @@
  * as a ratio to that baseline measured in the same invocation: the machine is
  * shared and noisy, so absolute figures mean little from one run to the next.
  *
- * `--idle K` opens K connections instead and reports memory per connection;
+ * `--idle K` opens K connections instead and reports memory per connection,
+ * and what observing the idle node costs it (observer.ts);
  * `--reconnect-storm N` has N clients recover at once (storm.ts);
  * `--presence N` has N connections join one room with presence (presence.ts);
  * `--duration S` paces the says instead of a burst (paced.ts).
@@ -20,6 +21,7 @@ import { mintTokens, probeWithoutToken, randomSecret, refusedWithoutToken } from
 import { describeProfile, mainThreadProfile, summarizeProfile, type Window } from './cpu_profile';
 import type { Load } from './load_generator';
 import { type FanoutResult, measureFanout, measureIdle } from './measure';
+import { OBSERVER_RUN } from './observer';
 import { type BenchOptions, expectedDeliveries, parseOptions, roomSummary, USAGE, UsageError } from './options';
 import { openFilesHardLimit } from './proc_metrics';
 import { BASELINE, describeFanout, describeIdle, describePresence, describeStorm, fanoutSummary, idleSummary, presenceSummary, stormSummary, writeResults } from './report';
@@ -181,7 +183,7 @@ async function idle(options: BenchOptions, connections: number, out: string, sta
     results.push(
       await withServers([start], async ([target]) => {
         const probe = await checkEnforced(target!, auth);
-        return { ...(await measureIdle(target!, load(target!.url), options.workers)), ...probe };
+        return { ...(await measureIdle(target!, load(target!.url), options.workers, OBSERVER_RUN)), ...probe };
       }),
     );
   }

@@ -1,10 +1,12 @@
 /**
  * One measurement against one target: the fanout run (load generator plus
- * the server's CPU and memory around it) and the idle-connections run.
+ * the server's CPU and memory around it) and the idle-connections run (with
+ * what observing the idle node costs it, observer.ts).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Window } from './cpu_profile';
 import { type Load, LoadGenerator, type RunResult } from './load_generator';
+import { measureObserver, type ObserverCost, type ObserverRun } from './observer';
 import { cpuSeconds, PeakRss, rssBytes } from './proc_metrics';
 import { ProgressBar } from './progress';
 import type { Target } from './servers';
@@ -57,6 +59,8 @@ export interface IdleResult {
   readonly rssAfterBytes: number;
   readonly rssPerConnectionBytes: number;
   readonly heapPerConnectionBytes?: number;
+  /** What the idle node's sampler and GET /debug/top cost it; a daemon with an admin port only. */
+  readonly observer?: ObserverCost;
 }
 
 const CHART_SLICES = 60;
@@ -111,7 +115,8 @@ export async function measureFanout(target: Target, load: Load, workers: number)
   };
 }
 
-export async function measureIdle(target: Target, load: Load, workers: number): Promise<IdleResult> {
+/** With `observe`, the cost of observing is measured too, where the target has an admin port. */
+export async function measureIdle(target: Target, load: Load, workers: number, observe?: ObserverRun): Promise<IdleResult> {
   const pids = target.processes.flatMap((group) => group.pids());
   const rssBeforeBytes = rssBytes(pids);
   const heapBefore = await target.heapUsedBytes();
@@ -128,6 +133,8 @@ export async function measureIdle(target: Target, load: Load, workers: number): 
   await delay(IDLE_SETTLE_MS);
   const rssAfterBytes = rssBytes(pids);
   const heapAfter = await target.heapUsedBytes();
+  const daemon = target.processes.find((group) => group.label === 'daemon')?.pids() ?? [];
+  const observer = observe && target.adminUrl && daemon.length > 0 ? await measureObserver(target.adminUrl, daemon, observe) : undefined;
   await generator.close();
   return {
     target: target.name,
@@ -142,6 +149,7 @@ export async function measureIdle(target: Target, load: Load, workers: number): 
     rssAfterBytes,
     rssPerConnectionBytes: (rssAfterBytes - rssBeforeBytes) / load.clients,
     ...(heapBefore !== undefined && heapAfter !== undefined && { heapPerConnectionBytes: (heapAfter - heapBefore) / load.clients }),
+    ...(observer && { observer }),
   };
 }
 

@@ -110,7 +110,9 @@ export const USAGE = `npm run bench -- [options]
   --repeat K         run the fanout K times per target, alternating, and report the median run (default ${DEFAULTS.repeat})
   --no-baseline      skip the bare uWebSockets.js baseline (on by default; it runs first)
   --idle [K]         idle mode: open K connections (default ${DEFAULT_IDLE}) and report memory per connection and
-                     connections accepted per second (at most ${CONNECTS_IN_FLIGHT} handshakes in flight per --workers thread)
+                     connections accepted per second (at most ${CONNECTS_IN_FLIGHT} handshakes in flight per --workers thread);
+                     then, on a daemon the bench starts, the daemon's CPU while they sit idle (the sampler's walk) and
+                     the daemon CPU and wall time of GET /debug/top by mailbox, rate and restarts
   --reconnect-storm [N]  storm mode: N clients (default ${DEFAULT_STORM}) in one room miss M messages
                      (--messages) and reconnect at once with since; no baseline (bare uWS keeps no history);
                      a daemon given by --url needs HISTORY_SIZE of at least M, and its lag is not read

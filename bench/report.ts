@@ -9,12 +9,16 @@ import { join } from 'node:path';
 import { refusedWithoutToken } from './auth';
 import { renderChart } from './chart';
 import type { FanoutResult, IdleResult } from './measure';
+import type { ObserverCost } from './observer';
 import { RECOVERED } from './storm_group';
 import type { StormResult } from './storm';
 import { DIFF_WINDOW_MS, type JoinWindow, MAX_DIFFS_PER_SECOND, median, type PresenceResult } from './presence';
 
 /** PROTOCOL.md / issue 12: the last join costs the node under this much CPU. */
 export const JOIN_TARGET_US = 50;
+
+/** Issue 16: /debug/top on a node with 10,000 connections costs it under this much CPU. */
+export const TOP_TARGET_MS = 20;
 
 /** The baseline target's name (servers.ts). */
 export const BASELINE = 'bare uWS';
@@ -68,12 +72,15 @@ export function fanoutSummary(result: FanoutResult, shape: string, baseline?: Fa
   ].join(', ');
 }
 
-/** e.g. `warren idle 10000, auth on: 3.1 KiB/conn (1.20x bare uWS), 2500 accepts/s (0.81x bare uWS)` */
+/** e.g. `warren idle 10000, auth on: 3.1 KiB/conn (1.20x bare uWS), 2500 accepts/s (0.81x bare uWS), /debug/top 6.2 ms CPU, idle 1.4% CPU` */
 export function idleSummary(result: IdleResult, baseline?: IdleResult): string {
   const versus = (figure: (r: IdleResult) => number) => (baseline ? ` (${(figure(result) / figure(baseline)).toFixed(2)}x ${BASELINE})` : '');
+  const { observer } = result;
   return [
     `warren idle ${result.connections}, ${authLabel(result)}: ${(result.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn${versus((r) => r.rssPerConnectionBytes)}`,
     `${Math.round(result.acceptsPerSecond)} accepts/s${versus((r) => r.acceptsPerSecond)}`,
+    // The dearest sort: the issue's bound is on every one.
+    ...(observer ? [`/debug/top ${formatMs(Math.max(...Object.values(observer.top).map((cost) => cost.cpuMs)))} ms CPU`, `idle ${observer.idleCpuPercent.toFixed(1)}% CPU`] : []),
   ].join(', ');
 }
 
@@ -118,6 +125,7 @@ export function describeIdle(result: IdleResult, baseline?: IdleResult): string 
     `  server CPU   ${perAccept(result)} while accepting`,
     `  RSS          ${mib(result.rssBeforeBytes)} before, ${mib(result.rssAfterBytes)} after: ${(result.rssPerConnectionBytes / 1024).toFixed(2)} KiB per connection`,
     `  heap         ${result.heapPerConnectionBytes === undefined ? 'not available' : `${(result.heapPerConnectionBytes / 1024).toFixed(2)} KiB per connection`}`,
+    ...(result.observer ? describeObserver(result.observer) : []),
   ];
   if (baseline) {
     lines.push(
@@ -126,6 +134,16 @@ export function describeIdle(result: IdleResult, baseline?: IdleResult): string 
     );
   }
   return lines.join('\n');
+}
+
+/** The lines of what observing the idle node cost it (observer.ts). */
+function describeObserver({ n, actors, idleSeconds, idleCpuPercent, top }: ObserverCost): string[] {
+  const sorts = Object.entries(top).map(([by, cost]) => `by ${by} ${formatMs(cost.cpuMs)} ms CPU, ${formatMs(cost.wallMs.mean)} ms wall (max ${formatMs(cost.wallMs.max)})`);
+  const requests = Object.values(top)[0]?.requests ?? 0;
+  return [
+    `  idle CPU     ${idleCpuPercent.toFixed(2)}% of a core over ${idleSeconds} s with nothing asked: the sampler's walk of ${actors.toLocaleString('en-US')} actors each second, and the node's timers`,
+    `  /debug/top   n=${n}, ${requests} requests each, one after the other: ${sorts.join('; ')} (target: under ${TOP_TARGET_MS} ms of daemon CPU)`,
+  ];
 }
 
 /** e.g. `warren/local storm 1000x100: 1000/1000 recovered in 1.23 s (p50 610 ms, p99 1100 ms, max 1200 ms), event-loop lag max 80 ms, daemon CPU 0.91 s` */

@@ -145,15 +145,26 @@ describe('bench auth', () => {
   describe('an idle run against the daemon, auth off', () => {
     const daemon = useDaemon();
 
-    it('reports the accept rate of its connections, at a stated concurrency, and no auth', async function () {
+    it('reports the accept rate of its connections, at a stated concurrency, no auth, and what observing the idle node costs', async function () {
       this.timeout(60_000);
       expect(await probeWithoutToken(daemonTarget(daemon()).url)).to.equal('welcomed');
-      const result = await measureIdle(daemonTarget(daemon()), idleLoad(daemonTarget(daemon()).url, 20), 2);
+      const result = await measureIdle(daemonTarget(daemon()), idleLoad(daemonTarget(daemon()).url, 20), 2, { idleSeconds: 1, requests: 3 });
       expect(result).to.include({ target: 'warren/local', connections: 20, auth: false, connectsInFlight: 20 });
       expect(result.acceptSeconds).to.be.above(0).and.at.most(result.connectSeconds);
       expect(result.acceptsPerSecond).to.be.closeTo(20 / result.acceptSeconds, 1e-6);
       expect(result.cpuUsPerAccept).to.be.a('number').at.least(0);
-      expect(idleSummary(result)).to.match(/^warren idle 20, auth off: -?[\d.]+ KiB\/conn, \d+ accepts\/s$/);
+      const { observer } = result;
+      // The tree holds the 20 connections and their consumers.
+      expect(observer).to.deep.include({ n: 50, idleSeconds: 1 });
+      expect(observer!.actors).to.be.above(40);
+      expect(observer!.idleCpuPercent).to.be.above(0);
+      expect(Object.keys(observer!.top)).to.deep.equal(['mailbox', 'rate', 'restarts']);
+      for (const cost of Object.values(observer!.top)) {
+        expect(cost.requests).to.equal(3);
+        expect(cost.cpuMs).to.be.above(0);
+        expect(cost.wallMs.mean).to.be.above(0).and.at.most(cost.wallMs.max);
+      }
+      expect(idleSummary(result)).to.match(/^warren idle 20, auth off: -?[\d.]+ KiB\/conn, \d+ accepts\/s, \/debug\/top [\d.]+ ms CPU, idle [\d.]+% CPU$/);
     });
   });
 

@@ -13,7 +13,7 @@ import { paddingFor, replayedNumberOf, sayFrame, sentUsOf } from '../../bench/fr
 import type { FanoutResult, IdleResult } from '../../bench/measure';
 import { DEFAULT_IDLE, DEFAULT_STORM, DEFAULTS, expectedDeliveries, parseOptions, roomSizes, roomSummary, UsageError } from '../../bench/options';
 import { saysAllowed } from '../../bench/pacing';
-import { describeFanout, fanoutSummary, idleSummary, stormSummary } from '../../bench/report';
+import { describeFanout, describeIdle, fanoutSummary, idleSummary, stormSummary } from '../../bench/report';
 import { measureStorm, stormDaemonEnv, type StormResult } from '../../bench/storm';
 import { percentile, percentiles, timeSeries } from '../../bench/stats';
 import { decodeClientFrame } from '../../lib/protocol/client_frames';
@@ -268,6 +268,21 @@ describe('bench', () => {
       expect(idleSummary(idle('warren/local', 3174, 2000), idle('bare uWS', 2645, 2500))).to.equal('warren idle 10000, auth off: 3.1 KiB/conn (1.20x bare uWS), 2000 accepts/s (0.80x bare uWS)');
       expect(idleSummary(idle('warren/local', 3174, 1500.4, true), idle('bare uWS', 2645, 2500, true))).to.equal('warren idle 10000, auth on: 3.1 KiB/conn (1.20x bare uWS), 1500 accepts/s (0.60x bare uWS)');
       expect(idleSummary(idle('warren/url', 3174, 1500, true))).to.equal('warren idle 10000, auth on: 3.1 KiB/conn, 1500 accepts/s');
+    });
+
+    it('gives what observing the idle node cost it: the dearest sort of /debug/top in the summary, every sort in the report', () => {
+      const cost = (cpuMs: number) => ({ requests: 20, cpuMs, wallMs: { mean: cpuMs + 1, max: cpuMs + 5 } });
+      const observed: IdleResult = {
+        target: 'warren/local', connections: 10_000, connectSeconds: 3, acceptSeconds: 5, acceptsPerSecond: 2000, connectsInFlight: 200, auth: false,
+        rssBeforeBytes: 0, rssAfterBytes: 0, rssPerConnectionBytes: 3174,
+        observer: { n: 50, actors: 20_012, idleSeconds: 10, idleCpuPercent: 1.234, top: { mailbox: cost(6.21), rate: cost(7.5), restarts: cost(12.3) } },
+      };
+      expect(idleSummary(observed)).to.equal('warren idle 10000, auth off: 3.1 KiB/conn, 2000 accepts/s, /debug/top 12 ms CPU, idle 1.2% CPU');
+      const report = describeIdle(observed);
+      expect(report).to.include("  idle CPU     1.23% of a core over 10 s with nothing asked: the sampler's walk of 20,012 actors each second, and the node's timers");
+      expect(report).to.include(
+        '  /debug/top   n=50, 20 requests each, one after the other: by mailbox 6.2 ms CPU, 7.2 ms wall (max 11); by rate 7.5 ms CPU, 8.5 ms wall (max 13); by restarts 12 ms CPU, 13 ms wall (max 17) (target: under 20 ms of daemon CPU)',
+      );
     });
 
     it('names every storm client that did not recover, and gives no storm time then', () => {

@@ -11,6 +11,7 @@ export function daemonTarget(daemon: Daemon): Target {
     name: 'warren/local',
     url: `ws://127.0.0.1:${daemon.port}`,
     metricsUrl: daemon.adminUrl('/metrics'),
+    adminUrl: daemon.adminUrl(''),
     processes: [{ label: 'daemon', pids: () => [daemon.pid] }],
     heapUsedBytes: async () => undefined,
     stop: async () => undefined,

@@ -7,31 +7,19 @@
 import type { HeapAfterGc } from '../../lib/http/heap';
 import type { ActorInfo } from '../../lib/otp/sys';
 import { actors } from '../../spec/support/admin';
-
-export interface AdminPort {
-  /** http://127.0.0.1:<admin port> */
-  readonly url: string;
-  readonly token?: string;
-}
-
-async function request(admin: AdminPort, path: string, method = 'GET'): Promise<Response> {
-  const headers: Record<string, string> = admin.token ? { authorization: `Bearer ${admin.token}` } : {};
-  const response = await fetch(`${admin.url}${path}`, { method, headers });
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}`);
-  return response;
-}
+import { type AdminPort, adminJson, adminRequest } from '../admin_port';
 
 export async function heapAfterGc(admin: AdminPort): Promise<HeapAfterGc> {
-  return (await (await request(admin, '/debug/gc', 'POST')).json()) as HeapAfterGc;
+  return (await (await adminRequest(admin, '/debug/gc', 'POST')).json()) as HeapAfterGc;
 }
 
 export async function actorTree(admin: AdminPort): Promise<ActorInfo> {
-  return ((await (await request(admin, '/debug/tree')).json()) as { tree: ActorInfo }).tree;
+  return (await adminJson<{ tree: ActorInfo }>(admin, '/debug/tree')).tree;
 }
 
 /** Seconds; prom-client's histogram restarts after each scrape, so these cover the time since the last one. */
 export async function eventLoopLag(admin: AdminPort): Promise<{ readonly p99: number; readonly max: number }> {
-  const text = await (await request(admin, '/metrics')).text();
+  const text = await (await adminRequest(admin, '/metrics')).text();
   const gauge = (name: string) => Number(new RegExp(`^(?:\\w+_)?nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { p99: gauge('p99'), max: gauge('max') };
 }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDaemon, stopAll, type Target } from '../../bench/servers';
-import type { AdminPort } from './admin';
+import type { AdminPort } from '../admin_port';
 
 const ROOT = join(__dirname, '..', '..');
 
