@@ -2,10 +2,12 @@
  * What observing a node costs it (issue 16: "/debug/top on a node with
  * 10,000 connections answers in under 20 ms of daemon CPU"), measured in
  * idle mode once the connections are open: the daemon's CPU while they sit
- * idle and nothing is asked, most of which is the sampler's walk over the
- * tree each second; then GET /debug/top by mailbox, rate and restarts, one
- * request after the other, each with the daemon's CPU and the wall time it
- * took. CPU is read from /proc (proc_metrics.ts), never asked of the daemon.
+ * idle and nothing is asked (the sampler's point a second, no walk); then
+ * GET /debug/top by mailbox, rate and restarts, one request after the
+ * other, each with the daemon's CPU and the wall time it took; then the
+ * idle CPU again while the sampler keeps the rates up for the requests,
+ * which is its walk over the tree each second. CPU is read from /proc
+ * (proc_metrics.ts), never asked of the daemon.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { adminJson } from '../tools/admin_port';
@@ -18,7 +20,7 @@ export const TIMED_SORTS = ['mailbox', 'rate', 'restarts'] as const;
 const TOP_N = 50;
 
 export interface ObserverRun {
-  /** Idle wall time over which the daemon's CPU is taken: some walks of the sampler. */
+  /** Idle wall time over which the daemon's CPU is taken, unobserved and then observed. */
   readonly idleSeconds: number;
   /** GET /debug/top per sort. */
   readonly requests: number;
@@ -46,15 +48,20 @@ export interface ObserverCost {
   readonly idleSeconds: number;
   /** Daemon CPU per wall second while nothing was asked, % of one core. */
   readonly idleCpuPercent: number;
+  /** The same just after the requests, while the sampler walks the tree each second for their rates. */
+  readonly observedCpuPercent: number;
   readonly top: Readonly<Record<(typeof TIMED_SORTS)[number], TopCost>>;
 }
 
 /** `adminUrl` is the daemon's admin port, `pids` its processes (not the broker's). */
 export async function measureObserver(adminUrl: string, pids: readonly number[], run: ObserverRun = OBSERVER_RUN): Promise<ObserverCost> {
   const admin = { url: adminUrl };
-  const idleFrom = { cpu: cpuMicroseconds(pids), at: performance.now() };
-  await delay(run.idleSeconds * 1000);
-  const idleCpuPercent = ((cpuMicroseconds(pids) - idleFrom.cpu) / 1000 / (performance.now() - idleFrom.at)) * 100;
+  const idleCpu = async (): Promise<number> => {
+    const from = { cpu: cpuMicroseconds(pids), at: performance.now() };
+    await delay(run.idleSeconds * 1000);
+    return ((cpuMicroseconds(pids) - from.cpu) / 1000 / (performance.now() - from.at)) * 100;
+  };
+  const idleCpuPercent = await idleCpu();
   let actors = 0;
   const timeSort = async (by: (typeof TIMED_SORTS)[number]): Promise<TopCost> => {
     const walls: number[] = [];
@@ -69,5 +76,6 @@ export async function measureObserver(adminUrl: string, pids: readonly number[],
   };
   const top = {} as Record<(typeof TIMED_SORTS)[number], TopCost>;
   for (const by of TIMED_SORTS) top[by] = await timeSort(by);
-  return { n: TOP_N, actors, idleSeconds: run.idleSeconds, idleCpuPercent, top };
+  const observedCpuPercent = await idleCpu();
+  return { n: TOP_N, actors, idleSeconds: run.idleSeconds, idleCpuPercent, observedCpuPercent, top };
 }

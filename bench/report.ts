@@ -80,7 +80,7 @@ export function idleSummary(result: IdleResult, baseline?: IdleResult): string {
     `warren idle ${result.connections}, ${authLabel(result)}: ${(result.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn${versus((r) => r.rssPerConnectionBytes)}`,
     `${Math.round(result.acceptsPerSecond)} accepts/s${versus((r) => r.acceptsPerSecond)}`,
     // The dearest sort: the issue's bound is on every one.
-    ...(observer ? [`/debug/top ${formatMs(Math.max(...Object.values(observer.top).map((cost) => cost.cpuMs)))} ms CPU`, `idle ${observer.idleCpuPercent.toFixed(1)}% CPU`] : []),
+    ...(observer ? [`/debug/top ${formatMs(Math.max(...Object.values(observer.top).map((cost) => cost.cpuMs)))} ms CPU`, `idle ${observer.idleCpuPercent.toFixed(1)}% CPU (${observer.observedCpuPercent.toFixed(1)}% observed)`] : []),
   ].join(', ');
 }
 
@@ -137,11 +137,12 @@ export function describeIdle(result: IdleResult, baseline?: IdleResult): string 
 }
 
 /** The lines of what observing the idle node cost it (observer.ts). */
-function describeObserver({ n, actors, idleSeconds, idleCpuPercent, top }: ObserverCost): string[] {
+function describeObserver({ n, actors, idleSeconds, idleCpuPercent, observedCpuPercent, top }: ObserverCost): string[] {
   const sorts = Object.entries(top).map(([by, cost]) => `by ${by} ${formatMs(cost.cpuMs)} ms CPU, ${formatMs(cost.wallMs.mean)} ms wall (max ${formatMs(cost.wallMs.max)})`);
   const requests = Object.values(top)[0]?.requests ?? 0;
   return [
-    `  idle CPU     ${idleCpuPercent.toFixed(2)}% of a core over ${idleSeconds} s with nothing asked: the sampler's walk of ${actors.toLocaleString('en-US')} actors each second, and the node's timers`,
+    `  idle CPU     ${idleCpuPercent.toFixed(2)}% of a core over ${idleSeconds} s with nothing asked (the sampler's point a second, and the node's timers); ` +
+      `${observedCpuPercent.toFixed(2)}% while observed (the sampler's walk of ${actors.toLocaleString('en-US')} actors each second for their rates)`,
     `  /debug/top   n=${n}, ${requests} requests each, one after the other: ${sorts.join('; ')} (target: under ${TOP_TARGET_MS} ms of daemon CPU)`,
   ];
 }

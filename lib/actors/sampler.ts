@@ -1,11 +1,15 @@
 /**
  * sampler: the node's figures once a second, like os_mon's memsup and
  * observer's load charts, into the ring buffer the application keeps
- * (lib/node_series.ts) for the observer page and `npm run top`.
+ * (lib/node_series.ts) for the observer page and `npm run top`. A point
+ * costs the same with 10 sockets or 10,000: counters, a child count, a
+ * mailbox length, the event-loop histogram and the memory.
  *
- * Each tick it also ends the interval of every process's message rate
- * (lib/otp/top.ts): one walk of the tree, which counts the connections and
- * the messages handled on the way.
+ * While someone looks at the processes (/debug/top, /debug/actor: each
+ * request casts `observed`), each tick also ends the interval of every
+ * process's message rate (lib/otp/top.ts). That is a walk of the whole
+ * tree, some 10 ms at 10,000 sockets, so it stops a minute after the last
+ * request: a node nobody observes pays nothing for its observer.
  *
  * The last child of warren_sup: nothing depends on it, so under
  * rest_for_one its crash restarts it alone, and it is the first to stop.
@@ -16,8 +20,8 @@ import { getHeapStatistics } from 'node:v8';
 import { deliveries, publishes } from '../metrics';
 import type { NodeSeries } from '../node_series';
 import { type GenServer, type ServerRef, noreply } from '../otp/gen_server';
-import { type Ref, send } from '../otp/process';
-import { childRef, mailboxOf } from '../otp/sys';
+import { type Ref, messagesHandled, send } from '../otp/process';
+import { childCount, childRef, mailboxOf } from '../otp/sys';
 import { sampleRates } from '../otp/top';
 
 export interface SamplerArgs {
@@ -26,11 +30,16 @@ export interface SamplerArgs {
   readonly series: NodeSeries;
   /** Default 1000: observer's refresh, and the resolution of the charts. */
   readonly intervalMs?: number;
+  /** How long rates are kept up after the last request for them; default a minute, which `npm run top --interval` should stay below. */
+  readonly observedMs?: number;
 }
 
-export type SamplerRef = ServerRef<never, never, never>;
+/** Someone asked for the processes' rates: keep them for a while. */
+export type Observed = { readonly type: 'observed' };
+export type SamplerRef = ServerRef<never, Observed, never>;
 
 const DEFAULT_INTERVAL_MS = 1_000;
+const OBSERVED_MS = 60_000;
 // perf_hooks' delay histogram times the gaps between its own ticks, this far
 // apart: an idle loop reads one tick, which is not lag, and is taken off.
 const LAG_TICK_MS = 10;
@@ -42,38 +51,59 @@ export interface SamplerState {
   readonly args: SamplerArgs;
   /** How often it samples (ms). */
   readonly periodMs: number;
-  /** The last interval, measured (ms): the rates of /debug/top are over it; 0 before the first. */
-  intervalMs: number;
   sampledAt: number;
   /** The counters' totals at the last sample. */
   messages: number;
   deliveries: number;
+  handled: number;
+  /** Until when the rates are wanted (epoch ms). */
+  observedUntil: number;
+  /** The rates' last interval (ms): /debug/top's rates are over it; 0 while there is none. */
+  intervalMs: number;
+  ratesSampledAt: number;
   readonly lag: IntervalHistogram;
   readonly timer: NodeJS.Timeout;
 }
 
-export const sampler: GenServer<SamplerArgs, SamplerState, never, never, never, Tick> = {
+export const sampler: GenServer<SamplerArgs, SamplerState, never, Observed, never, Tick> = {
   behaviour: 'sampler',
 
   init(args, self) {
     const periodMs = args.intervalMs ?? DEFAULT_INTERVAL_MS;
     const lag = monitorEventLoopDelay({ resolution: LAG_TICK_MS });
     lag.enable();
-    sampleRates(args.root); // the first interval starts now
+    const now = Date.now();
     return {
       args,
       periodMs,
-      intervalMs: 0,
-      sampledAt: Date.now(),
+      sampledAt: now,
       messages: publishes.count('acked'),
       deliveries: deliveries.value,
+      handled: messagesHandled(),
+      observedUntil: 0,
+      intervalMs: 0,
+      ratesSampledAt: now,
       lag,
       timer: setInterval(() => send(self, TICK), periodMs),
     };
   },
 
+  handleCast(_observed, state) {
+    const now = Date.now();
+    if (now >= state.observedUntil) {
+      // Nobody looked for a while: the processes' counts since then are no interval of anyone's.
+      sampleRates(state.args.root);
+      state.ratesSampledAt = now;
+      state.intervalMs = 0;
+    }
+    state.observedUntil = now + (state.args.observedMs ?? OBSERVED_MS);
+    return noreply(state);
+  },
+
   handleInfo(_tick, state) {
     sample(state);
+    if (Date.now() < state.observedUntil) sampleProcesses(state);
+    else state.intervalMs = 0;
     return noreply(state);
   },
 
@@ -82,33 +112,50 @@ export const sampler: GenServer<SamplerArgs, SamplerState, never, never, never, 
     state.lag.disable();
   },
 
-  formatStatus: ({ args, periodMs, intervalMs }) => ({ points: args.series.points, capacity: args.series.capacity, periodMs, intervalMs }),
+  formatStatus: ({ args, periodMs, intervalMs, observedUntil }) => ({
+    points: args.series.points,
+    capacity: args.series.capacity,
+    periodMs,
+    intervalMs,
+    observed: Date.now() < observedUntil,
+  }),
 };
 
 function sample(state: SamplerState): void {
   const now = Date.now();
   const seconds = (now - state.sampledAt) / 1000;
-  const { handled, behaviours } = sampleRates(state.args.root);
   const messages = publishes.count('acked');
   const delivered = deliveries.value;
-  const relay = childRef(state.args.root, 'relay');
+  const handled = messagesHandled();
+  const { root } = state.args;
+  const child = (name: string, read: (ref: Ref) => number) => {
+    const ref = childRef(root, name);
+    return ref ? read(ref) : 0;
+  };
   const perSecond = (count: number) => (seconds > 0 ? Math.round((count * 10) / seconds) / 10 : 0);
   const lagMs = (nanoseconds: number) => Math.max(0, Math.round(nanoseconds / 1e4 - LAG_TICK_MS * 100) / 100);
   state.args.series.add({
     at: now,
-    connections: behaviours.get('connection') ?? 0,
+    connections: child('connection_sup', childCount),
     messages: perSecond(messages - state.messages),
     deliveries: perSecond(delivered - state.deliveries),
-    actorMessages: perSecond(handled),
+    actorMessages: perSecond(handled - state.handled),
     lagMs: lagMs(state.lag.percentile(99)),
     lagMaxMs: lagMs(state.lag.max),
-    relayMailbox: relay ? mailboxOf(relay) : 0,
+    relayMailbox: child('relay', mailboxOf),
     rss: process.memoryUsage.rss(),
     heapUsed: getHeapStatistics().used_heap_size,
   });
   state.lag.reset();
-  state.intervalMs = now - state.sampledAt;
   state.sampledAt = now;
   state.messages = messages;
   state.deliveries = delivered;
+  state.handled = handled;
+}
+
+function sampleProcesses(state: SamplerState): void {
+  const now = Date.now();
+  sampleRates(state.args.root);
+  state.intervalMs = now - state.ratesSampledAt;
+  state.ratesSampledAt = now;
 }

@@ -13,7 +13,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { log } from '../log';
 import { historyBytes, historyMessages, openConnections, presenceNodes, presenceRooms, registry, relayMailbox, streamLag } from '../metrics';
-import type { SamplerState } from '../actors/sampler';
+import type { SamplerRef, SamplerState } from '../actors/sampler';
+import { cast } from '../otp/gen_server';
 import { countChildren } from '../otp/supervisor';
 import type { Ref } from '../otp/process';
 import { childRef, describeTree, getState, processInfo, whereis } from '../otp/sys';
@@ -91,14 +92,14 @@ function topAnswer(context: AdminAppContext, req: HttpRequest): Answer {
   const n = integerQuery(req, 'n', TOP_DEFAULT, TOP_MAX);
   if (typeof n === 'string') return json('400 Bad Request', { error: n });
   const filter = req.getQuery('filter')?.toLowerCase() || undefined;
-  const intervalMs = sampler(context)?.intervalMs ?? 0;
+  const intervalMs = observed(context);
   const answer = top(context.root, { by: by as TopKey, n, filter, intervalMs });
   return json('200 OK', { node: context.nodeId, at: new Date().toISOString(), by, n, intervalMs, ...answer });
 }
 
 function actor(context: AdminAppContext, path: string | undefined): Answer {
   if (!path) return json('400 Bad Request', { error: 'the path query parameter is required' });
-  const found = processInfo(context.root, path, sampler(context)?.intervalMs ?? 0);
+  const found = processInfo(context.root, path, observed(context));
   if (!found) return json('404 Not Found', { error: `no actor at ${path}` });
   return json('200 OK', { node: context.nodeId, actor: found });
 }
@@ -129,6 +130,17 @@ function history(context: AdminAppContext, since: string | undefined): Answer {
 function sampler({ root }: AdminAppContext): SamplerState | undefined {
   const ref = childRef(root, 'sampler');
   return ref && getState<SamplerState>(ref);
+}
+
+/**
+ * Tells the sampler that someone looks at the processes, so that it keeps
+ * their rates up; answers the rates' last interval (0: none yet, the next
+ * answer will have them).
+ */
+function observed(context: AdminAppContext): number {
+  const ref = childRef(context.root, 'sampler') as SamplerRef | undefined;
+  if (ref) cast(ref, { type: 'observed' });
+  return sampler(context)?.intervalMs ?? 0;
 }
 
 /** A whole number from 1 to `max`, `absent` when not given; otherwise what is wrong with it. */

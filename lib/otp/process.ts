@@ -77,6 +77,14 @@ export interface Behaviour<S> {
   strategy?(proc: Process<S>): string;
 }
 
+// Every message every process has handled: the node's message rate, read
+// each second by the sampler without walking 20,000 processes.
+let handledMessages = 0;
+
+export function messagesHandled(): number {
+  return handledMessages;
+}
+
 /** Marker messages that only this module sends. */
 const INIT = Symbol('init');
 const CRASH = Symbol('crash');
@@ -211,6 +219,7 @@ export class Process<S = unknown> {
     if (message === INIT) pending = this.init();
     else {
       this.processed++;
+      handledMessages++;
       pending = this.behaviour.handle(this, message);
     }
     if (pending) {

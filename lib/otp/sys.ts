@@ -64,6 +64,11 @@ function visitActor(actor: nact.NactActor, visit: (proc: Process, mailbox: numbe
 /** The path of a process, as /debug/tree shows it (`/warren_sup/relay`). */
 export const pathOf = nact.pathOf;
 
+/** How many children the process at `ref` has in the actor tree (a supervisor's include one still in its init). */
+export function childCount(ref: Ref): number {
+  return nact.findActor(ref)?.children.size ?? 0;
+}
+
 /** Messages waiting for the process at `ref`; 0 when there is none. */
 export function mailboxOf(ref: Ref): number {
   return nact.findActor(ref)?.mailbox.length ?? 0;

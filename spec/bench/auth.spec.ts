@@ -158,13 +158,14 @@ describe('bench auth', () => {
       expect(observer).to.deep.include({ n: 50, idleSeconds: 1 });
       expect(observer!.actors).to.be.above(40);
       expect(observer!.idleCpuPercent).to.be.above(0);
+      expect(observer!.observedCpuPercent).to.be.above(0);
       expect(Object.keys(observer!.top)).to.deep.equal(['mailbox', 'rate', 'restarts']);
       for (const cost of Object.values(observer!.top)) {
         expect(cost.requests).to.equal(3);
         expect(cost.cpuMs).to.be.above(0);
         expect(cost.wallMs.mean).to.be.above(0).and.at.most(cost.wallMs.max);
       }
-      expect(idleSummary(result)).to.match(/^warren idle 20, auth off: -?[\d.]+ KiB\/conn, \d+ accepts\/s, \/debug\/top [\d.]+ ms CPU, idle [\d.]+% CPU$/);
+      expect(idleSummary(result)).to.match(/^warren idle 20, auth off: -?[\d.]+ KiB\/conn, \d+ accepts\/s, \/debug\/top [\d.]+ ms CPU, idle [\d.]+% CPU \([\d.]+% observed\)$/);
     });
   });
 

@@ -275,11 +275,13 @@ describe('bench', () => {
       const observed: IdleResult = {
         target: 'warren/local', connections: 10_000, connectSeconds: 3, acceptSeconds: 5, acceptsPerSecond: 2000, connectsInFlight: 200, auth: false,
         rssBeforeBytes: 0, rssAfterBytes: 0, rssPerConnectionBytes: 3174,
-        observer: { n: 50, actors: 20_012, idleSeconds: 10, idleCpuPercent: 1.234, top: { mailbox: cost(6.21), rate: cost(7.5), restarts: cost(12.3) } },
+        observer: { n: 50, actors: 20_012, idleSeconds: 10, idleCpuPercent: 0.321, observedCpuPercent: 1.234, top: { mailbox: cost(6.21), rate: cost(7.5), restarts: cost(12.3) } },
       };
-      expect(idleSummary(observed)).to.equal('warren idle 10000, auth off: 3.1 KiB/conn, 2000 accepts/s, /debug/top 12 ms CPU, idle 1.2% CPU');
+      expect(idleSummary(observed)).to.equal('warren idle 10000, auth off: 3.1 KiB/conn, 2000 accepts/s, /debug/top 12 ms CPU, idle 0.3% CPU (1.2% observed)');
       const report = describeIdle(observed);
-      expect(report).to.include("  idle CPU     1.23% of a core over 10 s with nothing asked: the sampler's walk of 20,012 actors each second, and the node's timers");
+      expect(report).to.include(
+        "  idle CPU     0.32% of a core over 10 s with nothing asked (the sampler's point a second, and the node's timers); 1.23% while observed (the sampler's walk of 20,012 actors each second for their rates)",
+      );
       expect(report).to.include(
         '  /debug/top   n=50, 20 requests each, one after the other: by mailbox 6.2 ms CPU, 7.2 ms wall (max 11); by rate 7.5 ms CPU, 8.5 ms wall (max 13); by restarts 12 ms CPU, 13 ms wall (max 17) (target: under 20 ms of daemon CPU)',
       );
