@@ -133,7 +133,9 @@ export class ProcessesView {
       else this.tbody.insertBefore(row.tr, cursor);
     }
     const matched = body.matched ?? top.length;
-    setText(this.summary, `showing ${fmtInt(top.length)} of ${fmtInt(matched)} matched (of ${fmtInt(body.actors)} actors)`);
+    // The daemon rolls the rates only while someone asks for them: the first answer after a quiet minute has none yet.
+    const rates = body.intervalMs > 0 ? `msgs/s over ${(body.intervalMs / 1000).toFixed(1)} s` : 'msgs/s from the next refresh';
+    setText(this.summary, `showing ${fmtInt(top.length)} of ${fmtInt(matched)} matched (of ${fmtInt(body.actors)} actors) · ${rates}`);
     const more = Math.min(PAGE, MAX_N - this.query.n, matched - top.length);
     this.more.hidden = more <= 0;
     setText(this.more, `show ${fmtInt(more)} more`);

@@ -457,7 +457,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     const first = requestsTo('/debug/top')[0]!;
     expect([first.params.get('by'), first.params.get('n'), first.params.has('filter')]).to.deep.equal(['mailbox', '50', false]);
     expect(await tablePaths()).to.deep.equal(expectedTop('mailbox', 50));
-    expect(await text('[data-testid="top-summary"]')).to.equal('showing 50 of 247 matched (of 247 actors)');
+    expect(await text('[data-testid="top-summary"]')).to.equal('showing 50 of 247 matched (of 247 actors) · msgs/s over 1.0 s');
     expect(await page.locator('th:has([data-testid="sort-mailbox"])').getAttribute('aria-sort')).to.equal('descending');
     const firstRow = await page.locator('[data-testid="top-row"]').first().locator('td').allInnerTexts();
     const biggest = topOf(fx.endpoints.rows(), 'mailbox', 1)[0]!;
@@ -480,7 +480,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     const filtered = requestsTo('/debug/top').slice(typed).filter((r) => r.params.has('filter'));
     expect(filtered.length, 'debounced: fewer requests than keystrokes').to.be.lessThan('consumer'.length);
     expect(filtered.at(-1)!.params.get('by')).to.equal('rate');
-    await until('consumers only', () => text('[data-testid="top-summary"]'), (t) => t === 'showing 50 of 120 matched (of 247 actors)');
+    await until('consumers only', () => text('[data-testid="top-summary"]'), (t) => t === 'showing 50 of 120 matched (of 247 actors) · msgs/s over 1.0 s');
     expect(await page.locator('[data-testid="top-row"]').evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-behaviour')))]))
       .to.deep.equal(['consumer']);
 
@@ -488,7 +488,7 @@ describe('observer page (web/debug.html) against a fixture /debug/tree', functio
     await page.locator('[data-testid="top-more"]').click();
     await until('n=100', () => lastTo('/debug/top')?.params.get('n'), (n) => n === '100');
     await until('100 rows', () => count('[data-testid="top-row"]'), (n) => n === 100);
-    expect(await text('[data-testid="top-summary"]')).to.equal('showing 100 of 120 matched (of 247 actors)');
+    expect(await text('[data-testid="top-summary"]')).to.equal('showing 100 of 120 matched (of 247 actors) · msgs/s over 1.0 s');
     await page.locator('[data-testid="top-more"]').click();
     await until('all 120', () => count('[data-testid="top-row"]'), (n) => n === 120);
     expect(await page.locator('[data-testid="top-more"]').isVisible(), 'nothing more to show').to.equal(false);
