@@ -21,6 +21,7 @@ describe('NodeSeries: the node\'s last minutes in a ring buffer', () => {
     const series = new NodeSeries(10, 10);
     for (const at of [100, 200, 300]) series.add(point(at));
     series.mark({ at: 150, kind: 'broker', state: 'reconnecting' });
+    series.mark({ at: 200, kind: 'broker', state: 'disconnected' });
     series.mark({ at: 250, kind: 'broker', state: 'connected' });
     const after = series.since(200);
     expect(after.series.at).to.deep.equal([300]);
@@ -47,6 +48,7 @@ describe('NodeSeries: the node\'s last minutes in a ring buffer', () => {
       stop();
       readiness.broker = 'reconnecting';
       crashReport('/warren_sup/relay', 'relay', 'batch', new Error('after'));
+      restartReport('/warren_sup/relay', 'relay', new Error('after'), 2);
     } finally {
       logs.restore();
     }
