@@ -390,7 +390,6 @@ async function restartConsumer(state: State, exit: Exit): Promise<Result<State>>
   return noreply(state);
 }
 
-
 /**
  * The answers to the says one batch settled: `ack`s (none for the
  * plain-text shortcut) and `unavailable` errors, in the order the says

@@ -77,9 +77,10 @@ class Trace implements MessageTracer, ExitListener {
 
   handle(proc: Process, message: unknown): void | Promise<void> {
     const at = Date.now();
-    const kind = isDescribed(message) ? message.envelope : 'info';
+    const envelope = isDescribed(message) ? message : undefined;
+    const kind = envelope?.envelope ?? 'info';
     const type = describeMessage(message);
-    const size = messageSize(isDescribed(message) ? message.content : message);
+    const size = messageSize(envelope ? envelope.content : message);
     const started = performance.now();
     const done = () => this.record({ at, kind, type, size, us: Math.round((performance.now() - started) * 1000) });
     let pending: void | Promise<void>;
